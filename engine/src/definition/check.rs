@@ -1,0 +1,727 @@
+//! Stage two of reading a definition: resolve every reference and collect
+//! every problem. A [`Workflow`] exists only if there were no errors.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use super::{
+    Action, Anchor, Condition, DateRef, Due, FieldDef, FieldKind, FormDef, StateDef, StateKind,
+    TransitionDef, WorkflowDef,
+};
+use crate::diagnostic::{Diagnostic, Needle, Severity, Source, did_you_mean};
+
+/// A checked workflow: every id it uses resolves.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    def: WorkflowDef,
+    states: HashMap<String, usize>,
+    events: HashMap<String, usize>,
+    roles: HashMap<String, usize>,
+    forms: HashMap<String, usize>,
+    /// (step, event) → index of the transition that handles it.
+    moves: HashMap<(String, String), usize>,
+}
+
+impl Workflow {
+    pub fn def(&self) -> &WorkflowDef {
+        &self.def
+    }
+
+    pub fn id(&self) -> &str {
+        &self.def.id
+    }
+
+    pub fn state(&self, id: &str) -> Option<&StateDef> {
+        self.states.get(id).map(|&i| &self.def.states[i])
+    }
+
+    pub fn form(&self, id: &str) -> Option<&FormDef> {
+        self.forms.get(id).map(|&i| &self.def.forms[i])
+    }
+
+    pub fn has_event(&self, id: &str) -> bool {
+        self.events.contains_key(id)
+    }
+
+    pub fn event(&self, id: &str) -> Option<&super::EventDef> {
+        self.events.get(id).map(|&i| &self.def.events[i])
+    }
+
+    pub fn role(&self, id: &str) -> Option<&super::RoleDef> {
+        self.roles.get(id).map(|&i| &self.def.roles[i])
+    }
+
+    /// The transition that handles `event` in step `state`, if any.
+    pub fn transition(&self, state: &str, event: &str) -> Option<&TransitionDef> {
+        self.moves
+            .get(&(state.to_string(), event.to_string()))
+            .map(|&i| &self.def.transitions[i])
+    }
+
+    /// Every transition that can fire from step `state`, in definition order.
+    pub fn transitions_from(&self, state: &str) -> Vec<&TransitionDef> {
+        let mut found: Vec<usize> = self
+            .moves
+            .iter()
+            .filter(|((s, _), _)| s == state)
+            .map(|(_, &i)| i)
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|i| &self.def.transitions[i]).collect()
+    }
+
+    pub fn is_final(&self, state: &str) -> bool {
+        self.state(state).is_some_and(|s| s.kind == StateKind::Final)
+    }
+
+    /// True when `current` is `target` or one of `target`'s steps.
+    pub fn is_within(&self, current: &str, target: &str) -> bool {
+        let mut at = Some(current);
+        while let Some(id) = at {
+            if id == target {
+                return true;
+            }
+            at = self.state(id).and_then(|s| s.parent.as_deref());
+        }
+        false
+    }
+
+    /// The field a `form.field` path names.
+    pub fn field(&self, path: &str) -> Option<&FieldDef> {
+        let (form, field) = path.split_once('.')?;
+        self.form(form)?.fields.iter().find(|f| f.id == field)
+    }
+}
+
+/// Checks a parsed definition; returns the workflow (when there is no
+/// error) and every diagnostic, errors and warnings alike.
+pub fn check(def: WorkflowDef, source: &Source) -> (Option<Workflow>, Vec<Diagnostic>) {
+    let mut checker = Checker { def: &def, src: source, out: Vec::new() };
+    let indices = checker.indices();
+    let moves = checker.transitions(&indices);
+    checker.reachability(&indices, &moves);
+    checker.deadlines(&indices);
+    checker.cycle(&indices);
+    checker.usage();
+    let mut diagnostics = checker.out;
+    diagnostics.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (None, diagnostics);
+    }
+    let (states, events, roles, forms) = indices;
+    (Some(Workflow { def, states, events, roles, forms, moves }), diagnostics)
+}
+
+type Index = HashMap<String, usize>;
+type Indices = (Index, Index, Index, Index);
+
+struct Checker<'a> {
+    def: &'a WorkflowDef,
+    src: &'a Source,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, code: &'static str, at: &[Needle], element: String, message: String) -> &mut Diagnostic {
+        let d = self.src.diagnostic(Severity::Error, code, at, element, message);
+        self.out.push(d);
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn warning(&mut self, code: &'static str, at: &[Needle], element: String, message: String) {
+        let d = self.src.diagnostic(Severity::Warning, code, at, element, message);
+        self.out.push(d);
+    }
+
+    /// An "unknown X" error with a did-you-mean hint.
+    fn unknown<'k>(
+        &mut self,
+        kind: &str,
+        name: &str,
+        known: impl IntoIterator<Item = &'k String>,
+        at: &[Needle],
+        element: String,
+    ) {
+        let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
+        let code = match kind {
+            "state" => "E102",
+            "event" => "E103",
+            "role" => "E104",
+            "form" => "E105",
+            "document" => "E107",
+            _ => "E106",
+        };
+        let hint = did_you_mean(name, known.iter().copied())
+            .or_else(|| (!known.is_empty()).then(|| format!("the {kind}s are: {}", known.join(", "))));
+        let d = self.error(code, at, element, format!("unknown {kind} `{name}`"));
+        d.hint = hint;
+    }
+
+    fn index<'d>(&mut self, section: &'static str, kind: &str, ids: impl Iterator<Item = &'d String>) -> Index {
+        let mut index = Index::new();
+        for (i, id) in ids.enumerate() {
+            if index.insert(id.clone(), i).is_some() {
+                let at = [Needle::Key(section), Needle::Id(id), Needle::Id(id)];
+                self.error("E101", &at, format!("{kind} `{id}`"), format!("the {kind} id `{id}` is used twice"));
+            }
+        }
+        index
+    }
+
+    fn indices(&mut self) -> Indices {
+        let d = self.def;
+        let states = self.index("states", "state", d.states.iter().map(|s| &s.id));
+        let events = self.index("events", "event", d.events.iter().map(|e| &e.id));
+        let roles = self.index("roles", "role", d.roles.iter().map(|r| &r.id));
+        let forms = self.index("forms", "form", d.forms.iter().map(|f| &f.id));
+        self.index("documents", "document", d.documents.iter());
+        self.index("deadlines", "deadline", d.deadlines.iter().map(|x| &x.id));
+        for form in &d.forms {
+            self.form(form);
+        }
+        for state in &d.states {
+            self.state(state, &states);
+        }
+        for event in &d.events {
+            for form in &event.fills {
+                if !forms.contains_key(form) {
+                    let at = [Needle::Key("events"), Needle::Id(&event.id), Needle::Quoted(form)];
+                    self.unknown("form", form, forms.keys(), &at, format!("event `{}`", event.id));
+                }
+            }
+        }
+        match states.get(&d.initial).map(|&i| d.states[i].kind) {
+            None => self.unknown("state", &d.initial, states.keys(), &[Needle::Key("initial")], "initial".into()),
+            Some(StateKind::Step) => {}
+            Some(_) => {
+                let msg = format!("the initial state `{}` must be a step (not a phase or a final state)", d.initial);
+                self.error("E111", &[Needle::Key("initial")], "initial".into(), msg);
+            }
+        }
+        (states, events, roles, forms)
+    }
+
+    fn form(&mut self, form: &FormDef) {
+        let mut seen = HashSet::new();
+        for field in &form.fields {
+            let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Id(&field.id)];
+            let element = format!("form `{}` field `{}`", form.id, field.id);
+            if !seen.insert(&field.id) {
+                self.error("E101", &at, element.clone(), format!("the field id `{}` is used twice", field.id));
+            }
+            self.field(field, &at, &element, true);
+        }
+    }
+
+    fn field(&mut self, field: &FieldDef, at: &[Needle], element: &str, top_level: bool) {
+        let kind = field.kind;
+        let problem = |this: &mut Self, msg: String| {
+            this.error("E111", at, element.to_string(), msg);
+        };
+        let is_choice = matches!(kind, FieldKind::Choice | FieldKind::Choices);
+        if is_choice && field.choices.is_empty() {
+            problem(self, "a Choice field needs a list of `choices`".into());
+        }
+        if !is_choice && !field.choices.is_empty() {
+            problem(self, format!("`choices` only apply to Choice fields, not {kind:?}"));
+        }
+        if kind == FieldKind::Table {
+            if !top_level {
+                problem(self, "a table cannot be a column of another table".into());
+            }
+            if field.columns.is_empty() {
+                problem(self, "a Table field needs `columns`".into());
+            }
+            let mut seen = HashSet::new();
+            for column in &field.columns {
+                let element = format!("{element} column `{}`", column.id);
+                if !seen.insert(&column.id) {
+                    problem(self, format!("the column id `{}` is used twice", column.id));
+                }
+                self.field(column, at, &element, false);
+            }
+        } else if !field.columns.is_empty() || field.min_rows.is_some() {
+            problem(self, "`columns` and `min_rows` only apply to Table fields".into());
+        }
+        let numeric = matches!(kind, FieldKind::Integer | FieldKind::Number);
+        if !numeric && (field.min.is_some() || field.max.is_some()) {
+            problem(self, "`min` and `max` only apply to Integer and Number fields".into());
+        }
+        if let (Some(min), Some(max)) = (field.min, field.max) {
+            if min > max {
+                problem(self, format!("`min` {min} is larger than `max` {max}"));
+            }
+        }
+    }
+
+    fn state(&mut self, state: &StateDef, states: &Index) {
+        let Some(parent) = &state.parent else { return };
+        let at = [Needle::Key("states"), Needle::Id(&state.id), Needle::Key("parent")];
+        let element = format!("state `{}`", state.id);
+        match states.get(parent).map(|&i| &self.def.states[i]) {
+            None => self.unknown("state", parent, states.keys(), &at, element),
+            Some(p) if p.kind != StateKind::Phase => {
+                let msg = format!("its parent `{parent}` is not a Phase; only phases group steps");
+                self.error("E111", &at, element, msg);
+            }
+            Some(_) if state.kind == StateKind::Phase => {
+                self.error("E111", &at, element, "phases cannot be nested inside phases".into());
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Every step a `from` name covers: the step itself, or a phase's steps.
+    fn expand(&self, name: &str) -> Vec<String> {
+        let d = self.def;
+        match d.states.iter().find(|s| s.id == name) {
+            Some(s) if s.kind == StateKind::Phase => d
+                .states
+                .iter()
+                .filter(|c| c.parent.as_deref() == Some(name) && c.kind == StateKind::Step)
+                .map(|c| c.id.clone())
+                .collect(),
+            Some(s) => vec![s.id.clone()],
+            None => Vec::new(),
+        }
+    }
+
+    fn transitions(&mut self, idx: &Indices) -> HashMap<(String, String), usize> {
+        let (states, events, roles, forms) = idx;
+        let mut moves: HashMap<(String, String), usize> = HashMap::new();
+        for (i, t) in self.def.transitions.iter().enumerate() {
+            let element = format!("transition {} (on `{}`)", i + 1, t.on);
+            let here = |value: &'static str| [Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Key(value)];
+            let at_value = |v| in_transition(i, v);
+            if !events.contains_key(&t.on) {
+                self.unknown("event", &t.on, events.keys(), &at_value(&t.on), element.clone());
+            }
+            if t.from.is_empty() {
+                self.error("E111", &here("from"), element.clone(), "`from` names no state".into());
+            }
+            for from in &t.from {
+                match states.get(from).map(|&s| self.def.states[s].kind) {
+                    None => self.unknown("state", from, states.keys(), &at_value(from), element.clone()),
+                    Some(StateKind::Final) => {
+                        let msg = format!("`{from}` is a final state: nothing can happen after it");
+                        self.error("E111", &at_value(from), element.clone(), msg);
+                    }
+                    Some(_) => {}
+                }
+                for step in self.expand(from) {
+                    if let Some(&other) = moves.get(&(step.clone(), t.on.clone())) {
+                        let msg = format!(
+                            "in `{step}`, `{}` is already handled by transition {}; one event may lead to one place",
+                            t.on,
+                            other + 1
+                        );
+                        self.error("E110", &at_value(from), element.clone(), msg);
+                    } else {
+                        moves.insert((step, t.on.clone()), i);
+                    }
+                }
+            }
+            if let Some(to) = &t.to {
+                match states.get(to).map(|&s| self.def.states[s].kind) {
+                    None => self.unknown("state", to, states.keys(), &at_value(to), element.clone()),
+                    Some(StateKind::Phase) => {
+                        let msg = format!("`{to}` is a phase; a transition must lead to one of its steps");
+                        self.error("E111", &at_value(to), element.clone(), msg);
+                    }
+                    Some(_) => {}
+                }
+            }
+            if t.roles.is_empty() {
+                let msg = "`roles` is empty: nobody could fire this transition".into();
+                self.error("E111", &here("roles"), element.clone(), msg);
+            }
+            for role in &t.roles {
+                match roles.get(role).map(|&r| &self.def.roles[r]) {
+                    None => self.unknown("role", role, roles.keys(), &at_value(role), element.clone()),
+                    Some(r) if r.read_only => {
+                        let msg = format!("role `{role}` is read-only (oversight) and cannot fire events");
+                        self.error("E111", &at_value(role), element.clone(), msg);
+                    }
+                    Some(_) => {}
+                }
+            }
+            for form in &t.forms_complete {
+                if !forms.contains_key(form) {
+                    self.unknown("form", form, forms.keys(), &at_value(form), element.clone());
+                }
+            }
+            for condition in &t.conditions {
+                self.condition(condition, &element, i);
+            }
+            if let Some(guard) = &t.plugin {
+                for form in &guard.forms {
+                    if !forms.contains_key(form) {
+                        self.unknown("form", form, forms.keys(), &at_value(form), element.clone());
+                    }
+                }
+            }
+            for action in &t.actions {
+                self.action(action, t, &element, i, idx);
+            }
+        }
+        moves
+    }
+
+    fn condition(&mut self, condition: &Condition, element: &str, i: usize) {
+        let at = |v| in_transition(i, v);
+        use FieldKind as K;
+        let (path, column, wanted): (&String, Option<&String>, &[FieldKind]) = match condition {
+            Condition::Any(list) | Condition::All(list) => {
+                for c in list {
+                    self.condition(c, element, i);
+                }
+                return;
+            }
+            Condition::Count { path, min, max, .. } => {
+                self.bounds(min.map(|v| v as f64), max.map(|v| v as f64), &at(path), element);
+                (path, None, &[K::Table, K::Choices])
+            }
+            Condition::CountWhere { path, column, min, max, .. } | Condition::Distinct { path, column, min, max, .. } => {
+                self.bounds(min.map(|v| v as f64), max.map(|v| v as f64), &at(path), element);
+                (path, Some(column), &[K::Table])
+            }
+            Condition::Range { path, column, min, max, .. } => {
+                self.bounds(*min, *max, &at(path), element);
+                let kinds: &[FieldKind] = if column.is_some() { &[K::Table] } else { &[K::Integer, K::Number] };
+                (path, column.as_ref(), kinds)
+            }
+            Condition::Date { path, not_before, not_after, .. } => {
+                for r in [not_before, not_after].into_iter().flatten() {
+                    if let DateRef::Field(other) = r {
+                        self.path(other, None, &[K::Date], &at(other), element);
+                    }
+                }
+                (path, None, &[K::Date])
+            }
+            Condition::Equals { path, .. } | Condition::Filled { path, .. } => (path, None, &[]),
+        };
+        self.path(path, column, wanted, &at(path), element);
+        if let (Condition::Range { column: Some(column), .. }, Some(field)) = (condition, self.field_of(path)) {
+            if let Some(c) = field.columns.iter().find(|c| &c.id == column) {
+                if !matches!(c.kind, K::Integer | K::Number) {
+                    let msg = format!("`Range` needs a number column, but `{path}.{column}` is {:?}", c.kind);
+                    self.error("E111", &at(path), element.to_string(), msg);
+                }
+            }
+        }
+    }
+
+    fn bounds(&mut self, min: Option<f64>, max: Option<f64>, at: &[Needle], element: &str) {
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                self.error("E111", at, element.to_string(), format!("`min` {min} is larger than `max` {max}"));
+            }
+        }
+    }
+
+    fn field_of(&self, path: &str) -> Option<&FieldDef> {
+        let (form, field) = path.split_once('.')?;
+        self.def.forms.iter().find(|f| f.id == form)?.fields.iter().find(|f| f.id == field)
+    }
+
+    /// Checks that `path` (`form.field`) names a field of one of the kinds
+    /// wanted (any kind when `wanted` is empty), and `column` one of its columns.
+    fn path(&mut self, path: &str, column: Option<&String>, wanted: &[FieldKind], at: &[Needle], element: &str) {
+        let element = element.to_string();
+        let Some((form_id, field_id)) = path.split_once('.') else {
+            let msg = format!("`{path}` should name a form and one of its fields, as `form.field`");
+            self.error("E106", at, element, msg);
+            return;
+        };
+        let Some(form) = self.def.forms.iter().find(|f| f.id == form_id) else {
+            let forms: Vec<String> = self.def.forms.iter().map(|f| f.id.clone()).collect();
+            self.unknown("form", form_id, forms.iter(), at, element);
+            return;
+        };
+        let Some(field) = form.fields.iter().find(|f| f.id == field_id) else {
+            let fields: Vec<String> = form.fields.iter().map(|f| f.id.clone()).collect();
+            let msg = format!("no form defines the field `{path}`: form `{form_id}` has no field `{field_id}`");
+            let d = self.error("E106", at, element, msg);
+            d.hint = did_you_mean(field_id, fields.iter().map(String::as_str));
+            return;
+        };
+        if !wanted.is_empty() && !wanted.contains(&field.kind) {
+            let names: Vec<String> = wanted.iter().map(|k| format!("{k:?}")).collect();
+            let msg = format!("`{path}` is a {:?} field; this condition needs {}", field.kind, names.join(" or "));
+            self.error("E111", at, element.clone(), msg);
+        }
+        if let Some(column) = column {
+            if !field.columns.iter().any(|c| &c.id == column) {
+                let columns: Vec<String> = field.columns.iter().map(|c| c.id.clone()).collect();
+                let msg = format!("the table `{path}` has no column `{column}`");
+                let d = self.error("E106", at, element, msg);
+                d.hint = did_you_mean(column, columns.iter().map(String::as_str));
+            }
+        }
+    }
+
+    fn action(&mut self, action: &Action, t: &TransitionDef, element: &str, i: usize, idx: &Indices) {
+        let (_, _, roles, _) = idx;
+        let at = |v| in_transition(i, v);
+        match action {
+            Action::Render(doc) => {
+                if !self.def.documents.contains(doc) {
+                    self.unknown("document", doc, self.def.documents.iter(), &at(doc), element.to_string());
+                }
+            }
+            Action::Score { input, .. } => self.path(input, None, &[FieldKind::Table], &at(input), element),
+            Action::OpenNextCycle => match &self.def.cycle {
+                None => {
+                    let msg = "`OpenNextCycle` needs a `cycle:` section saying how cycles repeat".into();
+                    self.error("E112", &at(&t.on), element.to_string(), msg);
+                }
+                Some(cycle) if t.to.as_ref() != Some(&cycle.restart_at) => {
+                    let msg = format!(
+                        "a transition that opens the next cycle must lead to the cycle's `restart_at` step `{}`",
+                        cycle.restart_at
+                    );
+                    self.error("E112", &at(&t.on), element.to_string(), msg);
+                }
+                Some(_) => {}
+            },
+            Action::Notify { roles: to, .. } => {
+                for role in to {
+                    if !roles.contains_key(role) {
+                        self.unknown("role", role, roles.keys(), &at(role), element.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    fn reachability(&mut self, idx: &Indices, moves: &HashMap<(String, String), usize>) {
+        let (states, _, _, _) = idx;
+        let d = self.def;
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut queue: VecDeque<&str> = VecDeque::new();
+        if states.contains_key(&d.initial) {
+            queue.push_back(&d.initial);
+        }
+        while let Some(state) = queue.pop_front() {
+            if !seen.insert(state) {
+                continue;
+            }
+            for ((from, _), &t) in moves {
+                if from == state {
+                    if let Some(to) = &d.transitions[t].to {
+                        queue.push_back(to);
+                    }
+                }
+            }
+        }
+        for s in &d.states {
+            let at = [Needle::Key("states"), Needle::Id(&s.id)];
+            let element = format!("state `{}`", s.id);
+            let reachable = match s.kind {
+                StateKind::Phase => d.states.iter().any(|c| c.parent.as_ref() == Some(&s.id) && seen.contains(c.id.as_str())),
+                _ => seen.contains(s.id.as_str()),
+            };
+            if !reachable && !seen.is_empty() {
+                let msg = "no sequence of transitions from the initial state reaches this state".into();
+                self.error("E108", &at, element.clone(), msg);
+            }
+            let leaves = s.kind == StateKind::Step
+                && !moves.iter().any(|((from, _), &t)| from == &s.id && d.transitions[t].to.as_ref().is_some_and(|to| to != &s.id));
+            if leaves {
+                let msg = "a plan in this step could never leave it: no transition leads out".into();
+                let e = self.error("E109", &at, element, msg);
+                e.hint = Some("add a transition from it, or make it `kind: Final`".into());
+            }
+        }
+    }
+
+    fn deadlines(&mut self, idx: &Indices) {
+        let (states, events, roles, _) = idx;
+        for dl in &self.def.deadlines {
+            let element = format!("deadline `{}`", dl.id);
+            let at = |v| in_deadline(&dl.id, v);
+            if !roles.contains_key(&dl.who) {
+                self.unknown("role", &dl.who, roles.keys(), &at(&dl.who), element.clone());
+            }
+            if dl.met_by.is_empty() {
+                let at = [Needle::Key("deadlines"), Needle::Id(&dl.id)];
+                self.error("E111", &at, element.clone(), "`met_by` names no event: nothing could meet it".into());
+            }
+            for event in &dl.met_by {
+                if !events.contains_key(event) {
+                    self.unknown("event", event, events.keys(), &at(event), element.clone());
+                }
+            }
+            let mut named: Vec<&String> = dl.active_in.iter().collect();
+            match &dl.due {
+                Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
+                Due::Yearly { month, day } => {
+                    if crate::date::Date::new(2024, *month, *day).is_none() {
+                        let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
+                        self.error("E111", &at, element.clone(), format!("month {month}, day {day} is not a day of the year"));
+                    }
+                }
+                Due::EveryYears { years: 0, .. } => {
+                    let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
+                    self.error("E111", &at, element.clone(), "`years` must be at least 1".into());
+                }
+                _ => {}
+            }
+            for state in named {
+                if !states.contains_key(state) {
+                    self.unknown("state", state, states.keys(), &at(state), element.clone());
+                }
+            }
+        }
+    }
+
+    fn cycle(&mut self, idx: &Indices) {
+        let (states, _, _, forms) = idx;
+        let Some(cycle) = &self.def.cycle else { return };
+        let element = "cycle".to_string();
+        let at = |v| vec![Needle::Key("cycle"), Needle::Quoted(v)];
+        if cycle.every_years == 0 {
+            self.error("E112", &[Needle::Key("cycle")], element.clone(), "`every_years` must be at least 1".into());
+        }
+        match states.get(&cycle.restart_at).map(|&s| self.def.states[s].kind) {
+            None => self.unknown("state", &cycle.restart_at, states.keys(), &at(&cycle.restart_at), element.clone()),
+            Some(StateKind::Step) => {}
+            Some(_) => {
+                let msg = format!("`restart_at` must be a step; `{}` is not", cycle.restart_at);
+                self.error("E112", &at(&cycle.restart_at), element.clone(), msg);
+            }
+        }
+        for form in &cycle.carry_forward {
+            if !forms.contains_key(form) {
+                self.unknown("form", form, forms.keys(), &at(form), element.clone());
+            }
+        }
+    }
+
+    /// Things defined but never used: likely mistakes, so warnings.
+    fn usage(&mut self) {
+        let d = self.def;
+        let used_events: BTreeSet<&str> = d.transitions.iter().map(|t| t.on.as_str()).collect();
+        for e in &d.events {
+            if !used_events.contains(e.id.as_str()) {
+                let at = [Needle::Key("events"), Needle::Id(&e.id)];
+                self.warning("W201", &at, format!("event `{}`", e.id), "no transition handles this event".into());
+            }
+        }
+        let filled: BTreeSet<&str> = d.events.iter().flat_map(|e| e.fills.iter().map(String::as_str)).collect();
+        for f in &d.forms {
+            if !filled.contains(f.id.as_str()) {
+                let at = [Needle::Key("forms"), Needle::Id(&f.id)];
+                let msg = "no event fills this form, so it can never hold data".into();
+                self.error("E113", &at, format!("form `{}`", f.id), msg).hint =
+                    Some(format!("add `fills: [\"{}\"]` to the event that submits it", f.id));
+            }
+        }
+    }
+}
+
+/// Where a value used by the `i`-th transition is written.
+fn in_transition(i: usize, value: &str) -> Vec<Needle<'_>> {
+    vec![Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Quoted(value)]
+}
+
+/// Where a value used by a deadline is written.
+fn in_deadline<'a>(id: &'a str, value: &'a str) -> Vec<Needle<'a>> {
+    vec![Needle::Key("deadlines"), Needle::Id(id), Needle::Quoted(value)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::parse::parse_ron;
+
+    const BASE: &str = r#"Workflow(
+    id: "t",
+    roles: [Role(id: "head"), Role(id: "agency", read_only: true)],
+    forms: [Form(id: "group", fields: [
+        Field(id: "members", kind: Table, columns: [Field(id: "name", kind: Text)]),
+    ])],
+    states: [
+        State(id: "prep", kind: Phase),
+        State(id: "a", parent: "prep"),
+        State(id: "b", parent: "prep"),
+        State(id: "done", kind: Final),
+    ],
+    initial: "a",
+    events: [Event(id: "go", fills: ["group"]), Event(id: "finish")],
+    transitions: [
+        Transition(from: ["a"], on: "go", to: "b", roles: ["head"],
+            conditions: [Count(path: "group.members", min: 3, max: 7)]),
+        Transition(from: ["prep"], on: "finish", to: "done", roles: ["head"]),
+    ],
+)"#;
+
+    fn diagnostics(text: &str) -> Vec<Diagnostic> {
+        let src = Source::new("w.ron", text);
+        let def = parse_ron(&src).expect("parses");
+        check(def, &src).1
+    }
+
+    fn codes(text: &str) -> Vec<(&'static str, String)> {
+        diagnostics(text).into_iter().map(|d| (d.code, d.message)).collect()
+    }
+
+    #[test]
+    fn a_sound_definition_is_clean_and_resolves_phases() {
+        let src = Source::new("w.ron", BASE);
+        let (wf, diags) = check(parse_ron(&src).expect("parses"), &src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let wf = wf.expect("checked");
+        assert!(wf.transition("b", "finish").is_some(), "a phase's transition applies to its steps");
+        assert!(wf.transition("done", "finish").is_none());
+        assert!(wf.is_within("a", "prep") && !wf.is_within("done", "prep"));
+    }
+
+    #[test]
+    fn reports_every_error_not_just_the_first() {
+        let text = BASE
+            .replace(r#"to: "b""#, r#"to: "bb""#)
+            .replace(r#"roles: ["head"],
+            conditions"#, r#"roles: ["boss"],
+            conditions"#)
+            .replace("group.members", "group.membrs");
+        let found = codes(&text);
+        let found_codes: Vec<&str> = found.iter().map(|(c, _)| *c).collect();
+        for code in ["E102", "E104", "E106", "E108"] {
+            assert!(found_codes.contains(&code), "{code} missing in {found:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_reference_points_at_its_line() {
+        let text = BASE.replace(r#"to: "b""#, r#"to: "bb""#);
+        let d = diagnostics(&text).into_iter().find(|d| d.code == "E102").expect("E102");
+        assert_eq!((d.line, d.column), (16, 47), "{d}");
+        assert_eq!(d.hint.as_deref(), Some("did you mean `b`?"));
+    }
+
+    #[test]
+    fn dead_ends_duplicates_and_unused_things_are_found() {
+        let text = BASE
+            .replace(r#"State(id: "b", parent: "prep"),"#, r#"State(id: "b", parent: "prep"), State(id: "b"), State(id: "stuck", parent: "prep"),"#)
+            .replace(r#"Event(id: "finish")"#, r#"Event(id: "finish"), Event(id: "unused")"#)
+            .replace(r#"on: "go", to: "b""#, r#"on: "go", to: "stuck""#);
+        let found = codes(&text);
+        let has = |c: &str| found.iter().any(|(code, _)| *code == c);
+        assert!(has("E101") && has("W201"), "{found:?}");
+        // `stuck` is a step of `prep`, so `finish` leads out of it: not a dead end.
+        assert!(!found.iter().any(|(c, m)| *c == "E109" && m.contains("stuck")), "{found:?}");
+        let text = BASE.replace(r#"Transition(from: ["prep"], on: "finish", to: "done", roles: ["head"]),"#, "");
+        let found = codes(&text);
+        assert!(found.iter().any(|(c, _)| *c == "E109"), "{found:?}");
+    }
+
+    #[test]
+    fn read_only_roles_and_wrong_field_kinds_are_refused() {
+        let text = BASE.replace(r#"to: "done", roles: ["head"]"#, r#"to: "done", roles: ["agency"]"#);
+        assert!(codes(&text).iter().any(|(c, m)| *c == "E111" && m.contains("read-only")));
+        let text = BASE.replace("Count(path: \"group.members\", min: 3, max: 7)", "Range(path: \"group.members\", min: 7, max: 3)");
+        let found = codes(&text);
+        assert!(found.iter().any(|(_, m)| m.contains("larger than")), "{found:?}");
+        assert!(found.iter().any(|(_, m)| m.contains("is a Table field")), "{found:?}");
+    }
+}

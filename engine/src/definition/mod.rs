@@ -1,0 +1,439 @@
+//! Workflow definitions: the RON format a methodology author writes.
+//!
+//! The types here mirror the files one to one (stage one); [`check`] turns a
+//! parsed [`WorkflowDef`] into a checked [`Workflow`] with resolved references
+//! and collects every problem as a [`Diagnostic`](crate::diagnostic::Diagnostic)
+//! (stage two). Nothing here knows any country: a definition is data.
+//!
+//! # The format, one construct at a time
+//!
+//! A workflow file holds one `Workflow(...)`. Optional fields may be left out;
+//! an optional value is written plainly (`parent: "preparation"`, no `Some`).
+//!
+//! **Roles** — who acts. A `read_only` role (a supervising agency) sees
+//! everything and fires nothing.
+//! ```ron
+//! roles: [Role(id: "head", title: "Head of the institution"), Role(id: "agency", read_only: true)],
+//! ```
+//!
+//! **Forms** — the data a plan collects. Field kinds: `Text`, `LongText`,
+//! `Integer`, `Number`, `Date`, `Bool`, `Choice` (one of `choices`),
+//! `Choices` (several of `choices`) and `Table` (repeating rows of `columns`,
+//! with optional `min_rows`). `min`/`max` bound numbers.
+//! ```ron
+//! forms: [Form(id: "working_group", title: "Working group decision", fields: [
+//!     Field(id: "members", kind: Table, required: true, columns: [
+//!         Field(id: "name", kind: Text, required: true),
+//!         Field(id: "area", kind: Text, required: true),
+//!     ]),
+//! ])],
+//! ```
+//!
+//! **States** — `Phase`s group `Step`s (a step names its phase as `parent`);
+//! `Final` states end the workflow. Transitions go to steps or final states.
+//! ```ron
+//! states: [
+//!     State(id: "preparation", kind: Phase),
+//!     State(id: "forming_group", parent: "preparation"),
+//!     State(id: "closed", kind: Final),
+//! ],
+//! initial: "forming_group",
+//! ```
+//!
+//! **Events** — what actors do. `fills` lists the forms whose data the
+//! event's payload carries (`{"working_group": {"members": [...]}}`).
+//! ```ron
+//! events: [Event(id: "form_group", fills: ["working_group"])],
+//! ```
+//!
+//! **Transitions and guards** — `from` may name steps or whole phases; `to`
+//! left out means the plan stays where it is (saving a register). Guards:
+//! `roles`, `forms_complete`, `conditions` and an optional `plugin` check.
+//! ```ron
+//! transitions: [Transition(
+//!     from: ["forming_group"], on: "form_group", to: "assessment",
+//!     roles: ["head"],
+//!     forms_complete: ["working_group"],
+//!     conditions: [
+//!         Count(path: "working_group.members", min: 3, max: 7, label: "working group members"),
+//!         Distinct(path: "working_group.members", column: "area", min: 2),
+//!         Date(path: "working_group.decided_on", not_after: Today),
+//!     ],
+//!     plugin: PluginGuard(plugin: "quality", entry: "check", forms: ["register"]),
+//!     actions: [Render("working_group_decision"), Notify(roles: ["coordinator"], message: "Group formed")],
+//! )],
+//! ```
+//! Conditions: `Count` (rows of a table or items of a list), `CountWhere`
+//! (rows whose `column` equals `equals`), `Distinct` (different values in a
+//! column), `Range` (a number, or a number column in every row), `Date`
+//! (`not_before`/`not_after` one of `Today`, `CycleStart`, `Fixed("…")`,
+//! `Field("form.field")`), `Equals`, `Filled`, and `Any([...])`/`All([...])`.
+//!
+//! **Actions** — `Render("document")`, `Score(plugin:, entry:, input:
+//! "form.table", output: "name", config: {...})`, `OpenNextCycle`,
+//! `Notify(roles:, message:)`.
+//!
+//! **Deadlines** — each names what is due, by whom, when, and which events
+//! meet it. `due` is one of `Fixed("2022-01-31")`, `FromCycleStart(months:,
+//! days:)`, `FromEntry(state:, months:, days:)`, `Yearly(month: 4, day: 15)`
+//! or `EveryYears(years: 2, from: CycleStart | Entry("state"), months:, days:)`.
+//! `active_in` limits a deadline to some states (and starts recurring ones
+//! at the first entry into them).
+//! ```ron
+//! deadlines: [Deadline(id: "annual_report", what: "Annual report on the previous year",
+//!     who: "manager", due: Yearly(month: 4, day: 15), met_by: ["submit_annual_report"],
+//!     active_in: ["implementation"])],
+//! ```
+//!
+//! **Cycles** — a plan repeats every N years; `OpenNextCycle` starts the next
+//! cycle at `restart_at`, keeping the `carry_forward` forms (the register).
+//! ```ron
+//! cycle: Cycle(every_years: 3, first_start: "2021-11-01", first_number: 3,
+//!     restart_at: "forming_group", carry_forward: ["risky_processes"]),
+//! ```
+
+pub mod check;
+pub mod parse;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::date::Date;
+
+pub use check::{Workflow, check};
+
+/// A whole workflow definition, as written in a `.ron` file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Workflow", deny_unknown_fields)]
+pub struct WorkflowDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub roles: Vec<RoleDef>,
+    #[serde(default)]
+    pub forms: Vec<FormDef>,
+    /// Ids of the documents `Render` actions may produce.
+    #[serde(default)]
+    pub documents: Vec<String>,
+    pub states: Vec<StateDef>,
+    pub initial: String,
+    pub events: Vec<EventDef>,
+    pub transitions: Vec<TransitionDef>,
+    #[serde(default)]
+    pub deadlines: Vec<DeadlineDef>,
+    #[serde(default)]
+    pub cycle: Option<CycleDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Role", deny_unknown_fields)]
+pub struct RoleDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    /// Oversight roles see every plan and fire nothing.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Form", deny_unknown_fields)]
+pub struct FormDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub help: String,
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Field", deny_unknown_fields)]
+pub struct FieldDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub help: String,
+    /// Allowed values of a `Choice` or `Choices` field.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// Columns of a `Table` field.
+    #[serde(default)]
+    pub columns: Vec<FieldDef>,
+    /// Fewest rows a complete `Table` has.
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+    /// Bounds of an `Integer` or `Number` field.
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldKind {
+    Text,
+    LongText,
+    Integer,
+    Number,
+    Date,
+    Bool,
+    Choice,
+    Choices,
+    Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StateKind {
+    /// A state a plan can be in.
+    #[default]
+    Step,
+    /// A group of steps; a plan is "in" a phase while in one of its steps.
+    Phase,
+    /// The end of the workflow (or of a cycle that does not repeat).
+    Final,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "State", deny_unknown_fields)]
+pub struct StateDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub kind: StateKind,
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Event", deny_unknown_fields)]
+pub struct EventDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    /// Forms whose data this event's payload may carry.
+    #[serde(default)]
+    pub fills: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Transition", deny_unknown_fields)]
+pub struct TransitionDef {
+    pub from: Vec<String>,
+    pub on: String,
+    /// Target state; absent means the plan stays in its current state.
+    #[serde(default)]
+    pub to: Option<String>,
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub forms_complete: Vec<String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub plugin: Option<PluginGuard>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+/// A condition over the plan's data. `path` is `form.field`; for columns of
+/// a table, `column` names the column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Condition {
+    /// Number of rows of a table (or items of a multi-choice field).
+    Count {
+        path: String,
+        #[serde(default)]
+        min: Option<u64>,
+        #[serde(default)]
+        max: Option<u64>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Number of rows whose `column` equals `equals`.
+    CountWhere {
+        path: String,
+        column: String,
+        equals: String,
+        #[serde(default)]
+        min: Option<u64>,
+        #[serde(default)]
+        max: Option<u64>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Number of different values in a table's `column`.
+    Distinct {
+        path: String,
+        column: String,
+        #[serde(default)]
+        min: Option<u64>,
+        #[serde(default)]
+        max: Option<u64>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// A number (or, with `column`, the number in every row) within bounds.
+    Range {
+        path: String,
+        #[serde(default)]
+        column: Option<String>,
+        #[serde(default)]
+        min: Option<f64>,
+        #[serde(default)]
+        max: Option<f64>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// A date field before/after a reference date.
+    Date {
+        path: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// A field equals a value (text, choice, or `true`/`false` for Bool).
+    Equals {
+        path: String,
+        value: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// A field has a value.
+    Filled {
+        path: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// At least one of the conditions holds.
+    Any(Vec<Condition>),
+    /// Every condition holds.
+    All(Vec<Condition>),
+}
+
+/// A date a `Date` condition compares against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum DateRef {
+    Today,
+    CycleStart,
+    Fixed(Date),
+    Field(String),
+}
+
+/// A guard delegated to a plugin: it gets `{config, data: {form: ...}, today}`
+/// and answers `{"ok": bool, "reason": "..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "PluginGuard", deny_unknown_fields)]
+pub struct PluginGuard {
+    pub plugin: String,
+    pub entry: String,
+    #[serde(default)]
+    pub forms: Vec<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Action {
+    /// Produce the named document from the plan's data.
+    Render(String),
+    /// Run a plugin over a table and keep the result under `output`.
+    Score {
+        plugin: String,
+        entry: String,
+        /// `form.field` of the table whose rows are scored.
+        input: String,
+        output: String,
+        #[serde(default)]
+        config: Option<Value>,
+    },
+    /// Start the next cycle (see [`CycleDef`]).
+    OpenNextCycle,
+    /// Tell the holders of some roles that something happened.
+    Notify { roles: Vec<String>, message: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Deadline", deny_unknown_fields)]
+pub struct DeadlineDef {
+    pub id: String,
+    /// What must be done, in the words of the methodology.
+    pub what: String,
+    /// The role that must do it.
+    pub who: String,
+    pub due: Due,
+    /// Events that meet the deadline.
+    pub met_by: Vec<String>,
+    /// States in which the deadline is tracked (empty: the whole cycle).
+    #[serde(default)]
+    pub active_in: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Due {
+    /// A calendar date.
+    Fixed(Date),
+    /// An offset from the start of the plan's current cycle.
+    FromCycleStart {
+        #[serde(default)]
+        months: i32,
+        #[serde(default)]
+        days: i64,
+    },
+    /// An offset from the plan's (latest) entry into a state.
+    FromEntry {
+        state: String,
+        #[serde(default)]
+        months: i32,
+        #[serde(default)]
+        days: i64,
+    },
+    /// Every year on a day.
+    Yearly { month: u32, day: u32 },
+    /// Every N years from an anchor, plus an optional offset.
+    EveryYears {
+        years: u32,
+        from: Anchor,
+        #[serde(default)]
+        months: i32,
+        #[serde(default)]
+        days: i64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Anchor {
+    CycleStart,
+    Entry(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Cycle", deny_unknown_fields)]
+pub struct CycleDef {
+    pub every_years: u32,
+    /// Cycles are aligned to this date (and every `every_years` after it);
+    /// without it a plan's first cycle starts the day the plan is created.
+    #[serde(default)]
+    pub first_start: Option<Date>,
+    /// The number the law gives the cycle that starts at `first_start`.
+    #[serde(default = "one")]
+    pub first_number: u32,
+    /// The step a new cycle starts in.
+    pub restart_at: String,
+    /// Forms whose data a new cycle keeps (the register).
+    #[serde(default)]
+    pub carry_forward: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}

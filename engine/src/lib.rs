@@ -1,0 +1,10 @@
+//! integritas: runs integrity-plan workflows defined as data.
+//!
+//! Data flows one way: pack files → checked definitions ([`definition`]) →
+//! a plan's events ([`store`]) → projections ([`projection`]) → what people
+//! see. The engine knows no country; jurisdictions arrive as packs.
+
+pub mod date;
+pub mod definition;
+pub mod diagnostic;
+pub mod plugin;

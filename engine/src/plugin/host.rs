@@ -1,0 +1,1 @@
+//! The WebAssembly plugin host (wasmtime). Being written.
