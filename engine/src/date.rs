@@ -31,7 +31,11 @@ impl Date {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
-        Some(Date { year, month: month as u8, day: day as u8 })
+        Some(Date {
+            year,
+            month: month as u8,
+            day: day as u8,
+        })
     }
 
     pub fn year(self) -> i32 {
@@ -94,7 +98,11 @@ impl Date {
         let year = index.div_euclid(12);
         let month = (index.rem_euclid(12) + 1) as u32;
         let day = u32::from(self.day).min(days_in_month(year, month));
-        Date { year, month: month as u8, day: day as u8 }
+        Date {
+            year,
+            month: month as u8,
+            day: day as u8,
+        }
     }
 
     pub fn add_years(self, years: i32) -> Date {
@@ -126,13 +134,18 @@ impl FromStr for Date {
     type Err = DateError;
 
     fn from_str(text: &str) -> Result<Date, DateError> {
-        let err = |why| DateError { text: text.to_string(), why };
+        let err = |why| DateError {
+            text: text.to_string(),
+            why,
+        };
         let mut parts = text.trim().splitn(3, '-');
         let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(err("it needs a year, a month and a day"));
         };
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return Err(err("it needs four digits for the year and two each for month and day"));
+            return Err(err(
+                "it needs four digits for the year and two each for month and day",
+            ));
         }
         let year: i32 = y.parse().map_err(|_| err("the year is not a number"))?;
         let month: u32 = m.parse().map_err(|_| err("the month is not a number"))?;
@@ -207,7 +220,14 @@ mod tests {
 
     #[test]
     fn rejects_impossible_and_malformed_dates() {
-        for bad in ["2023-02-29", "2022-13-01", "2022-1-01", "yesterday", "2022-00-10", ""] {
+        for bad in [
+            "2023-02-29",
+            "2022-13-01",
+            "2022-1-01",
+            "yesterday",
+            "2022-00-10",
+            "",
+        ] {
             assert!(bad.parse::<Date>().is_err(), "{bad} should be refused");
         }
         assert!("2024-02-29".parse::<Date>().is_ok());

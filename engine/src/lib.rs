@@ -4,7 +4,15 @@
 //! a plan's events ([`store`]) → projections ([`projection`]) → what people
 //! see. The engine knows no country; jurisdictions arrive as packs.
 
+pub mod cli;
 pub mod date;
+pub mod deadline;
 pub mod definition;
 pub mod diagnostic;
+pub mod engine;
+pub mod executor;
+pub mod guard;
+pub mod pack;
 pub mod plugin;
+pub mod projection;
+pub mod store;

@@ -73,7 +73,12 @@ pub trait PluginRunner: Send + Sync {
 pub struct NoPlugins;
 
 impl PluginRunner for NoPlugins {
-    fn call(&self, plugin: &str, _entry: &str, _input: &Value) -> Result<PluginOutput, PluginError> {
+    fn call(
+        &self,
+        plugin: &str,
+        _entry: &str,
+        _input: &Value,
+    ) -> Result<PluginOutput, PluginError> {
         Err(PluginError::UnknownPlugin(plugin.to_string()))
     }
 }

@@ -1,0 +1,498 @@
+//! The `integritas` command line: a thin layer that parses arguments,
+//! calls the engine and prints for people (default) or scripts (`--json`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::date::Date;
+use crate::deadline::{DueItem, Status};
+use crate::diagnostic::Diagnostic;
+use crate::engine::{Engine, EngineError};
+use crate::executor::Command;
+use crate::pack::{Catalog, load_pack, load_workflow};
+use crate::plugin::NoPlugins;
+use crate::projection::Plan;
+use crate::store::{Event, Institution, SledStore};
+
+/// integritas: integrity-plan workflows for public institutions.
+#[derive(Debug, Parser)]
+#[command(name = "integritas", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// Folder of the data store.
+    #[arg(long, global = true, default_value = "./data")]
+    data: PathBuf,
+    /// Folder of the jurisdiction packs.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./jurisdictions",
+        env = "INTEGRITAS_PACKS"
+    )]
+    packs: PathBuf,
+    /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be simulated.
+    #[arg(long, global = true)]
+    today: Option<String>,
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Institutions that keep plans.
+    #[command(subcommand)]
+    Institution(InstitutionCmd),
+    /// Integrity plans.
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    /// Check every plan's hash chain; names the first broken link.
+    Verify,
+    /// Check workflow definitions or whole packs; lists every problem.
+    Lint {
+        /// Workflow `.ron` files, pack folders, or folders of packs.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InstitutionCmd {
+    /// Register an institution.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// The pack id of the law it falls under.
+        #[arg(long)]
+        jurisdiction: String,
+        /// Kind of body (ministry, municipality, public enterprise...).
+        #[arg(long, default_value = "")]
+        kind: String,
+        #[arg(long)]
+        employees: Option<u32>,
+        /// The institution this is an organisational unit of.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List institutions.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCmd {
+    /// Start a plan for an institution.
+    New {
+        #[arg(long)]
+        institution: String,
+        /// `pack/workflow`, or a workflow id unique across packs.
+        #[arg(long)]
+        workflow: String,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// List plans.
+    List,
+    /// Fire an event on a plan as someone in a role.
+    Fire {
+        plan: String,
+        event: String,
+        /// The role the actor acts in.
+        #[arg(long = "as")]
+        role: String,
+        /// Form data as JSON (`{"form": {"field": value}}`), or `@file`.
+        #[arg(long)]
+        payload: Option<String>,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// State, next events for a role, due and overdue items.
+    Show {
+        plan: String,
+        /// Show the next events this role may fire.
+        #[arg(long = "as")]
+        role: Option<String>,
+    },
+    /// The plan's event log.
+    History { plan: String },
+}
+
+/// Runs the CLI; never panics on user input.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({ "error": { "message": format!("{error:#}") } })
+                );
+            } else {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Cmd::Lint { paths } => lint(&paths, g.json),
+        Cmd::Verify => verify(g),
+        Cmd::Institution(cmd) => institution(g, cmd),
+        Cmd::Plan(cmd) => plan(g, cmd),
+    }
+}
+
+fn today(g: &Global) -> Result<Date> {
+    match &g.today {
+        Some(text) => Ok(text.parse()?),
+        None => Ok(Date::today_utc()),
+    }
+}
+
+/// Opens the store and the packs. Packs with errors are left out, with a warning.
+fn open_engine(g: &Global) -> Result<Engine> {
+    let (catalog, diagnostics) = Catalog::load_dir(&g.packs);
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("warning: a pack was not loaded: {d}");
+    }
+    let store = SledStore::open(&g.data).with_context(|| {
+        format!(
+            "cannot open the data folder {} (is another integritas using it?)",
+            g.data.display()
+        )
+    })?;
+    Ok(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)))
+}
+
+fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
+    if g.json {
+        println!("{value}");
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn institution(g: &Global, cmd: InstitutionCmd) -> Result<ExitCode> {
+    let engine = open_engine(g)?;
+    match cmd {
+        InstitutionCmd::Add {
+            id,
+            name,
+            jurisdiction,
+            kind,
+            employees,
+            parent,
+        } => {
+            let inst = engine.add_institution(Institution {
+                id,
+                name,
+                jurisdiction,
+                kind,
+                employees,
+                parent,
+            })?;
+            print(g, json!(inst), || {
+                format!("added institution {} ({})", inst.id, inst.name)
+            });
+        }
+        InstitutionCmd::List => {
+            let all = engine.store().institutions()?;
+            print(g, json!(all), || {
+                all.iter()
+                    .map(|i| format!("{}\t{}\t{}\t{}", i.id, i.jurisdiction, i.kind, i.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
+    let engine = open_engine(g)?;
+    let today = today(g)?;
+    match cmd {
+        PlanCmd::New {
+            institution,
+            workflow,
+            actor,
+        } => {
+            let plan = engine.new_plan(&institution, &workflow, &actor, today)?;
+            print(
+                g,
+                json!({"plan": plan.meta, "state": plan.state, "cycle": plan.cycle}),
+                || {
+                    format!(
+                        "started {} ({} for {}), cycle {} from {}, in `{}`",
+                        plan.meta.id,
+                        plan.meta.workflow,
+                        plan.meta.institution,
+                        plan.cycle.number,
+                        plan.cycle.start,
+                        plan.state
+                    )
+                },
+            );
+        }
+        PlanCmd::List => {
+            let plans = engine.plans()?;
+            print(g, json!(plans), || {
+                plans
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}\t{}\t{}@{}",
+                            p.id, p.institution, p.workflow, p.pack_version
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        PlanCmd::Fire {
+            plan,
+            event,
+            role,
+            payload,
+            actor,
+        } => {
+            let payload = match payload {
+                Some(text) => read_payload(&text)?,
+                None => Value::Null,
+            };
+            let command = Command {
+                event,
+                role,
+                actor,
+                payload,
+                today,
+            };
+            match engine.fire(&plan, &command) {
+                Ok(fired) => print(
+                    g,
+                    json!({"event": fired.event, "state": fired.plan.state}),
+                    || {
+                        format!(
+                            "{} #{}: {} → {}",
+                            plan, fired.event.seq, fired.event.from, fired.event.to
+                        )
+                    },
+                ),
+                Err(EngineError::Refused(refusal)) => {
+                    let value = json!({"refused": {"guard": refusal.guard(), "message": refusal.to_string(), "detail": refusal}});
+                    if g.json {
+                        println!("{value}");
+                    } else {
+                        eprintln!("refused ({} guard): {refusal}", refusal.guard());
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        PlanCmd::Show { plan, role } => show(g, &engine, &plan, role.as_deref(), today)?,
+        PlanCmd::History { plan } => {
+            let events = engine.history(&plan)?;
+            print(g, json!(events), || {
+                events
+                    .iter()
+                    .map(history_line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_payload(text: &str) -> Result<Value> {
+    let body = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the payload file {path}"))?,
+        None => text.to_string(),
+    };
+    serde_json::from_str(&body).context("the payload is not valid JSON")
+}
+
+fn history_line(e: &Event) -> String {
+    let who = if e.role.is_empty() {
+        e.actor.clone()
+    } else {
+        format!("{} as {}", e.actor, e.role)
+    };
+    let moved = if e.from == e.to {
+        e.to.clone()
+    } else {
+        format!("{} → {}", e.from, e.to)
+    };
+    format!(
+        "#{:<4} {}  {:<22} {:<20} {}",
+        e.seq, e.date, e.event, who, moved
+    )
+}
+
+fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: Date) -> Result<()> {
+    let plan = engine.plan(plan_id)?;
+    let workflow = engine.workflow_of(&plan.meta)?;
+    let due = engine.due(plan_id, today)?;
+    let next = match role {
+        Some(role) => engine.next_events(plan_id, role, today)?,
+        None => Vec::new(),
+    };
+    let phase = workflow.state(&plan.state).and_then(|s| s.parent.clone());
+    let value = json!({
+        "plan": plan.meta, "state": plan.state, "phase": phase, "cycle": plan.cycle, "today": today,
+        "next": next.iter().map(|(e, r)| json!({"event": e, "ready": r.is_none(), "refusal": r.as_ref().map(ToString::to_string)})).collect::<Vec<_>>(),
+        "due": due, "data": plan.data, "scores": plan.scores, "documents": plan.documents,
+    });
+    print(g, value, || {
+        show_text(&plan, &workflow, role, &next, &due, today)
+    });
+    Ok(())
+}
+
+fn show_text(
+    plan: &Plan,
+    workflow: &crate::definition::Workflow,
+    role: Option<&str>,
+    next: &[(String, Option<crate::executor::Refusal>)],
+    due: &[DueItem],
+    today: Date,
+) -> String {
+    let title = |id: &str| {
+        workflow
+            .state(id)
+            .map(|s| s.title.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_default()
+    };
+    let mut out = vec![
+        format!(
+            "{}  {}  {}@{}",
+            plan.meta.id, plan.meta.institution, plan.meta.workflow, plan.meta.pack_version
+        ),
+        format!("cycle {} (from {})", plan.cycle.number, plan.cycle.start),
+        format!("state: {} {}", plan.state, title(&plan.state)),
+    ];
+    if let Some(phase) = workflow
+        .state(&plan.state)
+        .and_then(|s| s.parent.as_deref())
+    {
+        out.push(format!("phase: {phase} {}", title(phase)));
+    }
+    if let Some(role) = role {
+        out.push(format!("next for {role}:"));
+        if next.is_empty() {
+            out.push("  (nothing)".into());
+        }
+        for (event, refusal) in next {
+            match refusal {
+                None => out.push(format!("  {event}  ready")),
+                Some(r) => out.push(format!("  {event}  not yet: {r}")),
+            }
+        }
+    }
+    out.push(format!("due at {today}:"));
+    if due.is_empty() {
+        out.push("  (nothing)".into());
+    }
+    for item in due {
+        let when = match item.status {
+            Status::Overdue { days_late } => format!("OVERDUE by {days_late} days"),
+            Status::Upcoming { days_left: 0 } => "due today".into(),
+            Status::Upcoming { days_left } => format!("in {days_left} days"),
+            Status::Met { on, .. } => format!("met on {on}"),
+        };
+        out.push(format!(
+            "  {}  {:<16} {:<12} {} ({when})",
+            item.due, item.deadline, item.who, item.what
+        ));
+    }
+    out.join("\n")
+}
+
+fn verify(g: &Global) -> Result<ExitCode> {
+    let engine = open_engine(g)?;
+    let (checked, broken) = engine.verify()?;
+    let value = json!({"events_checked": checked, "broken": broken.iter().map(|b| json!({"plan": b.plan, "seq": b.seq, "reason": b.reason})).collect::<Vec<_>>()});
+    print(g, value, || {
+        let mut lines: Vec<String> = broken.iter().map(|b| format!("BROKEN {b}")).collect();
+        lines.push(format!(
+            "{checked} events in intact chains; {} broken plan(s)",
+            broken.len()
+        ));
+        lines.join("\n")
+    });
+    Ok(if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Lints each path: a workflow file, a pack folder, or a folder of packs.
+fn lint(paths: &[PathBuf], json_out: bool) -> Result<ExitCode> {
+    let mut all: Vec<Diagnostic> = Vec::new();
+    for path in paths {
+        all.extend(lint_path(path)?);
+    }
+    let errors = all.iter().filter(|d| d.is_error()).count();
+    let warnings = all.len() - errors;
+    if json_out {
+        println!(
+            "{}",
+            json!({"errors": errors, "warnings": warnings, "diagnostics": all})
+        );
+    } else {
+        for d in &all {
+            println!("{d}");
+        }
+        println!("{errors} error(s), {warnings} warning(s)");
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn lint_path(path: &Path) -> Result<Vec<Diagnostic>> {
+    if path.is_file() {
+        if path.file_name().is_some_and(|n| n == "pack.ron") {
+            return Ok(load_pack(path.parent().unwrap_or(Path::new("."))).1);
+        }
+        return Ok(load_workflow(path).1);
+    }
+    if path.join("pack.ron").is_file() {
+        return Ok(load_pack(path).1);
+    }
+    if path.is_dir() {
+        let (catalog, diagnostics) = Catalog::load_dir(path);
+        if catalog.all().next().is_none() && diagnostics.is_empty() {
+            bail!(
+                "{} holds no pack (no pack.ron in it or in its sub-folders)",
+                path.display()
+            );
+        }
+        return Ok(diagnostics);
+    }
+    bail!("{} does not exist", path.display())
+}

@@ -1,0 +1,334 @@
+//! The engine facade the CLI (and later the server) drive: institutions,
+//! plans, firing events, deadlines and verification, over one [`Store`].
+//!
+//! Architecture invariant: an event is acknowledged (this returns `Ok`) only
+//! after the store made it durable, and a plan's projection changes only
+//! after that. Events of one plan are decided one at a time (a lock per
+//! plan); different plans proceed in parallel and share flushes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use semver::Version;
+use serde_json::{Value, json};
+
+use crate::date::{Date, now_rfc3339};
+use crate::deadline::{self, DueItem};
+use crate::definition::Workflow;
+use crate::executor::{self, Command, Refusal};
+use crate::pack::Catalog;
+use crate::plugin::PluginRunner;
+use crate::projection::Plan;
+use crate::store::{
+    self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex,
+};
+
+/// The system event that opens a plan's log.
+pub const CREATED: &str = "@created";
+
+/// Why an engine call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A guard refused the event; nothing was written.
+    #[error("refused: {0}")]
+    Refused(#[from] Refusal),
+    #[error("no {kind} `{id}`")]
+    NotFound { kind: &'static str, id: String },
+    /// The request itself makes no sense (e.g. an institution without a name).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a successful `fire` recorded.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub event: Event,
+    pub plan: Plan,
+}
+
+/// The engine over a store, a pack catalog and a plugin runner.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    catalog: RwLock<Catalog>,
+    plugins: Arc<dyn PluginRunner>,
+    plans: Mutex<HashMap<String, Arc<Mutex<Plan>>>>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, catalog: Catalog, plugins: Arc<dyn PluginRunner>) -> Engine {
+        Engine {
+            store,
+            catalog: RwLock::new(catalog),
+            plugins,
+            plans: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add_institution(&self, institution: Institution) -> Result<Institution, EngineError> {
+        if institution.id.trim().is_empty() || institution.name.trim().is_empty() {
+            return Err(EngineError::Invalid(
+                "an institution needs an id and a name".into(),
+            ));
+        }
+        if !institution
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(EngineError::Invalid(format!(
+                "institution id `{}` may use only letters, digits, `-` and `_`",
+                institution.id
+            )));
+        }
+        if self
+            .catalog()
+            .pack(&institution.jurisdiction, None)
+            .is_none()
+        {
+            return Err(EngineError::NotFound {
+                kind: "jurisdiction pack",
+                id: institution.jurisdiction,
+            });
+        }
+        if let Some(parent) = &institution.parent {
+            if self.store.institution(parent)?.is_none() {
+                return Err(EngineError::NotFound {
+                    kind: "institution",
+                    id: parent.clone(),
+                });
+            }
+        }
+        self.store.add_institution(&institution)?;
+        Ok(institution)
+    }
+
+    /// Starts a plan of `workflow` (`pack/workflow`) for an institution, on
+    /// the newest version of the pack, in the cycle `today` falls in.
+    pub fn new_plan(
+        &self,
+        institution: &str,
+        workflow: &str,
+        actor: &str,
+        today: Date,
+    ) -> Result<Plan, EngineError> {
+        let inst = self
+            .store
+            .institution(institution)?
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "institution",
+                id: institution.into(),
+            })?;
+        let (pack, wf) =
+            self.catalog()
+                .workflow(workflow, None)
+                .ok_or_else(|| EngineError::NotFound {
+                    kind: "workflow",
+                    id: workflow.into(),
+                })?;
+        if pack.manifest.id != inst.jurisdiction {
+            return Err(EngineError::Invalid(format!(
+                "institution `{institution}` falls under `{}`, but workflow `{workflow}` belongs to pack `{}`",
+                inst.jurisdiction, pack.manifest.id
+            )));
+        }
+        let id = format!("plan-{}", self.store.next_plan_number()?);
+        let meta = PlanMeta {
+            id: id.clone(),
+            institution: institution.into(),
+            workflow: format!("{}/{}", pack.manifest.id, wf.id()),
+            pack_version: pack.manifest.version.to_string(),
+            created: today,
+        };
+        let (number, start) = executor::first_cycle(&wf, today);
+        let first = Event {
+            seq: 1,
+            date: today,
+            recorded_at: now_rfc3339(),
+            actor: actor.into(),
+            role: String::new(),
+            event: CREATED.into(),
+            payload: json!({}),
+            from: String::new(),
+            to: wf.def().initial.clone(),
+            effects: vec![Effect::CycleOpened { number, start }],
+            prev: String::new(),
+        };
+        let bytes = first.to_bytes();
+        self.store.add_plan(&meta, &bytes)?;
+        let plan =
+            Plan::replay(meta, &wf, &[(first, bytes)]).expect("a log with one event replays");
+        self.lock_plans()
+            .insert(id, Arc::new(Mutex::new(plan.clone())));
+        Ok(plan)
+    }
+
+    /// Fires an event. `Ok` means it is durable; a refusal writes nothing.
+    pub fn fire(&self, plan_id: &str, command: &Command) -> Result<Fired, EngineError> {
+        // A conflict means another writer got there first: reload and decide again.
+        for _ in 0..3 {
+            let slot = self.slot(plan_id)?;
+            let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let workflow = self.workflow_of(&plan.meta)?;
+            let decision = executor::decide(&workflow, &plan, command, self.plugins.as_ref())?;
+            let event = Event {
+                seq: plan.seq + 1,
+                date: command.today,
+                recorded_at: now_rfc3339(),
+                actor: command.actor.clone(),
+                role: command.role.clone(),
+                event: command.event.clone(),
+                payload: command.payload.clone(),
+                from: plan.state.clone(),
+                to: decision.to,
+                effects: decision.effects,
+                prev: plan.head.clone(),
+            };
+            let bytes = event.to_bytes();
+            match self.store.append(plan_id, event.seq, &bytes) {
+                Ok(()) => {
+                    plan.apply(&workflow, &event, hash_hex(&bytes));
+                    return Ok(Fired {
+                        event,
+                        plan: plan.clone(),
+                    });
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    drop(plan);
+                    self.lock_plans().remove(plan_id);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Invalid(format!(
+            "plan {plan_id} is being changed by another writer; try again"
+        )))
+    }
+
+    /// The plan's current projection.
+    pub fn plan(&self, plan_id: &str) -> Result<Plan, EngineError> {
+        let slot = self.slot(plan_id)?;
+        let plan = slot.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(plan.clone())
+    }
+
+    pub fn plans(&self) -> Result<Vec<PlanMeta>, EngineError> {
+        Ok(self.store.plans()?)
+    }
+
+    /// The workflow a plan is pinned to.
+    pub fn workflow_of(&self, meta: &PlanMeta) -> Result<Arc<Workflow>, EngineError> {
+        let version = Version::parse(&meta.pack_version).ok();
+        self.catalog()
+            .workflow(&meta.workflow, version.as_ref())
+            .map(|(_, wf)| wf)
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "workflow",
+                id: format!("{} (pack version {})", meta.workflow, meta.pack_version),
+            })
+    }
+
+    pub fn history(&self, plan_id: &str) -> Result<Vec<Event>, EngineError> {
+        self.meta(plan_id)?;
+        Ok(store::events(self.store.as_ref(), plan_id)?)
+    }
+
+    /// Upcoming and overdue deadlines of a plan at `today`.
+    pub fn due(&self, plan_id: &str, today: Date) -> Result<Vec<DueItem>, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let workflow = self.workflow_of(&plan.meta)?;
+        Ok(deadline::open_items(&workflow, &plan, today))
+    }
+
+    /// Each event `role` may fire now, with the refusal it would get with
+    /// an empty payload (`None` when it would pass).
+    pub fn next_events(
+        &self,
+        plan_id: &str,
+        role: &str,
+        today: Date,
+    ) -> Result<Vec<(String, Option<Refusal>)>, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let workflow = self.workflow_of(&plan.meta)?;
+        Ok(executor::events_for_role(&workflow, &plan, role)
+            .into_iter()
+            .map(|event| {
+                let command = Command {
+                    event: event.clone(),
+                    role: role.into(),
+                    actor: String::new(),
+                    payload: Value::Null,
+                    today,
+                };
+                let refusal =
+                    executor::decide(&workflow, &plan, &command, self.plugins.as_ref()).err();
+                (event, refusal)
+            })
+            .collect())
+    }
+
+    /// Checks every plan's hash chain; returns the number of events checked
+    /// or the first broken link of each broken plan.
+    pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
+        let mut checked = 0;
+        let mut broken = Vec::new();
+        for meta in self.store.plans()? {
+            match store::verify_chain(&meta.id, &self.store.raw_events(&meta.id)?) {
+                Ok(n) => checked += n,
+                Err(link) => broken.push(link),
+            }
+        }
+        Ok((checked, broken))
+    }
+
+    fn meta(&self, plan_id: &str) -> Result<PlanMeta, EngineError> {
+        self.store
+            .plan(plan_id)?
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "plan",
+                id: plan_id.into(),
+            })
+    }
+
+    fn lock_plans(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Mutex<Plan>>>> {
+        self.plans.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached projection of a plan, replayed from the log on first use.
+    fn slot(&self, plan_id: &str) -> Result<Arc<Mutex<Plan>>, EngineError> {
+        if let Some(slot) = self.lock_plans().get(plan_id) {
+            return Ok(slot.clone());
+        }
+        let meta = self.meta(plan_id)?;
+        let workflow = self.workflow_of(&meta)?;
+        let raw = self.store.raw_events(plan_id)?;
+        let mut events = Vec::with_capacity(raw.len());
+        for (i, bytes) in raw.into_iter().enumerate() {
+            let event: Event = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: format!("{plan_id}#{}", i + 1),
+                reason: e.to_string(),
+            })?;
+            events.push((event, bytes));
+        }
+        let plan = Plan::replay(meta, &workflow, &events).ok_or_else(|| StoreError::Corrupt {
+            key: plan_id.into(),
+            reason: "the plan has no events".into(),
+        })?;
+        let slot = Arc::new(Mutex::new(plan));
+        Ok(self
+            .lock_plans()
+            .entry(plan_id.to_string())
+            .or_insert(slot)
+            .clone())
+    }
+}

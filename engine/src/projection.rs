@@ -1,0 +1,216 @@
+//! A plan's current state, rebuilt from its event log.
+//!
+//! Architecture invariant: nothing here is stored; a [`Plan`] is a pure fold
+//! of [`Event`]s, so the log alone is the truth and can be audited.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::date::Date;
+use crate::definition::Workflow;
+use crate::plugin::Provenance;
+use crate::store::{Effect, Event, PlanMeta, hash_hex};
+
+/// The cycle a plan is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cycle {
+    pub number: u32,
+    pub start: Date,
+}
+
+/// Scores a plugin computed, with who computed them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRecord {
+    pub value: Value,
+    pub provenance: Provenance,
+    pub seq: u64,
+    pub date: Date,
+}
+
+/// An event as deadlines see it: what happened, when, in which cycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Happened {
+    pub event: String,
+    pub date: Date,
+    pub seq: u64,
+}
+
+/// A notice sent to holders of roles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    pub roles: Vec<String>,
+    pub message: String,
+    pub date: Date,
+    pub seq: u64,
+}
+
+/// A document produced at a transition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentRecord {
+    pub id: String,
+    pub seq: u64,
+    pub date: Date,
+}
+
+/// The projection of one plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub meta: PlanMeta,
+    pub state: String,
+    pub cycle: Cycle,
+    /// Form id → that form's data (a JSON object).
+    pub data: Map<String, Value>,
+    pub scores: BTreeMap<String, ScoreRecord>,
+    /// State id (steps and their phases) → date of the latest entry, this cycle.
+    pub entered: HashMap<String, Date>,
+    /// State id → date of the first entry, this cycle.
+    pub first_entered: HashMap<String, Date>,
+    /// Events of the current cycle, oldest first.
+    pub happened: Vec<Happened>,
+    pub notices: Vec<Notice>,
+    pub documents: Vec<DocumentRecord>,
+    /// Sequence number of the last event.
+    pub seq: u64,
+    /// Hash of the last event's stored bytes (the next event's `prev`).
+    pub head: String,
+}
+
+impl Plan {
+    /// Rebuilds a plan from its log (`raw` are the stored bytes, for the hash).
+    pub fn replay(
+        meta: PlanMeta,
+        workflow: &Workflow,
+        events: &[(Event, Vec<u8>)],
+    ) -> Option<Plan> {
+        let (first, _) = events.first()?;
+        let mut plan = Plan {
+            meta,
+            state: first.to.clone(),
+            cycle: Cycle {
+                number: 1,
+                start: first.date,
+            },
+            data: Map::new(),
+            scores: BTreeMap::new(),
+            entered: HashMap::new(),
+            first_entered: HashMap::new(),
+            happened: Vec::new(),
+            notices: Vec::new(),
+            documents: Vec::new(),
+            seq: 0,
+            head: String::new(),
+        };
+        for (event, raw) in events {
+            plan.apply(workflow, event, hash_hex(raw));
+        }
+        Some(plan)
+    }
+
+    /// Folds one event into the plan.
+    pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
+        merge_forms(&mut self.data, &event.payload);
+        for effect in &event.effects {
+            self.apply_effect(workflow, effect, event);
+        }
+        if event.from != event.to || event.seq == 1 {
+            self.enter(workflow, &event.to, event.date);
+        }
+        self.state = event.to.clone();
+        self.happened.push(Happened {
+            event: event.event.clone(),
+            date: event.date,
+            seq: event.seq,
+        });
+        self.seq = event.seq;
+        self.head = hash;
+    }
+
+    fn apply_effect(&mut self, workflow: &Workflow, effect: &Effect, event: &Event) {
+        match effect {
+            Effect::CycleOpened { number, start } => {
+                self.cycle = Cycle {
+                    number: *number,
+                    start: *start,
+                };
+                let keep = workflow
+                    .def()
+                    .cycle
+                    .as_ref()
+                    .map(|c| c.carry_forward.clone())
+                    .unwrap_or_default();
+                self.data.retain(|form, _| keep.contains(form));
+                self.scores.clear();
+                self.entered.clear();
+                self.first_entered.clear();
+                self.happened.clear();
+            }
+            Effect::Document { id } => {
+                self.documents.push(DocumentRecord {
+                    id: id.clone(),
+                    seq: event.seq,
+                    date: event.date,
+                });
+            }
+            Effect::Notice { roles, message } => self.notices.push(Notice {
+                roles: roles.clone(),
+                message: message.clone(),
+                date: event.date,
+                seq: event.seq,
+            }),
+            Effect::Scores {
+                output,
+                value,
+                provenance,
+            } => {
+                let record = ScoreRecord {
+                    value: value.clone(),
+                    provenance: provenance.clone(),
+                    seq: event.seq,
+                    date: event.date,
+                };
+                self.scores.insert(output.clone(), record);
+            }
+            Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
+        }
+    }
+
+    /// Records entry into a step and each phase above it.
+    fn enter(&mut self, workflow: &Workflow, state: &str, date: Date) {
+        let mut at = Some(state.to_string());
+        while let Some(id) = at {
+            self.entered.insert(id.clone(), date);
+            self.first_entered.entry(id.clone()).or_insert(date);
+            at = workflow.state(&id).and_then(|s| s.parent.clone());
+        }
+    }
+}
+
+/// Merges an event payload (`{form: {field: value}}`) into plan data:
+/// fields are replaced one by one; `null` clears a field.
+pub fn merge_forms(data: &mut Map<String, Value>, payload: &Value) {
+    let Value::Object(forms) = payload else {
+        return;
+    };
+    for (form, fields) in forms {
+        let Value::Object(fields) = fields else {
+            continue;
+        };
+        let target = data
+            .entry(form.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !target.is_object() {
+            *target = Value::Object(Map::new());
+        }
+        if let Value::Object(target) = target {
+            for (field, value) in fields {
+                if value.is_null() {
+                    target.remove(field);
+                } else {
+                    target.insert(field.clone(), value.clone());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The hash chain that makes a plan's log tamper-evident: each event holds
+//! the sha256 of the previous event's stored bytes.
+
+use sha2::{Digest, Sha256};
+
+use super::Event;
+
+/// Lower-case hex sha256 of some bytes.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The first place a plan's log is not what it was when written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plan {plan}: event {seq}: {reason}")]
+pub struct BrokenLink {
+    pub plan: String,
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Checks a log's numbering and links; returns the number of events.
+pub fn verify_chain(plan: &str, raw: &[Vec<u8>]) -> Result<u64, BrokenLink> {
+    let mut prev = String::new();
+    for (i, bytes) in raw.iter().enumerate() {
+        let expected = i as u64 + 1;
+        let broken = |reason: String| BrokenLink {
+            plan: plan.to_string(),
+            seq: expected,
+            reason,
+        };
+        let event: Event =
+            serde_json::from_slice(bytes).map_err(|e| broken(format!("cannot be read: {e}")))?;
+        if event.seq != expected {
+            return Err(broken(format!(
+                "is numbered {}, expected {expected}",
+                event.seq
+            )));
+        }
+        if event.prev != prev {
+            return Err(broken(format!(
+                "links to {} but the previous event hashes to {}",
+                short(&event.prev),
+                short(&prev)
+            )));
+        }
+        prev = hash_hex(bytes);
+    }
+    Ok(raw.len() as u64)
+}
+
+fn short(hash: &str) -> &str {
+    if hash.is_empty() {
+        "(nothing)"
+    } else {
+        hash.get(..12).unwrap_or(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::Date;
+
+    fn chain(n: u64) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for seq in 1..=n {
+            let event = Event {
+                seq,
+                date: Date::new(2022, 1, 1).expect("date"),
+                recorded_at: String::new(),
+                actor: "a".into(),
+                role: "r".into(),
+                event: "e".into(),
+                payload: serde_json::json!({"n": seq}),
+                from: "s".into(),
+                to: "s".into(),
+                effects: vec![],
+                prev: out.last().map(|b| hash_hex(b)).unwrap_or_default(),
+            };
+            out.push(event.to_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify_chain("p", &chain(5)), Ok(5));
+    }
+
+    #[test]
+    fn names_the_first_broken_link() {
+        let mut raw = chain(5);
+        let tampered = String::from_utf8(raw[2].clone())
+            .expect("utf8")
+            .replace("\"n\":3", "\"n\":4");
+        raw[2] = tampered.into_bytes();
+        let err = verify_chain("p", &raw).expect_err("tampering is detected");
+        assert_eq!(
+            err.seq, 4,
+            "the event after the edited one no longer links: {err}"
+        );
+        let mut raw = chain(5);
+        raw.remove(1);
+        assert_eq!(verify_chain("p", &raw).expect_err("gap").seq, 2);
+    }
+}

@@ -1,0 +1,145 @@
+//! Durable storage: institutions, plans and each plan's append-only,
+//! hash-chained event log.
+//!
+//! Architecture invariant: everything above this module sees only the
+//! [`Store`] trait and the plain records here; `sled` is named in
+//! [`sled_store`] alone, so a networked backend can replace it.
+
+mod chain;
+pub mod sled_store;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::date::Date;
+use crate::plugin::Provenance;
+
+pub use chain::{BrokenLink, hash_hex, verify_chain};
+pub use sled_store::SledStore;
+
+/// A public body that keeps integrity plans (a tenant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Institution {
+    pub id: String,
+    pub name: String,
+    /// The pack id of the law the institution falls under.
+    pub jurisdiction: String,
+    /// Kind of body (ministry, municipality, public enterprise...).
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub employees: Option<u32>,
+    /// The institution this one is an organisational unit of.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+/// What a plan is: which institution, which workflow of which pack version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanMeta {
+    pub id: String,
+    pub institution: String,
+    /// Pack id and workflow id, as `pack/workflow`.
+    pub workflow: String,
+    /// The pack version the plan is pinned to.
+    pub pack_version: String,
+    pub created: Date,
+}
+
+/// Something a transition did besides moving the plan, recorded in its
+/// event so that replaying the log never re-runs a plugin or a renderer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Effect {
+    /// A cycle began (the plan's first, or the next one).
+    CycleOpened { number: u32, start: Date },
+    /// A document is to be produced from the plan as of this event.
+    Document { id: String },
+    /// Holders of these roles are told something.
+    Notice { roles: Vec<String>, message: String },
+    /// A plugin computed scores; the provenance makes them re-checkable.
+    Scores {
+        output: String,
+        value: Value,
+        provenance: Provenance,
+    },
+    /// The plan moved to another pack version.
+    Migrated { from: String, to: String },
+}
+
+/// One entry of a plan's log, exactly as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    /// The business date the event counts for (the simulated "today").
+    pub date: Date,
+    /// Wall-clock time it was recorded, RFC 3339 UTC.
+    pub recorded_at: String,
+    pub actor: String,
+    pub role: String,
+    pub event: String,
+    pub payload: Value,
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub effects: Vec<Effect>,
+    /// Hex sha256 of the previous event's stored bytes ("" for the first).
+    pub prev: String,
+}
+
+impl Event {
+    /// The bytes that are stored and hashed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events serialize: all keys are strings")
+    }
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The storage layer failed (disk full, permissions, corruption reported by sled...).
+    #[error("storage failed: {0}")]
+    Backend(String),
+    /// Stored bytes could not be read back as a record.
+    #[error("stored record {key} cannot be read: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// Another writer appended this sequence number first.
+    #[error("plan {plan} already has an event number {seq}")]
+    Conflict { plan: String, seq: u64 },
+    #[error("{kind} `{id}` already exists")]
+    Exists { kind: &'static str, id: String },
+}
+
+/// The storage boundary. Every write returns only once it is durable.
+pub trait Store: Send + Sync {
+    fn add_institution(&self, institution: &Institution) -> Result<(), StoreError>;
+    fn institution(&self, id: &str) -> Result<Option<Institution>, StoreError>;
+    fn institutions(&self) -> Result<Vec<Institution>, StoreError>;
+    /// A new, never reused number for naming a plan.
+    fn next_plan_number(&self) -> Result<u64, StoreError>;
+    /// Creates a plan together with its first event (stored bytes), atomically.
+    fn add_plan(&self, plan: &PlanMeta, first: &[u8]) -> Result<(), StoreError>;
+    fn plan(&self, id: &str) -> Result<Option<PlanMeta>, StoreError>;
+    fn plans(&self) -> Result<Vec<PlanMeta>, StoreError>;
+    /// Appends the stored bytes of event number `seq` to a plan's log;
+    /// `Conflict` if that number is taken.
+    fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError>;
+    /// A plan's log as stored bytes, in order.
+    fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError>;
+}
+
+/// Reads a plan's log as events.
+pub fn events(store: &dyn Store, plan: &str) -> Result<Vec<Event>, StoreError> {
+    store
+        .raw_events(plan)?
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+                key: format!("{plan}#{}", i + 1),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,297 @@
+//! The sled-backed [`Store`]: the embedded default.
+//!
+//! sled batches writes and by default flushes them only every 500 ms, so
+//! every write here ends with [`GroupCommit::commit`], which returns only
+//! after a `flush` that began after the write finished. Concurrent writers
+//! share one flush (group commit), so durability costs one fsync per batch,
+//! not per event.
+
+use std::path::Path;
+use std::sync::{Condvar, Mutex};
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::{Db, Transactional, Tree};
+
+use super::{Institution, PlanMeta, Store, StoreError};
+
+/// sled on a directory.
+pub struct SledStore {
+    db: Db,
+    institutions: Tree,
+    plans: Tree,
+    events: Tree,
+    commit: GroupCommit,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        // No periodic background flush: durability is explicit, per write.
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(None)
+            .open()
+            .map_err(backend)?;
+        Ok(SledStore {
+            institutions: db.open_tree("institutions").map_err(backend)?,
+            plans: db.open_tree("plans").map_err(backend)?,
+            events: db.open_tree("events").map_err(backend)?,
+            db,
+            commit: GroupCommit::default(),
+        })
+    }
+
+    fn durable(&self) -> Result<(), StoreError> {
+        self.commit
+            .commit(|| self.db.flush().map(|_| ()).map_err(backend))
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Key of a plan's event: the plan id, a NUL, the big-endian sequence number,
+/// so a plan's events are contiguous and in order.
+fn event_key(plan: &str, seq: u64) -> Vec<u8> {
+    let mut key = plan_prefix(plan);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn plan_prefix(plan: &str) -> Vec<u8> {
+    let mut key = plan.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialize: all keys are strings")
+}
+
+impl Store for SledStore {
+    fn add_institution(&self, institution: &Institution) -> Result<(), StoreError> {
+        let swapped = self
+            .institutions
+            .compare_and_swap(
+                institution.id.as_bytes(),
+                None as Option<&[u8]>,
+                Some(encode(institution)),
+            )
+            .map_err(backend)?;
+        if swapped.is_err() {
+            return Err(StoreError::Exists {
+                kind: "institution",
+                id: institution.id.clone(),
+            });
+        }
+        self.durable()
+    }
+
+    fn institution(&self, id: &str) -> Result<Option<Institution>, StoreError> {
+        match self.institutions.get(id.as_bytes()).map_err(backend)? {
+            Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn institutions(&self) -> Result<Vec<Institution>, StoreError> {
+        self.institutions
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item.map_err(backend)?;
+                decode(&key, &bytes)
+            })
+            .collect()
+    }
+
+    fn next_plan_number(&self) -> Result<u64, StoreError> {
+        let next = self
+            .db
+            .update_and_fetch("next_plan_number", |old| {
+                let n = old
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_be_bytes);
+                Some((n + 1).to_be_bytes().to_vec())
+            })
+            .map_err(backend)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map_or(1, u64::from_be_bytes);
+        // Durable before use, so a number is never handed out twice.
+        self.durable()?;
+        Ok(next)
+    }
+
+    fn add_plan(&self, plan: &PlanMeta, first: &[u8]) -> Result<(), StoreError> {
+        let meta = encode(plan);
+        let event = first.to_vec();
+        let key = event_key(&plan.id, 1);
+        let result = (&self.plans, &self.events).transaction(|(plans, events)| {
+            if plans.get(plan.id.as_bytes())?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            plans.insert(plan.id.as_bytes(), meta.clone())?;
+            events.insert(key.clone(), event.clone())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.durable(),
+            Err(TransactionError::Abort(())) => Err(StoreError::Exists {
+                kind: "plan",
+                id: plan.id.clone(),
+            }),
+            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        }
+    }
+
+    fn plan(&self, id: &str) -> Result<Option<PlanMeta>, StoreError> {
+        match self.plans.get(id.as_bytes()).map_err(backend)? {
+            Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn plans(&self) -> Result<Vec<PlanMeta>, StoreError> {
+        self.plans
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item.map_err(backend)?;
+                decode(&key, &bytes)
+            })
+            .collect()
+    }
+
+    fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError> {
+        let key = event_key(plan, seq);
+        let swapped = self
+            .events
+            .compare_and_swap(key, None as Option<&[u8]>, Some(event))
+            .map_err(backend)?;
+        if swapped.is_err() {
+            return Err(StoreError::Conflict {
+                plan: plan.to_string(),
+                seq,
+            });
+        }
+        self.durable()
+    }
+
+    fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.events
+            .scan_prefix(plan_prefix(plan))
+            .values()
+            .map(|v| v.map(|bytes| bytes.to_vec()).map_err(backend))
+            .collect()
+    }
+}
+
+/// Coalesces concurrent flush requests: each caller returns once a flush
+/// that *started after its write* has finished.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<CommitState>,
+    flushed: Condvar,
+}
+
+#[derive(Default)]
+struct CommitState {
+    /// Tickets handed out (one per finished write).
+    issued: u64,
+    /// Every ticket up to this one is durable.
+    durable: u64,
+    flushing: bool,
+}
+
+impl GroupCommit {
+    fn commit(&self, flush: impl Fn() -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.issued += 1;
+        let ticket = state.issued;
+        loop {
+            if state.durable >= ticket {
+                return Ok(());
+            }
+            if !state.flushing {
+                state.flushing = true;
+                let covers = state.issued;
+                drop(state);
+                let result = flush();
+                state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.flushing = false;
+                if result.is_ok() {
+                    state.durable = state.durable.max(covers);
+                }
+                self.flushed.notify_all();
+                result?;
+                continue;
+            }
+            state = self.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::Date;
+    use crate::store::{Event, events, hash_hex, verify_chain};
+
+    fn event(seq: u64, prev: &str) -> Event {
+        Event {
+            seq,
+            date: Date::new(2022, 1, 1).expect("date"),
+            recorded_at: String::new(),
+            actor: "a".into(),
+            role: "r".into(),
+            event: "e".into(),
+            payload: serde_json::Value::Null,
+            from: "s".into(),
+            to: "s".into(),
+            effects: vec![],
+            prev: prev.into(),
+        }
+    }
+
+    #[test]
+    fn events_survive_reopening_and_keep_their_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let meta = PlanMeta {
+            id: "plan-1".into(),
+            institution: "i".into(),
+            workflow: "p/w".into(),
+            pack_version: "1.0.0".into(),
+            created: Date::new(2022, 1, 1).expect("date"),
+        };
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            let first = event(1, "");
+            store.add_plan(&meta, &first.to_bytes()).expect("plan");
+            assert!(matches!(
+                store.add_plan(&meta, &first.to_bytes()),
+                Err(StoreError::Exists { .. })
+            ));
+            let second = event(2, &hash_hex(&first.to_bytes())).to_bytes();
+            store.append("plan-1", 2, &second).expect("append");
+            assert!(matches!(
+                store.append("plan-1", 2, &second),
+                Err(StoreError::Conflict { seq: 2, .. })
+            ));
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.plans().expect("plans"), vec![meta]);
+        assert_eq!(events(&store, "plan-1").expect("events").len(), 2);
+        assert_eq!(
+            verify_chain("plan-1", &store.raw_events("plan-1").expect("raw")),
+            Ok(2)
+        );
+        // A plan id that is a prefix of another must not see its events.
+        assert!(store.raw_events("plan-").expect("raw").is_empty());
+    }
+}
