@@ -5,6 +5,7 @@
 //! see. The engine knows no country; jurisdictions arrive as packs.
 
 pub mod cli;
+pub mod cli_plugin;
 pub mod date;
 pub mod deadline;
 pub mod definition;

@@ -111,18 +111,21 @@ impl Plan {
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
         merge_forms(&mut self.data, &event.payload);
-        for effect in &event.effects {
-            self.apply_effect(workflow, effect, event);
-        }
-        if event.from != event.to || event.seq == 1 {
-            self.enter(workflow, &event.to, event.date);
-        }
-        self.state = event.to.clone();
+        // The event counts in the cycle it happened in, before any effect
+        // (such as opening the next cycle) takes hold.
         self.happened.push(Happened {
             event: event.event.clone(),
             date: event.date,
             seq: event.seq,
         });
+        let opens_cycle = event.effects.iter().any(|e| matches!(e, Effect::CycleOpened { .. }));
+        for effect in &event.effects {
+            self.apply_effect(workflow, effect, event);
+        }
+        if event.from != event.to || opens_cycle {
+            self.enter(workflow, &event.to, event.date);
+        }
+        self.state = event.to.clone();
         self.seq = event.seq;
         self.head = hash;
     }

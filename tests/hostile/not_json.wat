@@ -1,0 +1,13 @@
+;; Returns bytes that are not JSON (BadOutput).
+(module
+  (memory (export "memory") 2)
+  (func (export "integritas_abi_version_1_0_0"))
+  ;; bump allocator: every input goes to offset 65536
+  (func (export "integritas_alloc") (param i32) (result i32) (i32.const 65536))
+  (func (export "integritas_dealloc") (param i32 i32))
+  (data (i32.const 1024) "{\"name\":\"hostile\",\"version\":\"0.0.1\"}")
+  (func (export "integritas_info") (result i64) (i64.const 4398046511140))
+  (data (i32.const 2048) "this is not JSON")
+  (func (export "integritas_entry_run") (param i32 i32) (result i64)
+    (i64.const 8796093022224))
+)
