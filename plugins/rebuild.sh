@@ -66,14 +66,14 @@ status=0
 if [[ "$mode" == "build" ]]; then
   mkdir -p "$here/dist"
   rm -f "$here"/dist/*.wasm
-  for p in "${plugins[@]}"; do cp "$built/${p//-/_}.wasm" "$here/dist/$p.wasm"; done
+  for p in "${plugins[@]}"; do install -m 644 "$built/${p//-/_}.wasm" "$here/dist/$p.wasm"; done
   (cd "$here/dist" && sha256sum -- *.wasm > SHA256SUMS)
   echo "$have_rustc" > "$here/dist/TOOLCHAIN"
   # Keep the packs' copies in step with dist/.
   for copy in "$repo"/jurisdictions/*/plugins/*.wasm; do
     [[ -e "$copy" ]] || continue
     name="$(basename "$copy")"
-    if [[ -e "$here/dist/$name" ]]; then cp "$here/dist/$name" "$copy"; fi
+    if [[ -e "$here/dist/$name" ]]; then install -m 644 "$here/dist/$name" "$copy"; fi
   done
   cat "$here/dist/SHA256SUMS"
   exit 0

@@ -288,7 +288,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
             match engine.fire(&plan, &command) {
                 Ok(fired) => print(
                     g,
-                    json!({"event": fired.event, "state": fired.plan.state}),
+                    json!({"event": fired.event, "state": fired.state}),
                     || {
                         format!(
                             "{} #{}: {} → {}",

@@ -178,3 +178,75 @@ fn status(due: Date, met_on: Option<Date>, today: Date) -> Status {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{ANNUAL, date, plan, workflow};
+    use serde_json::Value;
+
+    fn summary(items: &[DueItem]) -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .map(|i| {
+                let status = match i.status {
+                    Status::Upcoming { .. } => "upcoming".to_string(),
+                    Status::Overdue { days_late } => format!("overdue {days_late}"),
+                    Status::Met { on, late } => format!("met {on}{}", if late { " late" } else { "" }),
+                };
+                (i.deadline.clone(), i.due.to_string(), status)
+            })
+            .collect()
+    }
+
+    fn s(a: &str, b: &str, c: &str) -> (String, String, String) {
+        (a.into(), b.into(), c.into())
+    }
+
+    #[test]
+    fn recurring_deadlines_start_when_their_state_is_entered() {
+        let wf = workflow(ANNUAL);
+        let p = plan(&wf, "2025-01-10", &[]);
+        // Before adoption only the one-off deadline is tracked.
+        assert_eq!(summary(&schedule(&wf, &p, date("2025-08-01"))), [s("adoption", "2025-07-10", "overdue 22")]);
+    }
+
+    #[test]
+    fn yearly_report_by_april_15_and_biennial_review() {
+        let wf = workflow(ANNUAL);
+        let p = plan(
+            &wf,
+            "2025-01-10",
+            &[
+                ("adopt", "2025-06-01", "monitoring", Value::Null),
+                ("annual_report", "2026-04-10", "monitoring", Value::Null),
+                ("annual_report", "2027-04-20", "monitoring", Value::Null),
+            ],
+        );
+        let all = summary(&schedule(&wf, &p, date("2028-04-16")));
+        assert_eq!(
+            all,
+            [
+                s("adoption", "2025-07-10", "met 2025-06-01"),
+                s("annual_report", "2026-04-15", "met 2026-04-10"),
+                s("annual_report", "2027-04-15", "met 2027-04-20 late"),
+                s("review", "2027-06-01", "overdue 320"),
+                s("annual_report", "2028-04-15", "overdue 1"),
+                s("annual_report", "2029-04-15", "upcoming"),
+                s("review", "2029-06-01", "upcoming"),
+            ]
+        );
+        let open: Vec<String> = open_items(&wf, &p, date("2028-04-16")).into_iter().map(|i| i.deadline).collect();
+        assert_eq!(open, ["review", "annual_report", "annual_report", "review"]);
+    }
+
+    #[test]
+    fn a_report_on_the_due_day_is_on_time_and_the_next_year_is_upcoming() {
+        let wf = workflow(ANNUAL);
+        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-06-01", "monitoring", Value::Null), ("annual_report", "2026-04-15", "monitoring", Value::Null)]);
+        let all = summary(&schedule(&wf, &p, date("2026-04-15")));
+        assert!(all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")), "{all:?}");
+        let all = summary(&schedule(&wf, &p, date("2026-04-16")));
+        assert!(all.contains(&s("annual_report", "2027-04-15", "upcoming")), "{all:?}");
+    }
+}

@@ -46,7 +46,8 @@ pub enum EngineError {
 #[derive(Debug, Clone)]
 pub struct Fired {
     pub event: Event,
-    pub plan: Plan,
+    /// The plan's state after the event.
+    pub state: String,
 }
 
 /// The engine over a store, a pack catalog and a plugin runner.
@@ -198,10 +199,8 @@ impl Engine {
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     plan.apply(&workflow, &event, hash_hex(&bytes));
-                    return Ok(Fired {
-                        event,
-                        plan: plan.clone(),
-                    });
+                    let state = plan.state.clone();
+                    return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
                     drop(plan);

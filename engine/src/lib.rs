@@ -17,3 +17,6 @@ pub mod pack;
 pub mod plugin;
 pub mod projection;
 pub mod store;
+
+#[cfg(test)]
+mod fixtures;

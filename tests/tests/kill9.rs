@@ -20,7 +20,7 @@ fn random_below(n: u64) -> u64 {
     h.finish() % n
 }
 
-const ROUNDS: usize = 25;
+const ROUNDS: usize = 40;
 const THREADS: &str = "3";
 
 #[test]
