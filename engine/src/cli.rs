@@ -152,6 +152,8 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let g = &cli.global;
+    // A bad --today is refused whatever the command, before anything runs.
+    today(g)?;
     match cli.command {
         Cmd::Lint { paths } => lint(&paths, g.json),
         Cmd::Verify => verify(g),

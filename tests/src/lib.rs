@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -16,23 +17,28 @@ pub fn packs_dir() -> PathBuf {
     repo_root().join("jurisdictions")
 }
 
-/// Path of the `integritas` binary of this build, built on first use if
-/// `cargo test` did not build it (it lives in another package).
+/// Path of the `integritas` binary of this build. The binary belongs to
+/// another package, which `cargo test` does not rebuild for this one, so
+/// the first call in each test process brings it up to date (a no-op
+/// when it already is).
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>/integritas
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let bin = profile_dir.join(format!("integritas{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "integritas", "--bin", "integritas"])
-            .current_dir(repo_root())
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the integritas binary failed");
-    }
-    bin
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> → target/<profile>/integritas
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "integritas", "--bin", "integritas"]).current_dir(repo_root());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "building the integritas binary failed");
+            profile_dir.join(format!("integritas{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 /// One test's install: a temporary data folder and the bundled packs.
