@@ -133,6 +133,13 @@ enum PlanCmd {
 /// Runs the CLI; never panics on user input.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, quiet unless RUST_LOG asks (e.g. RUST_LOG=integritas=debug).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let json = cli.global.json;
     match run(cli) {
         Ok(code) => code,

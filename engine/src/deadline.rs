@@ -192,7 +192,9 @@ mod tests {
                 let status = match i.status {
                     Status::Upcoming { .. } => "upcoming".to_string(),
                     Status::Overdue { days_late } => format!("overdue {days_late}"),
-                    Status::Met { on, late } => format!("met {on}{}", if late { " late" } else { "" }),
+                    Status::Met { on, late } => {
+                        format!("met {on}{}", if late { " late" } else { "" })
+                    }
                 };
                 (i.deadline.clone(), i.due.to_string(), status)
             })
@@ -208,7 +210,10 @@ mod tests {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
         // Before adoption only the one-off deadline is tracked.
-        assert_eq!(summary(&schedule(&wf, &p, date("2025-08-01"))), [s("adoption", "2025-07-10", "overdue 22")]);
+        assert_eq!(
+            summary(&schedule(&wf, &p, date("2025-08-01"))),
+            [s("adoption", "2025-07-10", "overdue 22")]
+        );
     }
 
     #[test]
@@ -236,17 +241,33 @@ mod tests {
                 s("review", "2029-06-01", "upcoming"),
             ]
         );
-        let open: Vec<String> = open_items(&wf, &p, date("2028-04-16")).into_iter().map(|i| i.deadline).collect();
+        let open: Vec<String> = open_items(&wf, &p, date("2028-04-16"))
+            .into_iter()
+            .map(|i| i.deadline)
+            .collect();
         assert_eq!(open, ["review", "annual_report", "annual_report", "review"]);
     }
 
     #[test]
     fn a_report_on_the_due_day_is_on_time_and_the_next_year_is_upcoming() {
         let wf = workflow(ANNUAL);
-        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-06-01", "monitoring", Value::Null), ("annual_report", "2026-04-15", "monitoring", Value::Null)]);
+        let p = plan(
+            &wf,
+            "2025-01-10",
+            &[
+                ("adopt", "2025-06-01", "monitoring", Value::Null),
+                ("annual_report", "2026-04-15", "monitoring", Value::Null),
+            ],
+        );
         let all = summary(&schedule(&wf, &p, date("2026-04-15")));
-        assert!(all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")), "{all:?}");
+        assert!(
+            all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")),
+            "{all:?}"
+        );
         let all = summary(&schedule(&wf, &p, date("2026-04-16")));
-        assert!(all.contains(&s("annual_report", "2027-04-15", "upcoming")), "{all:?}");
+        assert!(
+            all.contains(&s("annual_report", "2027-04-15", "upcoming")),
+            "{all:?}"
+        );
     }
 }

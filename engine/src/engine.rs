@@ -102,13 +102,13 @@ impl Engine {
                 id: institution.jurisdiction,
             });
         }
-        if let Some(parent) = &institution.parent {
-            if self.store.institution(parent)?.is_none() {
-                return Err(EngineError::NotFound {
-                    kind: "institution",
-                    id: parent.clone(),
-                });
-            }
+        if let Some(parent) = &institution.parent
+            && self.store.institution(parent)?.is_none()
+        {
+            return Err(EngineError::NotFound {
+                kind: "institution",
+                id: parent.clone(),
+            });
         }
         self.store.add_institution(&institution)?;
         Ok(institution)
@@ -181,7 +181,9 @@ impl Engine {
             let slot = self.slot(plan_id)?;
             let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
             let workflow = self.workflow_of(&plan.meta)?;
-            let decision = executor::decide(&workflow, &plan, command, self.plugins.as_ref())?;
+            let decision = executor::decide(&workflow, &plan, command, self.plugins.as_ref()).inspect_err(|refusal| {
+                tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
+            })?;
             let event = Event {
                 seq: plan.seq + 1,
                 date: command.today,
@@ -199,6 +201,7 @@ impl Engine {
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     plan.apply(&workflow, &event, hash_hex(&bytes));
+                    tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
                     let state = plan.state.clone();
                     return Ok(Fired { event, state });
                 }

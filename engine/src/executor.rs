@@ -273,18 +273,43 @@ mod tests {
     }
 
     impl PluginRunner for Double {
-        fn call(&self, plugin: &str, entry: &str, input: &Value) -> Result<PluginOutput, PluginError> {
-            let provenance = Provenance { id: plugin.into(), version: "1.0.0".into(), sha256: "ab".repeat(32) };
+        fn call(
+            &self,
+            plugin: &str,
+            entry: &str,
+            input: &Value,
+        ) -> Result<PluginOutput, PluginError> {
+            let provenance = Provenance {
+                id: plugin.into(),
+                version: "1.0.0".into(),
+                sha256: "ab".repeat(32),
+            };
             let value = match (plugin, entry) {
                 ("quality", "check") => {
-                    let n = input["data"]["register"]["risks"].as_array().map_or(0, Vec::len);
-                    if n <= self.limit { json!({"ok": true}) } else { json!({"ok": false, "reason": format!("{n} risks is too many")}) }
+                    let n = input["data"]["register"]["risks"]
+                        .as_array()
+                        .map_or(0, Vec::len);
+                    if n <= self.limit {
+                        json!({"ok": true})
+                    } else {
+                        json!({"ok": false, "reason": format!("{n} risks is too many")})
+                    }
                 }
                 ("matrix", "score") => {
                     let rows = input["rows"].as_array().cloned().unwrap_or_default();
-                    json!(rows.iter().map(|r| r["probability"].as_i64().unwrap_or(0) * r["consequence"].as_i64().unwrap_or(0)).collect::<Vec<_>>())
+                    json!(
+                        rows.iter()
+                            .map(|r| r["probability"].as_i64().unwrap_or(0)
+                                * r["consequence"].as_i64().unwrap_or(0))
+                            .collect::<Vec<_>>()
+                    )
                 }
-                _ => return Err(PluginError::MissingEntry { plugin: plugin.into(), entry: entry.into() }),
+                _ => {
+                    return Err(PluginError::MissingEntry {
+                        plugin: plugin.into(),
+                        entry: entry.into(),
+                    });
+                }
             };
             Ok(PluginOutput { value, provenance })
         }
@@ -301,7 +326,9 @@ mod tests {
     }
 
     fn risks(special: usize) -> Value {
-        let mut rows = vec![json!({"area": "governance", "kind": "general", "probability": 4, "consequence": 5})];
+        let mut rows = vec![
+            json!({"area": "governance", "kind": "general", "probability": 4, "consequence": 5}),
+        ];
         rows.extend((0..special).map(|i| json!({"area": format!("special {i}"), "kind": "special", "probability": 2, "consequence": 3})));
         json!(rows)
     }
@@ -312,9 +339,24 @@ mod tests {
         let p = plan(&wf, "2025-01-10", &[]);
         let decision = decide(&wf, &p, &adopt(risks(2)), &Double { limit: 10 }).expect("passes");
         assert_eq!(decision.to, "monitoring");
-        assert_eq!(decision.effects[0], Effect::Document { id: "adoption_decision".into() });
-        let Effect::Scores { output, value, provenance } = &decision.effects[1] else { panic!("scores expected: {decision:?}") };
-        assert_eq!((output.as_str(), value), ("risk_scores", &json!([20, 6, 6])));
+        assert_eq!(
+            decision.effects[0],
+            Effect::Document {
+                id: "adoption_decision".into()
+            }
+        );
+        let Effect::Scores {
+            output,
+            value,
+            provenance,
+        } = &decision.effects[1]
+        else {
+            panic!("scores expected: {decision:?}")
+        };
+        assert_eq!(
+            (output.as_str(), value),
+            ("risk_scores", &json!([20, 6, 6]))
+        );
         assert_eq!(provenance.id, "matrix");
     }
 
@@ -322,14 +364,32 @@ mod tests {
     fn plugin_guards_and_counts_refuse_with_reasons() {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
-        let refusal = decide(&wf, &p, &adopt(risks(1)), &Double { limit: 10 }).expect_err("one special area");
-        assert_eq!(refusal, Refusal::Condition { reason: "special areas: 1 with kind = `special`; this transition needs at least 2".into() });
-        let refusal = decide(&wf, &p, &adopt(risks(3)), &Double { limit: 3 }).expect_err("too many");
-        assert_eq!(refusal, Refusal::Plugin { plugin: "quality".into(), reason: "4 risks is too many".into() });
+        let refusal =
+            decide(&wf, &p, &adopt(risks(1)), &Double { limit: 10 }).expect_err("one special area");
+        assert_eq!(
+            refusal,
+            Refusal::Condition {
+                reason: "special areas: 1 with kind = `special`; this transition needs at least 2"
+                    .into()
+            }
+        );
+        let refusal =
+            decide(&wf, &p, &adopt(risks(3)), &Double { limit: 3 }).expect_err("too many");
+        assert_eq!(
+            refusal,
+            Refusal::Plugin {
+                plugin: "quality".into(),
+                reason: "4 risks is too many".into()
+            }
+        );
         assert_eq!(refusal.guard(), "plugin");
-        let refusal = decide(&wf, &p, &adopt(risks(2)), &crate::plugin::NoPlugins).expect_err("no plugin loaded");
+        let refusal = decide(&wf, &p, &adopt(risks(2)), &crate::plugin::NoPlugins)
+            .expect_err("no plugin loaded");
         assert_eq!(refusal.guard(), "plugin");
-        assert!(refusal.to_string().contains("no plugin named `quality`"), "{refusal}");
+        assert!(
+            refusal.to_string().contains("no plugin named `quality`"),
+            "{refusal}"
+        );
     }
 
     #[test]
@@ -337,7 +397,11 @@ mod tests {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
         let bad = json!([{"area": "x", "kind": "unusual", "probability": 11}, "not a row"]);
-        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &adopt(bad), &Double { limit: 10 }) else { panic!("payload refusal expected") };
+        let Err(Refusal::Payload { problems }) =
+            decide(&wf, &p, &adopt(bad), &Double { limit: 10 })
+        else {
+            panic!("payload refusal expected")
+        };
         assert_eq!(
             problems,
             [
@@ -348,17 +412,48 @@ mod tests {
         );
         let mut command = adopt(risks(2));
         command.payload = json!({"report": {"year": 2025}});
-        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &command, &Double { limit: 10 }) else { panic!("payload refusal expected") };
-        assert_eq!(problems, ["this event does not fill the form `report` (it fills: register)"]);
+        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &command, &Double { limit: 10 })
+        else {
+            panic!("payload refusal expected")
+        };
+        assert_eq!(
+            problems,
+            ["this event does not fill the form `report` (it fills: register)"]
+        );
     }
 
     #[test]
     fn phases_carry_transitions_and_final_states_end_everything() {
         let wf = workflow(ANNUAL);
-        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-03-01", "monitoring", Value::Null)]);
-        let end = Command { event: "end".into(), role: "head".into(), actor: "t".into(), payload: Value::Null, today: date("2026-01-01") };
-        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect("end").to, "ended");
-        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-03-01", "monitoring", Value::Null), ("end", "2026-01-01", "ended", Value::Null)]);
-        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect_err("final").guard(), "finished");
+        let p = plan(
+            &wf,
+            "2025-01-10",
+            &[("adopt", "2025-03-01", "monitoring", Value::Null)],
+        );
+        let end = Command {
+            event: "end".into(),
+            role: "head".into(),
+            actor: "t".into(),
+            payload: Value::Null,
+            today: date("2026-01-01"),
+        };
+        assert_eq!(
+            decide(&wf, &p, &end, &Double { limit: 1 }).expect("end").to,
+            "ended"
+        );
+        let p = plan(
+            &wf,
+            "2025-01-10",
+            &[
+                ("adopt", "2025-03-01", "monitoring", Value::Null),
+                ("end", "2026-01-01", "ended", Value::Null),
+            ],
+        );
+        assert_eq!(
+            decide(&wf, &p, &end, &Double { limit: 1 })
+                .expect_err("final")
+                .guard(),
+            "finished"
+        );
     }
 }

@@ -91,7 +91,10 @@ pub fn plan(workflow: &Workflow, start: &str, events: &[(&str, &str, &str, Value
         payload: Value::Null,
         from: String::new(),
         to: workflow.def().initial.clone(),
-        effects: vec![Effect::CycleOpened { number: 1, start: date(start) }],
+        effects: vec![Effect::CycleOpened {
+            number: 1,
+            start: date(start),
+        }],
         prev: String::new(),
     }];
     for (i, (event, on, to, payload)) in events.iter().enumerate() {
@@ -110,6 +113,12 @@ pub fn plan(workflow: &Workflow, start: &str, events: &[(&str, &str, &str, Value
             prev: String::new(),
         });
     }
-    let with_bytes: Vec<(Event, Vec<u8>)> = log.into_iter().map(|e| { let b = e.to_bytes(); (e, b) }).collect();
+    let with_bytes: Vec<(Event, Vec<u8>)> = log
+        .into_iter()
+        .map(|e| {
+            let b = e.to_bytes();
+            (e, b)
+        })
+        .collect();
     Plan::replay(meta, workflow, &with_bytes).expect("non-empty log")
 }

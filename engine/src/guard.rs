@@ -20,15 +20,16 @@ pub struct Context {
 /// the event may fill; returns every problem found.
 pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) -> Vec<String> {
     let mut problems = Vec::new();
-    let forms =
-        match payload {
-            Value::Null => return problems,
-            Value::Object(forms) => forms,
-            _ => return vec![
+    let forms = match payload {
+        Value::Null => return problems,
+        Value::Object(forms) => forms,
+        _ => {
+            return vec![
                 "the payload must be a JSON object of forms, like {\"form\": {\"field\": value}}"
                     .into(),
-            ],
-        };
+            ];
+        }
+    };
     for (form_id, fields) in forms {
         if !fills.contains(form_id) {
             let allowed = if fills.is_empty() {
@@ -197,13 +198,13 @@ pub fn missing_fields(form: &FormDef, data: Option<&Value>) -> Vec<String> {
         let rows = value
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
-        if let Some(min) = field.min_rows {
-            if (rows.len() as u64) < min {
-                missing.push(format!(
-                    "{name} (has {} rows, needs at least {min})",
-                    rows.len()
-                ));
-            }
+        if let Some(min) = field.min_rows
+            && (rows.len() as u64) < min
+        {
+            missing.push(format!(
+                "{name} (has {} rows, needs at least {min})",
+                rows.len()
+            ));
         }
         for (i, row) in rows.iter().enumerate() {
             for column in field.columns.iter().filter(|c| c.required) {
@@ -349,19 +350,19 @@ pub fn evaluate(
             else {
                 return Err(format!("{name} has no date yet"));
             };
-            if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, data, ctx)) {
-                if date < limit {
-                    return Err(format!(
-                        "{name} is {date}; it must not be before {limit} ({words})"
-                    ));
-                }
+            if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, data, ctx))
+                && date < limit
+            {
+                return Err(format!(
+                    "{name} is {date}; it must not be before {limit} ({words})"
+                ));
             }
-            if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, data, ctx)) {
-                if date > limit {
-                    return Err(format!(
-                        "{name} is {date}; it must not be after {limit} ({words})"
-                    ));
-                }
+            if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, data, ctx))
+                && date > limit
+            {
+                return Err(format!(
+                    "{name} is {date}; it must not be after {limit} ({words})"
+                ));
             }
             Ok(())
         }

@@ -118,7 +118,10 @@ impl Plan {
             date: event.date,
             seq: event.seq,
         });
-        let opens_cycle = event.effects.iter().any(|e| matches!(e, Effect::CycleOpened { .. }));
+        let opens_cycle = event
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::CycleOpened { .. }));
         for effect in &event.effects {
             self.apply_effect(workflow, effect, event);
         }

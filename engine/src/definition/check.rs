@@ -322,10 +322,10 @@ impl Checker<'_> {
                 "`min` and `max` only apply to Integer and Number fields".into(),
             );
         }
-        if let (Some(min), Some(max)) = (field.min, field.max) {
-            if min > max {
-                problem(self, format!("`min` {min} is larger than `max` {max}"));
-            }
+        if let (Some(min), Some(max)) = (field.min, field.max)
+            && min > max
+        {
+            problem(self, format!("`min` {min} is larger than `max` {max}"));
         }
     }
 
@@ -561,29 +561,27 @@ impl Checker<'_> {
             },
             Some(field),
         ) = (condition, self.field_of(path))
+            && let Some(c) = field.columns.iter().find(|c| &c.id == column)
+            && !matches!(c.kind, K::Integer | K::Number)
         {
-            if let Some(c) = field.columns.iter().find(|c| &c.id == column) {
-                if !matches!(c.kind, K::Integer | K::Number) {
-                    let msg = format!(
-                        "`Range` needs a number column, but `{path}.{column}` is {:?}",
-                        c.kind
-                    );
-                    self.error("E111", &at(path), element.to_string(), msg);
-                }
-            }
+            let msg = format!(
+                "`Range` needs a number column, but `{path}.{column}` is {:?}",
+                c.kind
+            );
+            self.error("E111", &at(path), element.to_string(), msg);
         }
     }
 
     fn bounds(&mut self, min: Option<f64>, max: Option<f64>, at: &[Needle], element: &str) {
-        if let (Some(min), Some(max)) = (min, max) {
-            if min > max {
-                self.error(
-                    "E111",
-                    at,
-                    element.to_string(),
-                    format!("`min` {min} is larger than `max` {max}"),
-                );
-            }
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            self.error(
+                "E111",
+                at,
+                element.to_string(),
+                format!("`min` {min} is larger than `max` {max}"),
+            );
         }
     }
 
@@ -637,13 +635,13 @@ impl Checker<'_> {
             );
             self.error("E111", at, element.clone(), msg);
         }
-        if let Some(column) = column {
-            if !field.columns.iter().any(|c| &c.id == column) {
-                let columns: Vec<String> = field.columns.iter().map(|c| c.id.clone()).collect();
-                let msg = format!("the table `{path}` has no column `{column}`");
-                let d = self.error("E106", at, element, msg);
-                d.hint = did_you_mean(column, columns.iter().map(String::as_str));
-            }
+        if let Some(column) = column
+            && !field.columns.iter().any(|c| &c.id == column)
+        {
+            let columns: Vec<String> = field.columns.iter().map(|c| c.id.clone()).collect();
+            let msg = format!("the table `{path}` has no column `{column}`");
+            let d = self.error("E106", at, element, msg);
+            d.hint = did_you_mean(column, columns.iter().map(String::as_str));
         }
     }
 
@@ -710,10 +708,10 @@ impl Checker<'_> {
                 continue;
             }
             for ((from, _), &t) in moves {
-                if from == state {
-                    if let Some(to) = &d.transitions[t].to {
-                        queue.push_back(to);
-                    }
+                if from == state
+                    && let Some(to) = &d.transitions[t].to
+                {
+                    queue.push_back(to);
                 }
             }
         }
@@ -774,20 +772,20 @@ impl Checker<'_> {
                     from: Anchor::Entry(state),
                     ..
                 } => named.push(state),
-                Due::Yearly { month, day } => {
-                    if crate::date::Date::new(2024, *month, *day).is_none() {
-                        let at = [
-                            Needle::Key("deadlines"),
-                            Needle::Id(&dl.id),
-                            Needle::Key("due"),
-                        ];
-                        self.error(
-                            "E111",
-                            &at,
-                            element.clone(),
-                            format!("month {month}, day {day} is not a day of the year"),
-                        );
-                    }
+                Due::Yearly { month, day }
+                    if crate::date::Date::new(2024, *month, *day).is_none() =>
+                {
+                    let at = [
+                        Needle::Key("deadlines"),
+                        Needle::Id(&dl.id),
+                        Needle::Key("due"),
+                    ];
+                    self.error(
+                        "E111",
+                        &at,
+                        element.clone(),
+                        format!("month {month}, day {day} is not a day of the year"),
+                    );
                 }
                 Due::EveryYears { years: 0, .. } => {
                     let at = [
