@@ -100,14 +100,23 @@ const CACHE_MAGIC: &[u8; 16] = b"integritas-cwasm";
 /// The host's limits and options. `Default` gives the named constants.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
+    /// Fuel per call; see [`FUEL_PER_CALL`].
     pub fuel_per_call: u64,
+    /// Linear memory cap per call; see [`MEMORY_LIMIT_BYTES`].
     pub memory_limit_bytes: usize,
+    /// See [`MAX_WASM_STACK_BYTES`].
     pub max_wasm_stack_bytes: usize,
+    /// See [`MAX_TABLE_ELEMENTS`].
     pub max_table_elements: usize,
+    /// See [`MAX_MODULE_BYTES`].
     pub max_module_bytes: usize,
+    /// See [`COMPILE_TIMEOUT`].
     pub compile_timeout: Duration,
+    /// See [`MAX_INPUT_BYTES`].
     pub max_input_bytes: usize,
+    /// See [`MAX_OUTPUT_BYTES`].
     pub max_output_bytes: usize,
+    /// See [`MAX_CONCURRENT_CALLS`].
     pub max_concurrent_calls: u32,
     /// Where compiled modules are cached between restarts (created with
     /// owner-only permissions). `None`: compile on every load.
@@ -303,6 +312,12 @@ pub struct PluginHost {
     /// cache key, so a wasmtime upgrade or a config change never reads old code.
     engine_key: String,
 }
+
+// The engine shares one host across request threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PluginHost>();
+};
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
