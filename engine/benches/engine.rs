@@ -63,13 +63,7 @@ fn payload(n: u64) -> Value {
 }
 
 fn note(n: u64) -> Command {
-    Command {
-        event: "note".into(),
-        role: "clerk".into(),
-        actor: "bench".into(),
-        payload: payload(n),
-        today: day(),
-    }
+    Command { event: "note".into(), role: "clerk".into(), actor: "bench".into(), payload: payload(n), today: day() }
 }
 
 struct Setup {
@@ -80,7 +74,7 @@ struct Setup {
 fn engine_with_plans(plans: usize) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     write_pack(dir.path());
-    let (catalog, diagnostics) = Catalog::load_dir(dir.path());
+    let (catalog, diagnostics) = Catalog::load_dir(dir.path(), None);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let store = SledStore::open(&dir.path().join("data")).expect("store");
     let engine = Arc::new(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)));
@@ -94,18 +88,14 @@ fn engine_with_plans(plans: usize) -> Setup {
     };
     engine.add_institution(inst).expect("institution");
     for _ in 0..plans {
-        engine
-            .new_plan("i", "bench/bench", "bench", day())
-            .expect("plan");
+        engine.new_plan("i", "bench/bench", "bench", day()).expect("plan");
     }
     Setup { _dir: dir, engine }
 }
 
 fn durable_append(c: &mut Criterion) {
     let mut group = c.benchmark_group("durable_append");
-    group
-        .sample_size(30)
-        .measurement_time(Duration::from_secs(8));
+    group.sample_size(30).measurement_time(Duration::from_secs(8));
 
     let setup = engine_with_plans(1);
     let mut n = 0;
@@ -118,19 +108,9 @@ fn durable_append(c: &mut Criterion) {
 
     // The raw loop stores the very bytes the engine stores, one flush each.
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = sled::Config::new()
-        .path(dir.path())
-        .flush_every_ms(None)
-        .open()
-        .expect("sled");
+    let db = sled::Config::new().path(dir.path()).flush_every_ms(None).open().expect("sled");
     let tree = db.open_tree("events").expect("tree");
-    let sample = setup
-        .engine
-        .history("plan-1")
-        .expect("history")
-        .pop()
-        .expect("an event")
-        .to_bytes();
+    let sample = setup.engine.history("plan-1").expect("history").pop().expect("an event").to_bytes();
     let mut seq: u64 = 0;
     group.bench_function("raw_sled_insert_flush", |b| {
         b.iter(|| {
@@ -181,9 +161,7 @@ fn in_memory(c: &mut Criterion) {
         b.iter(|| executor::decide(&workflow, &plan, &command, &NoPlugins).expect("passes"))
     });
     let later = Date::new(2031, 6, 1).expect("date");
-    group.bench_function("due_schedule", |b| {
-        b.iter(|| deadline::schedule(&workflow, &plan, later))
-    });
+    group.bench_function("due_schedule", |b| b.iter(|| deadline::schedule(&workflow, &plan, later)));
     group.finish();
 }
 

@@ -12,17 +12,10 @@ use integritas::plugin::host::{HostConfig, PluginHost};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-const PLUGINS: [&str; 4] = [
-    "risk-matrix",
-    "implementation-degree",
-    "questionnaire",
-    "status-trend",
-];
+const PLUGINS: [&str; 4] = ["risk-matrix", "implementation-degree", "questionnaire", "status-trend"];
 
 fn dist(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist").join(format!("{name}.wasm"))
 }
 
 /// Bench data only: a 10 × 10 methodology with three bands.
@@ -39,9 +32,8 @@ fn config() -> Value {
 }
 
 fn register_input(n: usize) -> Value {
-    let risks: Vec<Value> = (0..n)
-        .map(|i| json!({"id": format!("R{i}"), "probability": 1 + i % 10, "impact": 1 + (i * 7) % 10}))
-        .collect();
+    let risks: Vec<Value> =
+        (0..n).map(|i| json!({"id": format!("R{i}"), "probability": 1 + i % 10, "impact": 1 + (i * 7) % 10})).collect();
     json!({"config": config(), "risks": risks})
 }
 
@@ -112,46 +104,22 @@ mod native {
         let rows = (c.probability.max - c.probability.min + 1) as usize;
         let columns = (c.impact.max - c.impact.min + 1) as usize;
         let mut heat_map = vec![vec![0u64; columns]; rows];
-        let mut counts: Vec<LevelCount> = c
-            .levels
-            .iter()
-            .map(|l| LevelCount {
-                level: l.name.clone(),
-                count: 0,
-            })
-            .collect();
+        let mut counts: Vec<LevelCount> =
+            c.levels.iter().map(|l| LevelCount { level: l.name.clone(), count: 0 }).collect();
         let mut risks = Vec::with_capacity(input.risks.len());
         for r in input.risks {
             assert!((c.probability.min..=c.probability.max).contains(&r.probability));
             assert!((c.impact.min..=c.impact.max).contains(&r.impact));
             let score = r.probability * r.impact;
-            let level = c
-                .levels
-                .iter()
-                .find(|l| (l.min..=l.max).contains(&score))
-                .expect("levels cover");
-            let cell = Cell {
-                row: r.probability - c.probability.min,
-                column: r.impact - c.impact.min,
-            };
+            let level = c.levels.iter().find(|l| (l.min..=l.max).contains(&score)).expect("levels cover");
+            let cell = Cell { row: r.probability - c.probability.min, column: r.impact - c.impact.min };
             heat_map[cell.row as usize][cell.column as usize] += 1;
             if let Some(n) = counts.iter_mut().find(|n| n.level == level.name) {
                 n.count += 1;
             }
-            risks.push(RiskOut {
-                id: r.id,
-                score,
-                level: level.name.clone(),
-                urgency: level.urgency.clone(),
-                cell,
-            });
+            risks.push(RiskOut { id: r.id, score, level: level.name.clone(), urgency: level.urgency.clone(), cell });
         }
-        let out = serde_json::to_vec(&Output {
-            risks,
-            counts,
-            heat_map,
-        })
-        .expect("serialises");
+        let out = serde_json::to_vec(&Output { risks, counts, heat_map }).expect("serialises");
         serde_json::from_slice(&out).expect("parses")
     }
 }
@@ -159,8 +127,7 @@ mod native {
 fn loaded_host(config: HostConfig) -> PluginHost {
     let host = PluginHost::new(config).expect("host starts");
     for name in PLUGINS {
-        host.load_file(name, &dist(name), None)
-            .expect("committed plugin loads");
+        host.load_file(name, &dist(name), None).expect("committed plugin loads");
     }
     host
 }
@@ -178,56 +145,30 @@ fn calls(c: &mut Criterion) {
       (func (export "integritas_info") (result i64) (i64.const 4398046511140))
       (data (i32.const 2048) "{\"ok\":0}")
       (func (export "integritas_entry_run") (param i32 i32) (result i64) (i64.const 8796093022216)))"#;
-    host.load(
-        "minimal",
-        &wat::parse_str(minimal).expect("valid wat"),
-        None,
-    )
-    .expect("loads");
+    host.load("minimal", &wat::parse_str(minimal).expect("valid wat"), None).expect("loads");
     c.bench_function("plugin/minimal_module_call", |b| {
-        b.iter(|| {
-            host.call("minimal", "run", black_box(&Value::Null))
-                .expect("runs")
-        })
+        b.iter(|| host.call("minimal", "run", black_box(&Value::Null)).expect("runs"))
     });
 
     let one = json!({"config": config(), "probability": 7, "impact": 7});
     c.bench_function("plugin/one_risk_call", |b| {
-        b.iter(|| {
-            host.call("risk-matrix", "score", black_box(&one))
-                .expect("scores")
-        })
+        b.iter(|| host.call("risk-matrix", "score", black_box(&one)).expect("scores"))
     });
 
     let register = register_input(1000);
-    let wasm = host
-        .call("risk-matrix", "register", &register)
-        .expect("scores")
-        .value;
-    assert_eq!(
-        wasm,
-        native::register(&register),
-        "the native twin computes the same output"
-    );
+    let wasm = host.call("risk-matrix", "register", &register).expect("scores").value;
+    assert_eq!(wasm, native::register(&register), "the native twin computes the same output");
     let mut group = c.benchmark_group("register_1000");
     group.bench_function("wasm", |b| {
-        b.iter(|| {
-            host.call("risk-matrix", "register", black_box(&register))
-                .expect("scores")
-        })
+        b.iter(|| host.call("risk-matrix", "register", black_box(&register)).expect("scores"))
     });
-    group.bench_function("native", |b| {
-        b.iter(|| native::register(black_box(&register)))
-    });
+    group.bench_function("native", |b| b.iter(|| native::register(black_box(&register))));
     group.finish();
 }
 
 fn pack_load(c: &mut Criterion) {
     let cache = tempfile::tempdir().expect("temp dir");
-    let cached = HostConfig {
-        cache_dir: Some(cache.path().join("cache")),
-        ..HostConfig::default()
-    };
+    let cached = HostConfig { cache_dir: Some(cache.path().join("cache")), ..HostConfig::default() };
     drop(loaded_host(cached.clone())); // warm the cache
     let mut group = c.benchmark_group("pack_load_4_plugins");
     group.sample_size(10);
@@ -248,11 +189,7 @@ fn pack_load(c: &mut Criterion) {
             || PluginHost::new(cached.clone()).expect("host"),
             |host| {
                 for name in PLUGINS {
-                    assert!(
-                        host.load_file(name, &dist(name), None)
-                            .expect("loads")
-                            .from_cache
-                    );
+                    assert!(host.load_file(name, &dist(name), None).expect("loads").from_cache);
                 }
                 host
             },

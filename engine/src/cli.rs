@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, EngineError};
 use crate::executor::Command;
 use crate::pack::{Catalog, load_pack, load_workflow};
-use crate::plugin::NoPlugins;
+use crate::plugin::host::{HostConfig, PluginHost};
 use crate::projection::Plan;
 use crate::store::{Event, Institution, SledStore};
 
@@ -35,12 +35,7 @@ struct Global {
     #[arg(long, global = true, default_value = "./data")]
     data: PathBuf,
     /// Folder of the jurisdiction packs.
-    #[arg(
-        long,
-        global = true,
-        default_value = "./jurisdictions",
-        env = "INTEGRITAS_PACKS"
-    )]
+    #[arg(long, global = true, default_value = "./jurisdictions", env = "INTEGRITAS_PACKS")]
     packs: PathBuf,
     /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be simulated.
     #[arg(long, global = true)]
@@ -60,6 +55,9 @@ enum Cmd {
     Plan(PlanCmd),
     /// Check every plan's hash chain; names the first broken link.
     Verify,
+    /// Inspect or call a WebAssembly scoring plugin.
+    #[command(subcommand)]
+    Plugin(crate::cli_plugin::PluginCmd),
     /// Check workflow definitions or whole packs; lists every problem.
     Lint {
         /// Workflow `.ron` files, pack folders, or folders of packs.
@@ -135,9 +133,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr, quiet unless RUST_LOG asks (e.g. RUST_LOG=integritas=debug).
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let json = cli.global.json;
@@ -145,10 +141,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             if json {
-                println!(
-                    "{}",
-                    json!({ "error": { "message": format!("{error:#}") } })
-                );
+                println!("{}", json!({ "error": { "message": format!("{error:#}") } }));
             } else {
                 eprintln!("error: {error:#}");
             }
@@ -163,6 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     today(g)?;
     match cli.command {
         Cmd::Lint { paths } => lint(&paths, g.json),
+        Cmd::Plugin(cmd) => crate::cli_plugin::run(cmd, g.json),
         Cmd::Verify => verify(g),
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
@@ -176,19 +170,19 @@ fn today(g: &Global) -> Result<Date> {
     }
 }
 
-/// Opens the store and the packs. Packs with errors are left out, with a warning.
+/// Opens the store, the plugin host (with its compilation cache in the data
+/// folder) and the packs. Packs with errors are left out, with a warning.
 fn open_engine(g: &Global) -> Result<Engine> {
-    let (catalog, diagnostics) = Catalog::load_dir(&g.packs);
+    let store = SledStore::open(&g.data).with_context(|| {
+        format!("cannot open the data folder {} (is another integritas using it?)", g.data.display())
+    })?;
+    let config = HostConfig { cache_dir: Some(g.data.join("plugin-cache")), ..HostConfig::default() };
+    let host = PluginHost::new(config)?;
+    let (catalog, diagnostics) = Catalog::load_dir(&g.packs, Some(&host));
     for d in diagnostics.iter().filter(|d| d.is_error()) {
         eprintln!("warning: a pack was not loaded: {d}");
     }
-    let store = SledStore::open(&g.data).with_context(|| {
-        format!(
-            "cannot open the data folder {} (is another integritas using it?)",
-            g.data.display()
-        )
-    })?;
-    Ok(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)))
+    Ok(Engine::new(Arc::new(store), catalog, Arc::new(host)))
 }
 
 fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
@@ -202,25 +196,9 @@ fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
 fn institution(g: &Global, cmd: InstitutionCmd) -> Result<ExitCode> {
     let engine = open_engine(g)?;
     match cmd {
-        InstitutionCmd::Add {
-            id,
-            name,
-            jurisdiction,
-            kind,
-            employees,
-            parent,
-        } => {
-            let inst = engine.add_institution(Institution {
-                id,
-                name,
-                jurisdiction,
-                kind,
-                employees,
-                parent,
-            })?;
-            print(g, json!(inst), || {
-                format!("added institution {} ({})", inst.id, inst.name)
-            });
+        InstitutionCmd::Add { id, name, jurisdiction, kind, employees, parent } => {
+            let inst = engine.add_institution(Institution { id, name, jurisdiction, kind, employees, parent })?;
+            print(g, json!(inst), || format!("added institution {} ({})", inst.id, inst.name));
         }
         InstitutionCmd::List => {
             let all = engine.store().institutions()?;
@@ -239,72 +217,40 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
     let engine = open_engine(g)?;
     let today = today(g)?;
     match cmd {
-        PlanCmd::New {
-            institution,
-            workflow,
-            actor,
-        } => {
+        PlanCmd::New { institution, workflow, actor } => {
             let plan = engine.new_plan(&institution, &workflow, &actor, today)?;
-            print(
-                g,
-                json!({"plan": plan.meta, "state": plan.state, "cycle": plan.cycle}),
-                || {
-                    format!(
-                        "started {} ({} for {}), cycle {} from {}, in `{}`",
-                        plan.meta.id,
-                        plan.meta.workflow,
-                        plan.meta.institution,
-                        plan.cycle.number,
-                        plan.cycle.start,
-                        plan.state
-                    )
-                },
-            );
+            print(g, json!({"plan": plan.meta, "state": plan.state, "cycle": plan.cycle}), || {
+                format!(
+                    "started {} ({} for {}), cycle {} from {}, in `{}`",
+                    plan.meta.id,
+                    plan.meta.workflow,
+                    plan.meta.institution,
+                    plan.cycle.number,
+                    plan.cycle.start,
+                    plan.state
+                )
+            });
         }
         PlanCmd::List => {
             let plans = engine.plans()?;
             print(g, json!(plans), || {
                 plans
                     .iter()
-                    .map(|p| {
-                        format!(
-                            "{}\t{}\t{}@{}",
-                            p.id, p.institution, p.workflow, p.pack_version
-                        )
-                    })
+                    .map(|p| format!("{}\t{}\t{}@{}", p.id, p.institution, p.workflow, p.pack_version))
                     .collect::<Vec<_>>()
                     .join("\n")
             });
         }
-        PlanCmd::Fire {
-            plan,
-            event,
-            role,
-            payload,
-            actor,
-        } => {
+        PlanCmd::Fire { plan, event, role, payload, actor } => {
             let payload = match payload {
                 Some(text) => read_payload(&text)?,
                 None => Value::Null,
             };
-            let command = Command {
-                event,
-                role,
-                actor,
-                payload,
-                today,
-            };
+            let command = Command { event, role, actor, payload, today };
             match engine.fire(&plan, &command) {
-                Ok(fired) => print(
-                    g,
-                    json!({"event": fired.event, "state": fired.state}),
-                    || {
-                        format!(
-                            "{} #{}: {} → {}",
-                            plan, fired.event.seq, fired.event.from, fired.event.to
-                        )
-                    },
-                ),
+                Ok(fired) => print(g, json!({"event": fired.event, "state": fired.state}), || {
+                    format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to)
+                }),
                 Err(EngineError::Refused(refusal)) => {
                     let value = json!({"refused": {"guard": refusal.guard(), "message": refusal.to_string(), "detail": refusal}});
                     if g.json {
@@ -320,13 +266,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
         PlanCmd::Show { plan, role } => show(g, &engine, &plan, role.as_deref(), today)?,
         PlanCmd::History { plan } => {
             let events = engine.history(&plan)?;
-            print(g, json!(events), || {
-                events
-                    .iter()
-                    .map(history_line)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            print(g, json!(events), || events.iter().map(history_line).collect::<Vec<_>>().join("\n"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -334,28 +274,16 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
 
 fn read_payload(text: &str) -> Result<Value> {
     let body = match text.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the payload file {path}"))?,
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the payload file {path}"))?,
         None => text.to_string(),
     };
     serde_json::from_str(&body).context("the payload is not valid JSON")
 }
 
 fn history_line(e: &Event) -> String {
-    let who = if e.role.is_empty() {
-        e.actor.clone()
-    } else {
-        format!("{} as {}", e.actor, e.role)
-    };
-    let moved = if e.from == e.to {
-        e.to.clone()
-    } else {
-        format!("{} → {}", e.from, e.to)
-    };
-    format!(
-        "#{:<4} {}  {:<22} {:<20} {}",
-        e.seq, e.date, e.event, who, moved
-    )
+    let who = if e.role.is_empty() { e.actor.clone() } else { format!("{} as {}", e.actor, e.role) };
+    let moved = if e.from == e.to { e.to.clone() } else { format!("{} → {}", e.from, e.to) };
+    format!("#{:<4} {}  {:<22} {:<20} {}", e.seq, e.date, e.event, who, moved)
 }
 
 fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: Date) -> Result<()> {
@@ -372,9 +300,7 @@ fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: D
         "next": next.iter().map(|(e, r)| json!({"event": e, "ready": r.is_none(), "refusal": r.as_ref().map(ToString::to_string)})).collect::<Vec<_>>(),
         "due": due, "data": plan.data, "scores": plan.scores, "documents": plan.documents,
     });
-    print(g, value, || {
-        show_text(&plan, &workflow, role, &next, &due, today)
-    });
+    print(g, value, || show_text(&plan, &workflow, role, &next, &due, today));
     Ok(())
 }
 
@@ -386,25 +312,13 @@ fn show_text(
     due: &[DueItem],
     today: Date,
 ) -> String {
-    let title = |id: &str| {
-        workflow
-            .state(id)
-            .map(|s| s.title.clone())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_default()
-    };
+    let title = |id: &str| workflow.state(id).map(|s| s.title.clone()).filter(|t| !t.is_empty()).unwrap_or_default();
     let mut out = vec![
-        format!(
-            "{}  {}  {}@{}",
-            plan.meta.id, plan.meta.institution, plan.meta.workflow, plan.meta.pack_version
-        ),
+        format!("{}  {}  {}@{}", plan.meta.id, plan.meta.institution, plan.meta.workflow, plan.meta.pack_version),
         format!("cycle {} (from {})", plan.cycle.number, plan.cycle.start),
         format!("state: {} {}", plan.state, title(&plan.state)),
     ];
-    if let Some(phase) = workflow
-        .state(&plan.state)
-        .and_then(|s| s.parent.as_deref())
-    {
+    if let Some(phase) = workflow.state(&plan.state).and_then(|s| s.parent.as_deref()) {
         out.push(format!("phase: {phase} {}", title(phase)));
     }
     if let Some(role) = role {
@@ -430,10 +344,7 @@ fn show_text(
             Status::Upcoming { days_left } => format!("in {days_left} days"),
             Status::Met { on, .. } => format!("met on {on}"),
         };
-        out.push(format!(
-            "  {}  {:<16} {:<12} {} ({when})",
-            item.due, item.deadline, item.who, item.what
-        ));
+        out.push(format!("  {}  {:<16} {:<12} {} ({when})", item.due, item.deadline, item.who, item.what));
     }
     out.join("\n")
 }
@@ -444,17 +355,10 @@ fn verify(g: &Global) -> Result<ExitCode> {
     let value = json!({"events_checked": checked, "broken": broken.iter().map(|b| json!({"plan": b.plan, "seq": b.seq, "reason": b.reason})).collect::<Vec<_>>()});
     print(g, value, || {
         let mut lines: Vec<String> = broken.iter().map(|b| format!("BROKEN {b}")).collect();
-        lines.push(format!(
-            "{checked} events in intact chains; {} broken plan(s)",
-            broken.len()
-        ));
+        lines.push(format!("{checked} events in intact chains; {} broken plan(s)", broken.len()));
         lines.join("\n")
     });
-    Ok(if broken.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Lints each path: a workflow file, a pack folder, or a folder of packs.
@@ -466,40 +370,32 @@ fn lint(paths: &[PathBuf], json_out: bool) -> Result<ExitCode> {
     let errors = all.iter().filter(|d| d.is_error()).count();
     let warnings = all.len() - errors;
     if json_out {
-        println!(
-            "{}",
-            json!({"errors": errors, "warnings": warnings, "diagnostics": all})
-        );
+        println!("{}", json!({"errors": errors, "warnings": warnings, "diagnostics": all}));
     } else {
         for d in &all {
             println!("{d}");
         }
         println!("{errors} error(s), {warnings} warning(s)");
     }
-    Ok(if errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn lint_path(path: &Path) -> Result<Vec<Diagnostic>> {
+    // A fresh host without a cache: lint compiles and self-tests every plugin.
+    let host = PluginHost::new(HostConfig::default())?;
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "pack.ron") {
-            return Ok(load_pack(path.parent().unwrap_or(Path::new("."))).1);
+            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), Some(&host)).1);
         }
         return Ok(load_workflow(path).1);
     }
     if path.join("pack.ron").is_file() {
-        return Ok(load_pack(path).1);
+        return Ok(load_pack(path, Some(&host)).1);
     }
     if path.is_dir() {
-        let (catalog, diagnostics) = Catalog::load_dir(path);
+        let (catalog, diagnostics) = Catalog::load_dir(path, Some(&host));
         if catalog.all().next().is_none() && diagnostics.is_empty() {
-            bail!(
-                "{} holds no pack (no pack.ron in it or in its sub-folders)",
-                path.display()
-            );
+            bail!("{} holds no pack (no pack.ron in it or in its sub-folders)", path.display());
         }
         return Ok(diagnostics);
     }

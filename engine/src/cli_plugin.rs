@@ -43,10 +43,7 @@ pub fn run(cmd: PluginCmd, json: bool) -> anyhow::Result<ExitCode> {
 
 /// The plugin id used for a module given on the command line: its file stem.
 fn id_for(file: &Path) -> String {
-    file.file_stem().map_or_else(
-        || "plugin".to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    )
+    file.file_stem().map_or_else(|| "plugin".to_string(), |s| s.to_string_lossy().into_owned())
 }
 
 fn check(host: &PluginHost, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
@@ -56,9 +53,7 @@ fn check(host: &PluginHost, file: &Path, json: bool) -> anyhow::Result<ExitCode>
         Ok(info) => info,
         Err(e) => {
             if json {
-                print_json(
-                    &json!({ "ok": false, "file": file, "limits": limits, "error": error_json(&e) }),
-                )?;
+                print_json(&json!({ "ok": false, "file": file, "limits": limits, "error": error_json(&e) }))?;
             } else {
                 println!("FAIL {}: {e}", file.display());
             }
@@ -68,34 +63,21 @@ fn check(host: &PluginHost, file: &Path, json: bool) -> anyhow::Result<ExitCode>
     let report = host.self_test(&id)?;
     let ok = report.passed();
     if json {
-        print_json(
-            &json!({ "ok": ok, "file": file, "plugin": info, "limits": limits, "self_test": report }),
-        )?;
+        print_json(&json!({ "ok": ok, "file": file, "plugin": info, "limits": limits, "self_test": report }))?;
     } else {
         print_check(file, &info, &limits, &report);
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_check(file: &Path, info: &PluginInfo, limits: &Value, report: &SelfTestReport) {
     println!("{}", file.display());
-    println!(
-        "  plugin      {} {} (loaded as `{}`)",
-        info.name, info.version, info.id
-    );
+    println!("  plugin      {} {} (loaded as `{}`)", info.name, info.version, info.id);
     println!("  sha256      {}", info.sha256);
     println!("  size        {} bytes", info.module_bytes);
     println!("  ABI         {}", info.abi_version);
     println!("  entries     {}", info.entries.join(", "));
-    let imports = if info.imports.is_empty() {
-        "(none)".to_string()
-    } else {
-        info.imports.join(", ")
-    };
+    let imports = if info.imports.is_empty() { "(none)".to_string() } else { info.imports.join(", ") };
     println!("  imports     {imports}");
     println!("  exports     {}", info.exports.join(", "));
     if let Value::Object(limits) = limits {
@@ -114,35 +96,21 @@ fn print_check(file: &Path, info: &PluginInfo, limits: &Value, report: &SelfTest
     }
     let passed = report.cases.iter().filter(|c| c.passed).count();
     let verdict = if report.passed() { "OK" } else { "FAILED" };
-    println!(
-        "{verdict}: {passed} of {} self-test cases passed",
-        report.cases.len()
-    );
+    println!("{verdict}: {passed} of {} self-test cases passed", report.cases.len());
 }
 
-fn run_entry(
-    host: &PluginHost,
-    file: &Path,
-    entry: &str,
-    input: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+fn run_entry(host: &PluginHost, file: &Path, entry: &str, input: &str, json: bool) -> anyhow::Result<ExitCode> {
     let text = match input.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the input file {path}"))?,
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read the input file {path}"))?,
         None => input.to_string(),
     };
     let input: Value = serde_json::from_str(&text).context("--input is not valid JSON")?;
     let id = id_for(file);
-    let result = host
-        .load_file(&id, file, None)
-        .and_then(|_| host.call(&id, entry, &input));
+    let result = host.load_file(&id, file, None).and_then(|_| host.call(&id, entry, &input));
     match result {
         Ok(out) => {
             if json {
-                print_json(
-                    &json!({ "ok": true, "value": out.value, "provenance": out.provenance }),
-                )?;
+                print_json(&json!({ "ok": true, "value": out.value, "provenance": out.provenance }))?;
             } else {
                 println!("{}", serde_json::to_string_pretty(&out.value)?);
                 let p = &out.provenance;

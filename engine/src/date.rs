@@ -31,11 +31,7 @@ impl Date {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
-        Some(Date {
-            year,
-            month: month as u8,
-            day: day as u8,
-        })
+        Some(Date { year, month: month as u8, day: day as u8 })
     }
 
     pub fn year(self) -> i32 {
@@ -53,10 +49,7 @@ impl Date {
     /// Today in UTC from the system clock. Only the CLI's default for
     /// `--today` uses this; the engine itself always takes the date as input.
     pub fn today_utc() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         Date::from_days((secs / 86_400) as i64)
     }
 
@@ -98,11 +91,7 @@ impl Date {
         let year = index.div_euclid(12);
         let month = (index.rem_euclid(12) + 1) as u32;
         let day = u32::from(self.day).min(days_in_month(year, month));
-        Date {
-            year,
-            month: month as u8,
-            day: day as u8,
-        }
+        Date { year, month: month as u8, day: day as u8 }
     }
 
     pub fn add_years(self, years: i32) -> Date {
@@ -134,18 +123,13 @@ impl FromStr for Date {
     type Err = DateError;
 
     fn from_str(text: &str) -> Result<Date, DateError> {
-        let err = |why| DateError {
-            text: text.to_string(),
-            why,
-        };
+        let err = |why| DateError { text: text.to_string(), why };
         let mut parts = text.trim().splitn(3, '-');
         let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(err("it needs a year, a month and a day"));
         };
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return Err(err(
-                "it needs four digits for the year and two each for month and day",
-            ));
+            return Err(err("it needs four digits for the year and two each for month and day"));
         }
         let year: i32 = y.parse().map_err(|_| err("the year is not a number"))?;
         let month: u32 = m.parse().map_err(|_| err("the month is not a number"))?;
@@ -176,19 +160,11 @@ impl<'de> Deserialize<'de> for Date {
 /// The current wall-clock instant as RFC 3339 UTC with seconds, recorded
 /// beside the (possibly simulated) business date for the audit trail.
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs() as i64;
     let date = Date::from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!(
-        "{date}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_micros()
-    )
+    format!("{date}T{:02}:{:02}:{:02}.{:06}Z", rem / 3600, rem % 3600 / 60, rem % 60, now.subsec_micros())
 }
 
 #[cfg(test)]
@@ -220,14 +196,7 @@ mod tests {
 
     #[test]
     fn rejects_impossible_and_malformed_dates() {
-        for bad in [
-            "2023-02-29",
-            "2022-13-01",
-            "2022-1-01",
-            "yesterday",
-            "2022-00-10",
-            "",
-        ] {
+        for bad in ["2023-02-29", "2022-13-01", "2022-1-01", "yesterday", "2022-00-10", ""] {
             assert!(bad.parse::<Date>().is_err(), "{bad} should be refused");
         }
         assert!("2024-02-29".parse::<Date>().is_ok());

@@ -40,22 +40,14 @@ impl DueItem {
 /// Every occurrence of every tracked deadline of the plan's current cycle,
 /// up to the first not yet due, sorted by date.
 pub fn schedule(workflow: &Workflow, plan: &Plan, today: Date) -> Vec<DueItem> {
-    let mut items: Vec<DueItem> = workflow
-        .def()
-        .deadlines
-        .iter()
-        .flat_map(|d| occurrences(d, plan, today))
-        .collect();
+    let mut items: Vec<DueItem> = workflow.def().deadlines.iter().flat_map(|d| occurrences(d, plan, today)).collect();
     items.sort_by(|a, b| (a.due, &a.deadline).cmp(&(b.due, &b.deadline)));
     items
 }
 
 /// Only what still needs doing: upcoming and overdue items.
 pub fn open_items(workflow: &Workflow, plan: &Plan, today: Date) -> Vec<DueItem> {
-    schedule(workflow, plan, today)
-        .into_iter()
-        .filter(DueItem::is_open)
-        .collect()
+    schedule(workflow, plan, today).into_iter().filter(DueItem::is_open).collect()
 }
 
 /// When the deadline started to apply this cycle; `None` while it does not.
@@ -63,21 +55,12 @@ fn anchor(deadline: &DeadlineDef, plan: &Plan) -> Option<Date> {
     if deadline.active_in.is_empty() {
         return Some(plan.cycle.start);
     }
-    deadline
-        .active_in
-        .iter()
-        .filter_map(|s| plan.first_entered.get(s))
-        .min()
-        .copied()
+    deadline.active_in.iter().filter_map(|s| plan.first_entered.get(s)).min().copied()
 }
 
 /// Dates of the events that meet the deadline, this cycle, oldest first.
 fn meetings(deadline: &DeadlineDef, plan: &Plan) -> Vec<Date> {
-    plan.happened
-        .iter()
-        .filter(|h| deadline.met_by.contains(&h.event))
-        .map(|h| h.date)
-        .collect()
+    plan.happened.iter().filter(|h| deadline.met_by.contains(&h.event)).map(|h| h.date).collect()
 }
 
 fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem> {
@@ -94,14 +77,8 @@ fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem>
     };
     let one_off = match &deadline.due {
         Due::Fixed(date) => Some(*date),
-        Due::FromCycleStart { months, days } => {
-            Some(plan.cycle.start.add_months(*months).add_days(*days))
-        }
-        Due::FromEntry {
-            state,
-            months,
-            days,
-        } => match plan.entered.get(state) {
+        Due::FromCycleStart { months, days } => Some(plan.cycle.start.add_months(*months).add_days(*days)),
+        Due::FromEntry { state, months, days } => match plan.entered.get(state) {
             Some(entered) => Some(entered.add_months(*months).add_days(*days)),
             None => return Vec::new(),
         },
@@ -131,26 +108,17 @@ fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date
     let next = |k: i32| -> Option<Date> {
         match due {
             Due::Yearly { month, day } => {
-                let first = Date::new(start.year(), *month, *day)
-                    .map(|d| if d <= start { d.add_years(1) } else { d })?;
+                let first =
+                    Date::new(start.year(), *month, *day).map(|d| if d <= start { d.add_years(1) } else { d })?;
                 Some(first.add_years(k))
             }
-            Due::EveryYears {
-                years,
-                from,
-                months,
-                days,
-            } => {
+            Due::EveryYears { years, from, months, days } => {
                 let base = match from {
                     Anchor::CycleStart => plan.cycle.start,
                     Anchor::Entry(state) => *plan.first_entered.get(state)?,
                 };
                 let step = i32::try_from(*years).ok()?;
-                Some(
-                    base.add_years(step * (k + 1))
-                        .add_months(*months)
-                        .add_days(*days),
-                )
+                Some(base.add_years(step * (k + 1)).add_months(*months).add_days(*days))
             }
             _ => None,
         }
@@ -170,12 +138,8 @@ fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date
 fn status(due: Date, met_on: Option<Date>, today: Date) -> Status {
     match met_on {
         Some(on) => Status::Met { on, late: on > due },
-        None if today > due => Status::Overdue {
-            days_late: due.days_until(today),
-        },
-        None => Status::Upcoming {
-            days_left: today.days_until(due),
-        },
+        None if today > due => Status::Overdue { days_late: due.days_until(today) },
+        None => Status::Upcoming { days_left: today.days_until(due) },
     }
 }
 
@@ -210,10 +174,7 @@ mod tests {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
         // Before adoption only the one-off deadline is tracked.
-        assert_eq!(
-            summary(&schedule(&wf, &p, date("2025-08-01"))),
-            [s("adoption", "2025-07-10", "overdue 22")]
-        );
+        assert_eq!(summary(&schedule(&wf, &p, date("2025-08-01"))), [s("adoption", "2025-07-10", "overdue 22")]);
     }
 
     #[test]
@@ -241,10 +202,7 @@ mod tests {
                 s("review", "2029-06-01", "upcoming"),
             ]
         );
-        let open: Vec<String> = open_items(&wf, &p, date("2028-04-16"))
-            .into_iter()
-            .map(|i| i.deadline)
-            .collect();
+        let open: Vec<String> = open_items(&wf, &p, date("2028-04-16")).into_iter().map(|i| i.deadline).collect();
         assert_eq!(open, ["review", "annual_report", "annual_report", "review"]);
     }
 
@@ -260,14 +218,8 @@ mod tests {
             ],
         );
         let all = summary(&schedule(&wf, &p, date("2026-04-15")));
-        assert!(
-            all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")),
-            "{all:?}"
-        );
+        assert!(all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")), "{all:?}");
         let all = summary(&schedule(&wf, &p, date("2026-04-16")));
-        assert!(
-            all.contains(&s("annual_report", "2027-04-15", "upcoming")),
-            "{all:?}"
-        );
+        assert!(all.contains(&s("annual_report", "2027-04-15", "upcoming")), "{all:?}");
     }
 }

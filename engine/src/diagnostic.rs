@@ -40,11 +40,7 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}:{}: {severity}[{}]",
-            self.file, self.line, self.column, self.code
-        )?;
+        write!(f, "{}:{}:{}: {severity}[{}]", self.file, self.line, self.column, self.code)?;
         if !self.element.is_empty() {
             write!(f, " {}:", self.element)?;
         }
@@ -80,10 +76,7 @@ pub enum Needle<'a> {
 
 impl Source {
     pub fn new(file: impl Into<String>, text: impl Into<String>) -> Source {
-        Source {
-            file: file.into(),
-            text: text.into(),
-        }
+        Source { file: file.into(), text: text.into() }
     }
 
     /// Finds the needles one after the other and returns the (1-based) line
@@ -124,11 +117,7 @@ impl Source {
                 }
                 Some(at)
             }
-            Needle::Quoted(value) => self
-                .text
-                .get(from..)?
-                .find(&format!("\"{value}\""))
-                .map(|i| i + from),
+            Needle::Quoted(value) => self.text.get(from..)?.find(&format!("\"{value}\"")).map(|i| i + from),
             Needle::Id(value) => {
                 let mut at = from;
                 loop {
@@ -153,8 +142,8 @@ impl Source {
             let at = start + i;
             let before_ok = at == 0 || !is_ident_byte(bytes[at - 1]);
             let after = self.text.get(at + key.len()..)?;
-            let after_ok = after.trim_start().starts_with(':')
-                && !after.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            let after_ok =
+                after.trim_start().starts_with(':') && !after.starts_with(|c: char| c.is_alphanumeric() || c == '_');
             if before_ok && after_ok {
                 return Some(at);
             }
@@ -200,10 +189,7 @@ fn is_ident_byte(b: u8) -> bool {
 }
 
 /// The closest candidate to a misspelt word, for "did you mean" hints.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -241,10 +227,7 @@ mod tests {
         assert_eq!(src.locate(&[Needle::Id("b")]), (4, 11));
         // `reason:` must not be taken for `on:`.
         assert_eq!(src.locate(&[Needle::Key("on")]), (6, 3));
-        assert_eq!(
-            src.locate(&[Needle::Key("on"), Needle::Quoted("b")]),
-            (6, 7)
-        );
+        assert_eq!(src.locate(&[Needle::Key("on"), Needle::Quoted("b")]), (6, 7));
         assert_eq!(src.locate(&[Needle::Quoted("nowhere")]), (1, 1));
     }
 

@@ -16,12 +16,10 @@ use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
 use crate::executor::{self, Command, Refusal};
-use crate::pack::Catalog;
-use crate::plugin::PluginRunner;
+use crate::pack::{Catalog, plugin_key};
+use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
-use crate::store::{
-    self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex,
-};
+use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -60,12 +58,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, catalog: Catalog, plugins: Arc<dyn PluginRunner>) -> Engine {
-        Engine {
-            store,
-            catalog: RwLock::new(catalog),
-            plugins,
-            plans: Mutex::new(HashMap::new()),
-        }
+        Engine { store, catalog: RwLock::new(catalog), plugins, plans: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -78,37 +71,21 @@ impl Engine {
 
     pub fn add_institution(&self, institution: Institution) -> Result<Institution, EngineError> {
         if institution.id.trim().is_empty() || institution.name.trim().is_empty() {
-            return Err(EngineError::Invalid(
-                "an institution needs an id and a name".into(),
-            ));
+            return Err(EngineError::Invalid("an institution needs an id and a name".into()));
         }
-        if !institution
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !institution.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(EngineError::Invalid(format!(
                 "institution id `{}` may use only letters, digits, `-` and `_`",
                 institution.id
             )));
         }
-        if self
-            .catalog()
-            .pack(&institution.jurisdiction, None)
-            .is_none()
-        {
-            return Err(EngineError::NotFound {
-                kind: "jurisdiction pack",
-                id: institution.jurisdiction,
-            });
+        if self.catalog().pack(&institution.jurisdiction, None).is_none() {
+            return Err(EngineError::NotFound { kind: "jurisdiction pack", id: institution.jurisdiction });
         }
         if let Some(parent) = &institution.parent
             && self.store.institution(parent)?.is_none()
         {
-            return Err(EngineError::NotFound {
-                kind: "institution",
-                id: parent.clone(),
-            });
+            return Err(EngineError::NotFound { kind: "institution", id: parent.clone() });
         }
         self.store.add_institution(&institution)?;
         Ok(institution)
@@ -116,27 +93,15 @@ impl Engine {
 
     /// Starts a plan of `workflow` (`pack/workflow`) for an institution, on
     /// the newest version of the pack, in the cycle `today` falls in.
-    pub fn new_plan(
-        &self,
-        institution: &str,
-        workflow: &str,
-        actor: &str,
-        today: Date,
-    ) -> Result<Plan, EngineError> {
+    pub fn new_plan(&self, institution: &str, workflow: &str, actor: &str, today: Date) -> Result<Plan, EngineError> {
         let inst = self
             .store
             .institution(institution)?
-            .ok_or_else(|| EngineError::NotFound {
-                kind: "institution",
-                id: institution.into(),
-            })?;
-        let (pack, wf) =
-            self.catalog()
-                .workflow(workflow, None)
-                .ok_or_else(|| EngineError::NotFound {
-                    kind: "workflow",
-                    id: workflow.into(),
-                })?;
+            .ok_or_else(|| EngineError::NotFound { kind: "institution", id: institution.into() })?;
+        let (pack, wf) = self
+            .catalog()
+            .workflow(workflow, None)
+            .ok_or_else(|| EngineError::NotFound { kind: "workflow", id: workflow.into() })?;
         if pack.manifest.id != inst.jurisdiction {
             return Err(EngineError::Invalid(format!(
                 "institution `{institution}` falls under `{}`, but workflow `{workflow}` belongs to pack `{}`",
@@ -167,10 +132,8 @@ impl Engine {
         };
         let bytes = first.to_bytes();
         self.store.add_plan(&meta, &bytes)?;
-        let plan =
-            Plan::replay(meta, &wf, &[(first, bytes)]).expect("a log with one event replays");
-        self.lock_plans()
-            .insert(id, Arc::new(Mutex::new(plan.clone())));
+        let plan = Plan::replay(meta, &wf, &[(first, bytes)]).expect("a log with one event replays");
+        self.lock_plans().insert(id, Arc::new(Mutex::new(plan.clone())));
         Ok(plan)
     }
 
@@ -181,7 +144,8 @@ impl Engine {
             let slot = self.slot(plan_id)?;
             let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
             let workflow = self.workflow_of(&plan.meta)?;
-            let decision = executor::decide(&workflow, &plan, command, self.plugins.as_ref()).inspect_err(|refusal| {
+            let plugins = self.plugins_for(&plan.meta);
+            let decision = executor::decide(&workflow, &plan, command, &plugins).inspect_err(|refusal| {
                 tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
             })?;
             let event = Event {
@@ -212,9 +176,7 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Invalid(format!(
-            "plan {plan_id} is being changed by another writer; try again"
-        )))
+        Err(EngineError::Invalid(format!("plan {plan_id} is being changed by another writer; try again")))
     }
 
     /// The plan's current projection.
@@ -231,13 +193,12 @@ impl Engine {
     /// The workflow a plan is pinned to.
     pub fn workflow_of(&self, meta: &PlanMeta) -> Result<Arc<Workflow>, EngineError> {
         let version = Version::parse(&meta.pack_version).ok();
-        self.catalog()
-            .workflow(&meta.workflow, version.as_ref())
-            .map(|(_, wf)| wf)
-            .ok_or_else(|| EngineError::NotFound {
+        self.catalog().workflow(&meta.workflow, version.as_ref()).map(|(_, wf)| wf).ok_or_else(|| {
+            EngineError::NotFound {
                 kind: "workflow",
                 id: format!("{} (pack version {})", meta.workflow, meta.pack_version),
-            })
+            }
+        })
     }
 
     pub fn history(&self, plan_id: &str) -> Result<Vec<Event>, EngineError> {
@@ -272,8 +233,7 @@ impl Engine {
                     payload: Value::Null,
                     today,
                 };
-                let refusal =
-                    executor::decide(&workflow, &plan, &command, self.plugins.as_ref()).err();
+                let refusal = executor::decide(&workflow, &plan, &command, self.plugins.as_ref()).err();
                 (event, refusal)
             })
             .collect())
@@ -293,13 +253,14 @@ impl Engine {
         Ok((checked, broken))
     }
 
+    /// The plugins of the pack version a plan is pinned to.
+    fn plugins_for(&self, meta: &PlanMeta) -> PackPlugins<'_> {
+        let pack = meta.workflow.split('/').next().unwrap_or_default();
+        PackPlugins { runner: self.plugins.as_ref(), pack: pack.to_string(), version: meta.pack_version.clone() }
+    }
+
     fn meta(&self, plan_id: &str) -> Result<PlanMeta, EngineError> {
-        self.store
-            .plan(plan_id)?
-            .ok_or_else(|| EngineError::NotFound {
-                kind: "plan",
-                id: plan_id.into(),
-            })
+        self.store.plan(plan_id)?.ok_or_else(|| EngineError::NotFound { kind: "plan", id: plan_id.into() })
     }
 
     fn lock_plans(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Mutex<Plan>>>> {
@@ -316,21 +277,26 @@ impl Engine {
         let raw = self.store.raw_events(plan_id)?;
         let mut events = Vec::with_capacity(raw.len());
         for (i, bytes) in raw.into_iter().enumerate() {
-            let event: Event = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-                key: format!("{plan_id}#{}", i + 1),
-                reason: e.to_string(),
-            })?;
+            let event: Event = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt { key: format!("{plan_id}#{}", i + 1), reason: e.to_string() })?;
             events.push((event, bytes));
         }
-        let plan = Plan::replay(meta, &workflow, &events).ok_or_else(|| StoreError::Corrupt {
-            key: plan_id.into(),
-            reason: "the plan has no events".into(),
-        })?;
+        let plan = Plan::replay(meta, &workflow, &events)
+            .ok_or_else(|| StoreError::Corrupt { key: plan_id.into(), reason: "the plan has no events".into() })?;
         let slot = Arc::new(Mutex::new(plan));
-        Ok(self
-            .lock_plans()
-            .entry(plan_id.to_string())
-            .or_insert(slot)
-            .clone())
+        Ok(self.lock_plans().entry(plan_id.to_string()).or_insert(slot).clone())
+    }
+}
+
+/// Resolves a workflow's plugin ids within its own pack version.
+struct PackPlugins<'a> {
+    runner: &'a dyn PluginRunner,
+    pack: String,
+    version: String,
+}
+
+impl PluginRunner for PackPlugins<'_> {
+    fn call(&self, plugin: &str, entry: &str, input: &Value) -> Result<PluginOutput, PluginError> {
+        self.runner.call(&plugin_key(&self.pack, &self.version, plugin), entry, input)
     }
 }

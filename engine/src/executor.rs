@@ -38,21 +38,10 @@ pub enum Refusal {
     Finished { state: String },
     #[error("`{event}` is not an event of this workflow")]
     UnknownEvent { event: String },
-    #[error(
-        "`{event}` cannot happen while the plan is in `{state}`; possible now: {}",
-        list(allowed)
-    )]
-    State {
-        event: String,
-        state: String,
-        allowed: Vec<String>,
-    },
+    #[error("`{event}` cannot happen while the plan is in `{state}`; possible now: {}", list(allowed))]
+    State { event: String, state: String, allowed: Vec<String> },
     #[error("role `{role}` may not fire `{event}`; it takes: {}", list(allowed))]
-    Role {
-        event: String,
-        role: String,
-        allowed: Vec<String>,
-    },
+    Role { event: String, role: String, allowed: Vec<String> },
     #[error("the payload is not valid: {}", problems.join("; "))]
     Payload { problems: Vec<String> },
     #[error("form `{form}` is not complete; missing: {}", missing.join(", "))]
@@ -83,11 +72,7 @@ impl Refusal {
 }
 
 fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "nothing".into()
-    } else {
-        items.join(", ")
-    }
+    if items.is_empty() { "nothing".into() } else { items.join(", ") }
 }
 
 /// Events `role` may fire from the plan's current state (guards not evaluated).
@@ -108,26 +93,14 @@ pub fn decide(
     plugins: &dyn PluginRunner,
 ) -> Result<Decision, Refusal> {
     if workflow.is_final(&plan.state) {
-        return Err(Refusal::Finished {
-            state: plan.state.clone(),
-        });
+        return Err(Refusal::Finished { state: plan.state.clone() });
     }
     let Some(event) = workflow.event(&command.event) else {
-        return Err(Refusal::UnknownEvent {
-            event: command.event.clone(),
-        });
+        return Err(Refusal::UnknownEvent { event: command.event.clone() });
     };
     let Some(transition) = workflow.transition(&plan.state, &command.event) else {
-        let allowed = workflow
-            .transitions_from(&plan.state)
-            .iter()
-            .map(|t| t.on.clone())
-            .collect();
-        return Err(Refusal::State {
-            event: command.event.clone(),
-            state: plan.state.clone(),
-            allowed,
-        });
+        let allowed = workflow.transitions_from(&plan.state).iter().map(|t| t.on.clone()).collect();
+        return Err(Refusal::State { event: command.event.clone(), state: plan.state.clone(), allowed });
     };
     if !transition.roles.contains(&command.role) {
         return Err(Refusal::Role {
@@ -147,41 +120,22 @@ pub fn decide(
         if let Some(form) = workflow.form(form_id) {
             let missing = guard::missing_fields(form, data.get(form_id));
             if !missing.is_empty() {
-                return Err(Refusal::Form {
-                    form: form_id.clone(),
-                    missing,
-                });
+                return Err(Refusal::Form { form: form_id.clone(), missing });
             }
         }
     }
-    let ctx = Context {
-        today: command.today,
-        cycle_start: plan.cycle.start,
-    };
+    let ctx = Context { today: command.today, cycle_start: plan.cycle.start };
     for condition in &transition.conditions {
-        guard::evaluate(workflow, condition, &data, ctx)
-            .map_err(|reason| Refusal::Condition { reason })?;
+        guard::evaluate(workflow, condition, &data, ctx).map_err(|reason| Refusal::Condition { reason })?;
     }
     if let Some(check) = &transition.plugin {
-        let forms: serde_json::Map<String, Value> = check
-            .forms
-            .iter()
-            .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
-            .collect();
+        let forms: serde_json::Map<String, Value> =
+            check.forms.iter().filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone()))).collect();
         let input = json!({ "config": check.config, "data": forms, "today": command.today });
-        let refuse = |reason: String| Refusal::Plugin {
-            plugin: check.plugin.clone(),
-            reason,
-        };
-        let output = plugins
-            .call(&check.plugin, &check.entry, &input)
-            .map_err(|e| refuse(e.to_string()))?;
+        let refuse = |reason: String| Refusal::Plugin { plugin: check.plugin.clone(), reason };
+        let output = plugins.call(&check.plugin, &check.entry, &input).map_err(|e| refuse(e.to_string()))?;
         if output.value.get("ok") != Some(&Value::Bool(true)) {
-            let reason = output
-                .value
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("no reason given");
+            let reason = output.value.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
             return Err(refuse(reason.to_string()));
         }
     }
@@ -202,40 +156,21 @@ fn effect_of(
 ) -> Result<Effect, Refusal> {
     Ok(match action {
         Action::Render(id) => Effect::Document { id: id.clone() },
-        Action::Notify { roles, message } => Effect::Notice {
-            roles: roles.clone(),
-            message: message.clone(),
-        },
-        Action::Score {
-            plugin,
-            entry,
-            input,
-            output,
-            config,
-        } => {
-            let rows = guard::lookup(data, input)
-                .cloned()
-                .unwrap_or(Value::Array(Vec::new()));
-            let call_input = json!({ "config": config, "rows": rows });
+        Action::Notify { roles, message } => Effect::Notice { roles: roles.clone(), message: message.clone() },
+        Action::Score { plugin, entry, input, output, config } => {
+            // The rows go under the table's own field name: `register.risks` → `{"risks": [...]}`.
+            let rows = guard::lookup(data, input).cloned().unwrap_or(Value::Array(Vec::new()));
+            let key = input.split_once('.').map_or(input.as_str(), |(_, field)| field);
+            let call_input = json!({ "config": config, key: rows });
             let result = plugins
                 .call(plugin, entry, &call_input)
-                .map_err(|e| Refusal::Score {
-                    plugin: plugin.clone(),
-                    reason: e.to_string(),
-                })?;
-            Effect::Scores {
-                output: output.clone(),
-                value: result.value,
-                provenance: result.provenance,
-            }
+                .map_err(|e| Refusal::Score { plugin: plugin.clone(), reason: e.to_string() })?;
+            Effect::Scores { output: output.clone(), value: result.value, provenance: result.provenance }
         }
         Action::OpenNextCycle => {
             let every = workflow.def().cycle.as_ref().map_or(1, |c| c.every_years);
             let years = i32::try_from(every).unwrap_or(i32::MAX / 12);
-            Effect::CycleOpened {
-                number: plan.cycle.number + 1,
-                start: plan.cycle.start.add_years(years),
-            }
+            Effect::CycleOpened { number: plan.cycle.number + 1, start: plan.cycle.start.add_years(years) }
         }
     })
 }
@@ -273,22 +208,11 @@ mod tests {
     }
 
     impl PluginRunner for Double {
-        fn call(
-            &self,
-            plugin: &str,
-            entry: &str,
-            input: &Value,
-        ) -> Result<PluginOutput, PluginError> {
-            let provenance = Provenance {
-                id: plugin.into(),
-                version: "1.0.0".into(),
-                sha256: "ab".repeat(32),
-            };
+        fn call(&self, plugin: &str, entry: &str, input: &Value) -> Result<PluginOutput, PluginError> {
+            let provenance = Provenance { id: plugin.into(), version: "1.0.0".into(), sha256: "ab".repeat(32) };
             let value = match (plugin, entry) {
                 ("quality", "check") => {
-                    let n = input["data"]["register"]["risks"]
-                        .as_array()
-                        .map_or(0, Vec::len);
+                    let n = input["data"]["register"]["risks"].as_array().map_or(0, Vec::len);
                     if n <= self.limit {
                         json!({"ok": true})
                     } else {
@@ -296,19 +220,15 @@ mod tests {
                     }
                 }
                 ("matrix", "score") => {
-                    let rows = input["rows"].as_array().cloned().unwrap_or_default();
+                    let rows = input["risks"].as_array().cloned().unwrap_or_default();
                     json!(
                         rows.iter()
-                            .map(|r| r["probability"].as_i64().unwrap_or(0)
-                                * r["consequence"].as_i64().unwrap_or(0))
+                            .map(|r| r["probability"].as_i64().unwrap_or(0) * r["consequence"].as_i64().unwrap_or(0))
                             .collect::<Vec<_>>()
                     )
                 }
                 _ => {
-                    return Err(PluginError::MissingEntry {
-                        plugin: plugin.into(),
-                        entry: entry.into(),
-                    });
+                    return Err(PluginError::MissingEntry { plugin: plugin.into(), entry: entry.into() });
                 }
             };
             Ok(PluginOutput { value, provenance })
@@ -326,10 +246,12 @@ mod tests {
     }
 
     fn risks(special: usize) -> Value {
-        let mut rows = vec![
-            json!({"area": "governance", "kind": "general", "probability": 4, "consequence": 5}),
-        ];
-        rows.extend((0..special).map(|i| json!({"area": format!("special {i}"), "kind": "special", "probability": 2, "consequence": 3})));
+        let mut rows = vec![json!({"area": "governance", "kind": "general", "probability": 4, "consequence": 5})];
+        rows.extend(
+            (0..special).map(
+                |i| json!({"area": format!("special {i}"), "kind": "special", "probability": 2, "consequence": 3}),
+            ),
+        );
         json!(rows)
     }
 
@@ -339,24 +261,11 @@ mod tests {
         let p = plan(&wf, "2025-01-10", &[]);
         let decision = decide(&wf, &p, &adopt(risks(2)), &Double { limit: 10 }).expect("passes");
         assert_eq!(decision.to, "monitoring");
-        assert_eq!(
-            decision.effects[0],
-            Effect::Document {
-                id: "adoption_decision".into()
-            }
-        );
-        let Effect::Scores {
-            output,
-            value,
-            provenance,
-        } = &decision.effects[1]
-        else {
+        assert_eq!(decision.effects[0], Effect::Document { id: "adoption_decision".into() });
+        let Effect::Scores { output, value, provenance } = &decision.effects[1] else {
             panic!("scores expected: {decision:?}")
         };
-        assert_eq!(
-            (output.as_str(), value),
-            ("risk_scores", &json!([20, 6, 6]))
-        );
+        assert_eq!((output.as_str(), value), ("risk_scores", &json!([20, 6, 6])));
         assert_eq!(provenance.id, "matrix");
     }
 
@@ -364,32 +273,19 @@ mod tests {
     fn plugin_guards_and_counts_refuse_with_reasons() {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
-        let refusal =
-            decide(&wf, &p, &adopt(risks(1)), &Double { limit: 10 }).expect_err("one special area");
+        let refusal = decide(&wf, &p, &adopt(risks(1)), &Double { limit: 10 }).expect_err("one special area");
         assert_eq!(
             refusal,
             Refusal::Condition {
-                reason: "special areas: 1 with kind = `special`; this transition needs at least 2"
-                    .into()
+                reason: "special areas: 1 with kind = `special`; this transition needs at least 2".into()
             }
         );
-        let refusal =
-            decide(&wf, &p, &adopt(risks(3)), &Double { limit: 3 }).expect_err("too many");
-        assert_eq!(
-            refusal,
-            Refusal::Plugin {
-                plugin: "quality".into(),
-                reason: "4 risks is too many".into()
-            }
-        );
+        let refusal = decide(&wf, &p, &adopt(risks(3)), &Double { limit: 3 }).expect_err("too many");
+        assert_eq!(refusal, Refusal::Plugin { plugin: "quality".into(), reason: "4 risks is too many".into() });
         assert_eq!(refusal.guard(), "plugin");
-        let refusal = decide(&wf, &p, &adopt(risks(2)), &crate::plugin::NoPlugins)
-            .expect_err("no plugin loaded");
+        let refusal = decide(&wf, &p, &adopt(risks(2)), &crate::plugin::NoPlugins).expect_err("no plugin loaded");
         assert_eq!(refusal.guard(), "plugin");
-        assert!(
-            refusal.to_string().contains("no plugin named `quality`"),
-            "{refusal}"
-        );
+        assert!(refusal.to_string().contains("no plugin named `quality`"), "{refusal}");
     }
 
     #[test]
@@ -397,9 +293,7 @@ mod tests {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
         let bad = json!([{"area": "x", "kind": "unusual", "probability": 11}, "not a row"]);
-        let Err(Refusal::Payload { problems }) =
-            decide(&wf, &p, &adopt(bad), &Double { limit: 10 })
-        else {
+        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &adopt(bad), &Double { limit: 10 }) else {
             panic!("payload refusal expected")
         };
         assert_eq!(
@@ -412,24 +306,16 @@ mod tests {
         );
         let mut command = adopt(risks(2));
         command.payload = json!({"report": {"year": 2025}});
-        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &command, &Double { limit: 10 })
-        else {
+        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &command, &Double { limit: 10 }) else {
             panic!("payload refusal expected")
         };
-        assert_eq!(
-            problems,
-            ["this event does not fill the form `report` (it fills: register)"]
-        );
+        assert_eq!(problems, ["this event does not fill the form `report` (it fills: register)"]);
     }
 
     #[test]
     fn phases_carry_transitions_and_final_states_end_everything() {
         let wf = workflow(ANNUAL);
-        let p = plan(
-            &wf,
-            "2025-01-10",
-            &[("adopt", "2025-03-01", "monitoring", Value::Null)],
-        );
+        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-03-01", "monitoring", Value::Null)]);
         let end = Command {
             event: "end".into(),
             role: "head".into(),
@@ -437,23 +323,12 @@ mod tests {
             payload: Value::Null,
             today: date("2026-01-01"),
         };
-        assert_eq!(
-            decide(&wf, &p, &end, &Double { limit: 1 }).expect("end").to,
-            "ended"
-        );
+        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect("end").to, "ended");
         let p = plan(
             &wf,
             "2025-01-10",
-            &[
-                ("adopt", "2025-03-01", "monitoring", Value::Null),
-                ("end", "2026-01-01", "ended", Value::Null),
-            ],
+            &[("adopt", "2025-03-01", "monitoring", Value::Null), ("end", "2026-01-01", "ended", Value::Null)],
         );
-        assert_eq!(
-            decide(&wf, &p, &end, &Double { limit: 1 })
-                .expect_err("final")
-                .guard(),
-            "finished"
-        );
+        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect_err("final").guard(), "finished");
     }
 }

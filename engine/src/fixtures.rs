@@ -91,10 +91,7 @@ pub fn plan(workflow: &Workflow, start: &str, events: &[(&str, &str, &str, Value
         payload: Value::Null,
         from: String::new(),
         to: workflow.def().initial.clone(),
-        effects: vec![Effect::CycleOpened {
-            number: 1,
-            start: date(start),
-        }],
+        effects: vec![Effect::CycleOpened { number: 1, start: date(start) }],
         prev: String::new(),
     }];
     for (i, (event, on, to, payload)) in events.iter().enumerate() {

@@ -24,22 +24,13 @@ pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) 
         Value::Null => return problems,
         Value::Object(forms) => forms,
         _ => {
-            return vec![
-                "the payload must be a JSON object of forms, like {\"form\": {\"field\": value}}"
-                    .into(),
-            ];
+            return vec!["the payload must be a JSON object of forms, like {\"form\": {\"field\": value}}".into()];
         }
     };
     for (form_id, fields) in forms {
         if !fills.contains(form_id) {
-            let allowed = if fills.is_empty() {
-                "none".to_string()
-            } else {
-                fills.join(", ")
-            };
-            problems.push(format!(
-                "this event does not fill the form `{form_id}` (it fills: {allowed})"
-            ));
+            let allowed = if fills.is_empty() { "none".to_string() } else { fills.join(", ") };
+            problems.push(format!("this event does not fill the form `{form_id}` (it fills: {allowed})"));
             continue;
         }
         let Some(form) = workflow.form(form_id) else {
@@ -52,12 +43,7 @@ pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) 
         for (field_id, value) in fields {
             match form.fields.iter().find(|f| &f.id == field_id) {
                 None => problems.push(format!("form `{form_id}` has no field `{field_id}`")),
-                Some(field) => check_value(
-                    field,
-                    value,
-                    &format!("{form_id}.{field_id}"),
-                    &mut problems,
-                ),
+                Some(field) => check_value(field, value, &format!("{form_id}.{field_id}"), &mut problems),
             }
         }
     }
@@ -81,29 +67,19 @@ fn check_value(field: &FieldDef, value: &Value, at: &str, problems: &mut Vec<Str
         }
         (FieldKind::Choice, Value::String(choice)) => {
             if !field.choices.contains(choice) {
-                bad(&format!(
-                    "is `{choice}`, which is not one of: {}",
-                    field.choices.join(", ")
-                ));
+                bad(&format!("is `{choice}`, which is not one of: {}", field.choices.join(", ")));
             }
         }
         (FieldKind::Choices, Value::Array(items)) => {
             for item in items {
                 match item.as_str() {
                     Some(choice) if field.choices.iter().any(|c| c == choice) => {}
-                    _ => bad(&format!(
-                        "contains {item}, which is not one of: {}",
-                        field.choices.join(", ")
-                    )),
+                    _ => bad(&format!("contains {item}, which is not one of: {}", field.choices.join(", "))),
                 }
             }
         }
         (FieldKind::Table, Value::Array(rows)) => check_rows(field, rows, at, problems),
-        (kind, other) => bad(&format!(
-            "must be {}, not {}",
-            kind_words(kind),
-            json_kind(other)
-        )),
+        (kind, other) => bad(&format!("must be {}, not {}", kind_words(kind), json_kind(other))),
     }
 }
 
@@ -116,13 +92,8 @@ fn check_rows(field: &FieldDef, rows: &[Value], at: &str, problems: &mut Vec<Str
         };
         for (column_id, value) in cells {
             match field.columns.iter().find(|c| &c.id == column_id) {
-                None => problems.push(format!(
-                    "`{at}` has no column `{column_id}` (row {})",
-                    i + 1
-                )),
-                Some(column) => {
-                    check_value(column, value, &format!("{row_at} {column_id}"), problems)
-                }
+                None => problems.push(format!("`{at}` has no column `{column_id}` (row {})", i + 1)),
+                Some(column) => check_value(column, value, &format!("{row_at} {column_id}"), problems),
             }
         }
     }
@@ -133,10 +104,7 @@ fn check_bounds(field: &FieldDef, n: Option<f64>, at: &str, problems: &mut Vec<S
     let low = field.min.is_some_and(|min| n < min);
     let high = field.max.is_some_and(|max| n > max);
     if low || high {
-        problems.push(format!(
-            "`{at}` is {n}, outside {}",
-            bounds_words(field.min, field.max)
-        ));
+        problems.push(format!("`{at}` is {n}, outside {}", bounds_words(field.min, field.max)));
     }
 }
 
@@ -195,16 +163,11 @@ pub fn missing_fields(form: &FormDef, data: Option<&Value>) -> Vec<String> {
             missing.push(name.clone());
             continue;
         }
-        let rows = value
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+        let rows = value.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         if let Some(min) = field.min_rows
             && (rows.len() as u64) < min
         {
-            missing.push(format!(
-                "{name} (has {} rows, needs at least {min})",
-                rows.len()
-            ));
+            missing.push(format!("{name} (has {} rows, needs at least {min})", rows.len()));
         }
         for (i, row) in rows.iter().enumerate() {
             for column in field.columns.iter().filter(|c| c.required) {
@@ -218,11 +181,7 @@ pub fn missing_fields(form: &FormDef, data: Option<&Value>) -> Vec<String> {
 }
 
 fn display_name(field: &FieldDef) -> String {
-    if field.title.is_empty() {
-        field.id.clone()
-    } else {
-        field.title.clone()
-    }
+    if field.title.is_empty() { field.id.clone() } else { field.title.clone() }
 }
 
 /// The value at `form.field` in plan data.
@@ -240,146 +199,72 @@ pub fn evaluate(
 ) -> Result<(), String> {
     let label = |path: &str, label: &Option<String>| -> String {
         label.clone().unwrap_or_else(|| {
-            workflow
-                .field(path)
-                .filter(|f| !f.title.is_empty())
-                .map_or(path.to_string(), |f| f.title.clone())
+            workflow.field(path).filter(|f| !f.title.is_empty()).map_or(path.to_string(), |f| f.title.clone())
         })
     };
     match condition {
-        Condition::Count {
-            path,
-            min,
-            max,
-            label: l,
-        } => {
+        Condition::Count { path, min, max, label: l } => {
             let n = rows(data, path).len() as u64;
-            within(n, *min, *max)
-                .map_err(|need| format!("{}: {n}; this transition needs {need}", label(path, l)))
+            within(n, *min, *max).map_err(|need| format!("{}: {n}; this transition needs {need}", label(path, l)))
         }
-        Condition::CountWhere {
-            path,
-            column,
-            equals,
-            min,
-            max,
-            label: l,
-        } => {
-            let n = rows(data, path)
-                .iter()
-                .filter(|r| text_of(r.get(column)).as_deref() == Some(equals.as_str()))
-                .count() as u64;
+        Condition::CountWhere { path, column, equals, min, max, label: l } => {
+            let n =
+                rows(data, path).iter().filter(|r| text_of(r.get(column)).as_deref() == Some(equals.as_str())).count()
+                    as u64;
             within(n, *min, *max).map_err(|need| {
-                format!(
-                    "{}: {n} with {column} = `{equals}`; this transition needs {need}",
-                    label(path, l)
-                )
+                format!("{}: {n} with {column} = `{equals}`; this transition needs {need}", label(path, l))
             })
         }
-        Condition::Distinct {
-            path,
-            column,
-            min,
-            max,
-            label: l,
-        } => {
-            let values: BTreeSet<String> = rows(data, path)
-                .iter()
-                .filter_map(|r| text_of(r.get(column)))
-                .collect();
+        Condition::Distinct { path, column, min, max, label: l } => {
+            let values: BTreeSet<String> = rows(data, path).iter().filter_map(|r| text_of(r.get(column))).collect();
             let n = values.len() as u64;
             within(n, *min, *max).map_err(|need| {
-                format!(
-                    "{}: {n} different {column} values; this transition needs {need}",
-                    label(path, l)
-                )
+                format!("{}: {n} different {column} values; this transition needs {need}", label(path, l))
             })
         }
-        Condition::Range {
-            path,
-            column: None,
-            min,
-            max,
-            label: l,
-        } => match lookup(data, path).and_then(Value::as_f64) {
-            None => Err(format!(
-                "{} has no number yet; it must be {}",
-                label(path, l),
-                bounds_words(*min, *max)
-            )),
+        Condition::Range { path, column: None, min, max, label: l } => match lookup(data, path).and_then(Value::as_f64)
+        {
+            None => Err(format!("{} has no number yet; it must be {}", label(path, l), bounds_words(*min, *max))),
             Some(v) if in_bounds(v, *min, *max) => Ok(()),
-            Some(v) => Err(format!(
-                "{} is {v}; it must be {}",
-                label(path, l),
-                bounds_words(*min, *max)
-            )),
+            Some(v) => Err(format!("{} is {v}; it must be {}", label(path, l), bounds_words(*min, *max))),
         },
-        Condition::Range {
-            path,
-            column: Some(column),
-            min,
-            max,
-            label: l,
-        } => {
+        Condition::Range { path, column: Some(column), min, max, label: l } => {
             for (i, row) in rows(data, path).iter().enumerate() {
                 match row.get(column).and_then(Value::as_f64) {
                     Some(v) if in_bounds(v, *min, *max) => {}
                     other => {
                         let is = other.map_or("empty".to_string(), |v| v.to_string());
                         let need = bounds_words(*min, *max);
-                        return Err(format!(
-                            "{}, row {}: {column} is {is}; it must be {need}",
-                            label(path, l),
-                            i + 1
-                        ));
+                        return Err(format!("{}, row {}: {column} is {is}; it must be {need}", label(path, l), i + 1));
                     }
                 }
             }
             Ok(())
         }
-        Condition::Date {
-            path,
-            not_before,
-            not_after,
-            label: l,
-        } => {
+        Condition::Date { path, not_before, not_after, label: l } => {
             let name = label(path, l);
-            let Some(date) = lookup(data, path)
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Date>().ok())
-            else {
+            let Some(date) = lookup(data, path).and_then(Value::as_str).and_then(|s| s.parse::<Date>().ok()) else {
                 return Err(format!("{name} has no date yet"));
             };
             if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, data, ctx))
                 && date < limit
             {
-                return Err(format!(
-                    "{name} is {date}; it must not be before {limit} ({words})"
-                ));
+                return Err(format!("{name} is {date}; it must not be before {limit} ({words})"));
             }
             if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, data, ctx))
                 && date > limit
             {
-                return Err(format!(
-                    "{name} is {date}; it must not be after {limit} ({words})"
-                ));
+                return Err(format!("{name} is {date}; it must not be after {limit} ({words})"));
             }
             Ok(())
         }
-        Condition::Equals {
-            path,
-            value,
-            label: l,
-        } => {
+        Condition::Equals { path, value, label: l } => {
             let actual = text_of(lookup(data, path));
             if actual.as_deref() == Some(value.as_str()) {
                 Ok(())
             } else {
                 let is = actual.map_or("empty".to_string(), |a| format!("`{a}`"));
-                Err(format!(
-                    "{} is {is}; this transition needs `{value}`",
-                    label(path, l)
-                ))
+                Err(format!("{} is {is}; this transition needs `{value}`", label(path, l)))
             }
         }
         Condition::Filled { path, label: l } => {
@@ -389,9 +274,7 @@ pub fn evaluate(
                 Err(format!("{} is empty", label(path, l)))
             }
         }
-        Condition::All(list) => list
-            .iter()
-            .try_for_each(|c| evaluate(workflow, c, data, ctx)),
+        Condition::All(list) => list.iter().try_for_each(|c| evaluate(workflow, c, data, ctx)),
         Condition::Any(list) => {
             let mut reasons = Vec::new();
             for c in list {
@@ -418,9 +301,7 @@ fn resolve(r: &DateRef, data: &Map<String, Value>, ctx: Context) -> Option<(Date
 }
 
 fn rows<'a>(data: &'a Map<String, Value>, path: &str) -> &'a [Value] {
-    lookup(data, path)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    lookup(data, path).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn text_of(value: Option<&Value>) -> Option<String> {

@@ -79,19 +79,12 @@ pub struct Plan {
 
 impl Plan {
     /// Rebuilds a plan from its log (`raw` are the stored bytes, for the hash).
-    pub fn replay(
-        meta: PlanMeta,
-        workflow: &Workflow,
-        events: &[(Event, Vec<u8>)],
-    ) -> Option<Plan> {
+    pub fn replay(meta: PlanMeta, workflow: &Workflow, events: &[(Event, Vec<u8>)]) -> Option<Plan> {
         let (first, _) = events.first()?;
         let mut plan = Plan {
             meta,
             state: first.to.clone(),
-            cycle: Cycle {
-                number: 1,
-                start: first.date,
-            },
+            cycle: Cycle { number: 1, start: first.date },
             data: Map::new(),
             scores: BTreeMap::new(),
             entered: HashMap::new(),
@@ -113,15 +106,8 @@ impl Plan {
         merge_forms(&mut self.data, &event.payload);
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
-        self.happened.push(Happened {
-            event: event.event.clone(),
-            date: event.date,
-            seq: event.seq,
-        });
-        let opens_cycle = event
-            .effects
-            .iter()
-            .any(|e| matches!(e, Effect::CycleOpened { .. }));
+        self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq });
+        let opens_cycle = event.effects.iter().any(|e| matches!(e, Effect::CycleOpened { .. }));
         for effect in &event.effects {
             self.apply_effect(workflow, effect, event);
         }
@@ -136,16 +122,8 @@ impl Plan {
     fn apply_effect(&mut self, workflow: &Workflow, effect: &Effect, event: &Event) {
         match effect {
             Effect::CycleOpened { number, start } => {
-                self.cycle = Cycle {
-                    number: *number,
-                    start: *start,
-                };
-                let keep = workflow
-                    .def()
-                    .cycle
-                    .as_ref()
-                    .map(|c| c.carry_forward.clone())
-                    .unwrap_or_default();
+                self.cycle = Cycle { number: *number, start: *start };
+                let keep = workflow.def().cycle.as_ref().map(|c| c.carry_forward.clone()).unwrap_or_default();
                 self.data.retain(|form, _| keep.contains(form));
                 self.scores.clear();
                 self.entered.clear();
@@ -153,11 +131,7 @@ impl Plan {
                 self.happened.clear();
             }
             Effect::Document { id } => {
-                self.documents.push(DocumentRecord {
-                    id: id.clone(),
-                    seq: event.seq,
-                    date: event.date,
-                });
+                self.documents.push(DocumentRecord { id: id.clone(), seq: event.seq, date: event.date });
             }
             Effect::Notice { roles, message } => self.notices.push(Notice {
                 roles: roles.clone(),
@@ -165,11 +139,7 @@ impl Plan {
                 date: event.date,
                 seq: event.seq,
             }),
-            Effect::Scores {
-                output,
-                value,
-                provenance,
-            } => {
+            Effect::Scores { output, value, provenance } => {
                 let record = ScoreRecord {
                     value: value.clone(),
                     provenance: provenance.clone(),
@@ -203,9 +173,7 @@ pub fn merge_forms(data: &mut Map<String, Value>, payload: &Value) {
         let Value::Object(fields) = fields else {
             continue;
         };
-        let target = data
-            .entry(form.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let target = data.entry(form.clone()).or_insert_with(|| Value::Object(Map::new()));
         if !target.is_object() {
             *target = Value::Object(Map::new());
         }

@@ -9,10 +9,7 @@ use serde_json::Value;
 
 /// The repository root (where `jurisdictions/` lives).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
 }
 
 /// The bundled packs folder.
@@ -30,22 +27,10 @@ pub fn binary() -> PathBuf {
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("test executable path");
             // target/<profile>/deps/<test> → target/<profile>/integritas
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile>");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut build = Command::new(cargo);
-            build
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "integritas",
-                    "--bin",
-                    "integritas",
-                ])
-                .current_dir(repo_root());
+            build.args(["build", "--quiet", "-p", "integritas", "--bin", "integritas"]).current_dir(repo_root());
             if profile_dir.file_name().is_some_and(|n| n == "release") {
                 build.arg("--release");
             }
@@ -72,12 +57,8 @@ pub struct Run {
 impl Run {
     /// stdout as JSON (for `--json` commands).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {}",
-                self.stdout, self.stderr
-            )
-        })
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 }
 
@@ -89,10 +70,7 @@ impl Default for Install {
 
 impl Install {
     pub fn with_packs(packs: PathBuf) -> Install {
-        Install {
-            dir: tempfile::tempdir().expect("tempdir"),
-            packs,
-        }
+        Install { dir: tempfile::tempdir().expect("tempdir"), packs }
     }
 
     pub fn data(&self) -> PathBuf {
@@ -123,14 +101,7 @@ impl Install {
         let mut all = args.to_vec();
         all.push("--json");
         let run = self.run(today, &all);
-        assert_eq!(
-            run.code,
-            0,
-            "`{}` failed: {}{}",
-            args.join(" "),
-            run.stdout,
-            run.stderr
-        );
+        assert_eq!(run.code, 0, "`{}` failed: {}{}", args.join(" "), run.stdout, run.stderr);
         run.json()
     }
 
@@ -140,13 +111,7 @@ impl Install {
         let mut all = args.to_vec();
         all.push("--json");
         let run = self.run(today, &all);
-        assert_ne!(
-            run.code,
-            0,
-            "`{}` should have been refused: {}",
-            args.join(" "),
-            run.stdout
-        );
+        assert_ne!(run.code, 0, "`{}` should have been refused: {}", args.join(" "), run.stdout);
         run.json()["refused"].clone()
     }
 }

@@ -5,15 +5,8 @@ use integritas_tests::{Install, binary, packs_dir};
 use std::process::Command;
 
 fn lint(paths: &[&std::path::Path]) -> (i32, String) {
-    let output = Command::new(binary())
-        .arg("lint")
-        .args(paths)
-        .output()
-        .expect("run lint");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    let output = Command::new(binary()).arg("lint").args(paths).output().expect("run lint");
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[test]
@@ -27,8 +20,7 @@ fn bundled_packs_lint_clean() {
 fn lint_lists_every_problem_with_file_line_and_column() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("broken.ron");
-    let original = std::fs::read_to_string(packs_dir().join("rs/workflows/three_phase.ron"))
-        .expect("read rs workflow");
+    let original = std::fs::read_to_string(packs_dir().join("rs/workflows/three_phase.ron")).expect("read rs workflow");
     let broken = original
         .replace(
             r#"on: "identify_processes", to: "employee_questionnaire""#,
@@ -40,49 +32,29 @@ fn lint_lists_every_problem_with_file_line_and_column() {
             r#"on: "close_questionnaire", to: "risk_assessment",
             roles: ["koordinator"],"#,
         )
-        .replace(
-            r#"Count(path: "meeting_minutes.meetings""#,
-            r#"Count(path: "meeting_minutes.sessions""#,
-        )
+        .replace(r#"Count(path: "meeting_minutes.meetings""#, r#"Count(path: "meeting_minutes.sessions""#)
         .replace(r#"met_by: ["adopt_report"]"#, r#"met_by: ["adopt_reprot"]"#);
     assert_ne!(broken, original);
     std::fs::write(&path, &broken).expect("write");
     let (code, out) = lint(&[&path]);
     assert_eq!(code, 1, "{out}");
-    let line_of = |needle: &str| {
-        broken
-            .lines()
-            .position(|l| l.contains(&format!("\"{needle}")))
-            .expect("needle in file")
-            + 1
-    };
+    let line_of =
+        |needle: &str| broken.lines().position(|l| l.contains(&format!("\"{needle}"))).expect("needle in file") + 1;
     let file = path.display().to_string();
     for (needle, code, words) in [
-        (
-            "employe_questionnaire",
-            "E102",
-            "unknown state `employe_questionnaire`",
-        ),
+        ("employe_questionnaire", "E102", "unknown state `employe_questionnaire`"),
         ("koordinator", "E104", "unknown role `koordinator`"),
-        (
-            "meeting_minutes.sessions",
-            "E106",
-            "form `meeting_minutes` has no field `sessions`",
-        ),
+        ("meeting_minutes.sessions", "E106", "form `meeting_minutes` has no field `sessions`"),
         ("adopt_reprot", "E103", "unknown event `adopt_reprot`"),
     ] {
         let prefix = format!("{file}:{}:", line_of(needle));
         assert!(
-            out.lines()
-                .any(|l| l.starts_with(&prefix) && l.contains(code) && l.contains(words)),
+            out.lines().any(|l| l.starts_with(&prefix) && l.contains(code) && l.contains(words)),
             "missing `{prefix} … {code} … {words}` in:\n{out}"
         );
     }
     // The misspelt target leaves `employee_questionnaire` unreachable and `identifying_processes` without a real way on.
-    assert!(
-        out.contains("E108") && out.contains("state `employee_questionnaire`"),
-        "{out}"
-    );
+    assert!(out.contains("E108") && out.contains("state `employee_questionnaire`"), "{out}");
     assert!(out.contains("hint: did you mean `adopt_report`?"), "{out}");
 }
 
@@ -94,10 +66,7 @@ fn ron_syntax_errors_are_located_and_explained() {
     let (code, out) = lint(&[&path]);
     assert_eq!(code, 1);
     assert!(
-        out.contains(&format!(
-            "{}:3:5: error[E001] `rolles` is not a field of `Workflow`",
-            path.display()
-        )),
+        out.contains(&format!("{}:3:5: error[E001] `rolles` is not a field of `Workflow`", path.display())),
         "{out}"
     );
     assert!(out.contains("hint: did you mean `roles`?"), "{out}");
@@ -110,87 +79,27 @@ fn bad_input_gets_a_clear_error_and_a_non_zero_exit() {
     let install = Install::default();
     let cases: [(&[&str], &str); 6] = [
         (&["plan", "show", "plan-9"], "no plan `plan-9`"),
+        (&["institution", "add", "--id", "a b", "--name", "X", "--jurisdiction", "rs"], "may use only letters"),
         (
-            &[
-                "institution",
-                "add",
-                "--id",
-                "a b",
-                "--name",
-                "X",
-                "--jurisdiction",
-                "rs",
-            ],
-            "may use only letters",
-        ),
-        (
-            &[
-                "institution",
-                "add",
-                "--id",
-                "x",
-                "--name",
-                "X",
-                "--jurisdiction",
-                "atlantis",
-            ],
+            &["institution", "add", "--id", "x", "--name", "X", "--jurisdiction", "atlantis"],
             "no jurisdiction pack `atlantis`",
         ),
+        (&["plan", "new", "--institution", "nobody", "--workflow", "rs/three_phase"], "no institution `nobody`"),
+        (&["plan", "fire", "plan-1", "x", "--as", "head", "--payload", "{not json"], "the payload is not valid JSON"),
         (
-            &[
-                "plan",
-                "new",
-                "--institution",
-                "nobody",
-                "--workflow",
-                "rs/three_phase",
-            ],
-            "no institution `nobody`",
-        ),
-        (
-            &[
-                "plan",
-                "fire",
-                "plan-1",
-                "x",
-                "--as",
-                "head",
-                "--payload",
-                "{not json",
-            ],
-            "the payload is not valid JSON",
-        ),
-        (
-            &[
-                "plan",
-                "fire",
-                "plan-1",
-                "x",
-                "--as",
-                "head",
-                "--payload",
-                "@/nonexistent/file.json",
-            ],
+            &["plan", "fire", "plan-1", "x", "--as", "head", "--payload", "@/nonexistent/file.json"],
             "cannot read the payload file",
         ),
     ];
     for (args, words) in cases {
         let run = install.run("2022-01-01", args);
         assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
-        assert!(
-            run.stderr.contains(words),
-            "{args:?}: expected `{words}` in {}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(words), "{args:?}: expected `{words}` in {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     let run = install.run("2022-02-30", &["institution", "list"]);
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("`2022-02-30` is not a date"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("`2022-02-30` is not a date"), "{}", run.stderr);
     let json = install.run("2022-01-01", &["plan", "show", "plan-9", "--json"]);
     assert_eq!(json.code, 1);
     assert_eq!(json.json()["error"]["message"], "no plan `plan-9`");

@@ -32,32 +32,16 @@ type Matches = fn(&PluginError) -> bool;
 /// `tests/hostile/` must appear here (checked below), so no hostile module
 /// goes untested.
 const CORPUS: &[(&str, Stage, Matches)] = &[
-    ("infinite_loop", Stage::Call, |e| {
-        matches!(e, PluginError::OutOfFuel { .. })
-    }),
-    ("memory_growth", Stage::Call, |e| {
-        matches!(e, PluginError::OutOfMemory { .. })
-    }),
+    ("infinite_loop", Stage::Call, |e| matches!(e, PluginError::OutOfFuel { .. })),
+    ("memory_growth", Stage::Call, |e| matches!(e, PluginError::OutOfMemory { .. })),
     (
         "deep_recursion",
         Stage::Call,
         |e| matches!(e, PluginError::Trap { reason, .. } if reason.contains("stack overflow")),
     ),
-    (
-        "trap",
-        Stage::Call,
-        |e| matches!(e, PluginError::Trap { reason, .. } if reason.contains("unreachable")),
-    ),
-    (
-        "huge_output",
-        Stage::Call,
-        |e| matches!(e, PluginError::BadOutput { reason, .. } if reason.contains("cap")),
-    ),
-    (
-        "not_json",
-        Stage::Call,
-        |e| matches!(e, PluginError::BadOutput { reason, .. } if reason.contains("not JSON")),
-    ),
+    ("trap", Stage::Call, |e| matches!(e, PluginError::Trap { reason, .. } if reason.contains("unreachable"))),
+    ("huge_output", Stage::Call, |e| matches!(e, PluginError::BadOutput { reason, .. } if reason.contains("cap"))),
+    ("not_json", Stage::Call, |e| matches!(e, PluginError::BadOutput { reason, .. } if reason.contains("not JSON"))),
     (
         "output_out_of_bounds",
         Stage::Call,
@@ -69,11 +53,7 @@ const CORPUS: &[(&str, Stage, Matches)] = &[
         Stage::Load,
         |e| matches!(e, PluginError::Load { reason, .. } if reason.contains("integritas_alloc")),
     ),
-    (
-        "wrong_abi",
-        Stage::Load,
-        |e| matches!(e, PluginError::AbiMismatch { found: Some(v), .. } if v == "2.0.0"),
-    ),
+    ("wrong_abi", Stage::Load, |e| matches!(e, PluginError::AbiMismatch { found: Some(v), .. } if v == "2.0.0")),
     (
         "wasi_import",
         Stage::Load,
@@ -84,22 +64,16 @@ const CORPUS: &[(&str, Stage, Matches)] = &[
         Stage::Load,
         |e| matches!(e, PluginError::ForbiddenImport { import, .. } if import == "env.now"),
     ),
-    ("info_loops", Stage::Load, |e| {
-        matches!(e, PluginError::OutOfFuel { .. })
-    }),
+    ("info_loops", Stage::Load, |e| matches!(e, PluginError::OutOfFuel { .. })),
 ];
 
 fn hostile(name: &str) -> Vec<u8> {
-    let path = repo_root()
-        .join("tests/hostile")
-        .join(format!("{name}.wat"));
+    let path = repo_root().join("tests/hostile").join(format!("{name}.wat"));
     wat::parse_file(&path).expect("the hostile corpus is valid WebAssembly text")
 }
 
 fn dist(name: &str) -> PathBuf {
-    repo_root()
-        .join("plugins/dist")
-        .join(format!("{name}.wasm"))
+    repo_root().join("plugins/dist").join(format!("{name}.wasm"))
 }
 
 fn normal_input() -> Value {
@@ -120,17 +94,14 @@ fn normal_input() -> Value {
 
 fn host_with_risk_matrix(config: HostConfig) -> PluginHost {
     let host = PluginHost::new(config).expect("host starts");
-    host.load_file("risk-matrix", &dist("risk-matrix"), None)
-        .expect("the committed risk-matrix loads");
+    host.load_file("risk-matrix", &dist("risk-matrix"), None).expect("the committed risk-matrix loads");
     host
 }
 
 /// A normal call works and gives the expected answer.
 #[track_caller]
 fn assert_normal_call_works(host: &PluginHost) {
-    let out = host
-        .call("risk-matrix", "score", &normal_input())
-        .expect("a normal call still works");
+    let out = host.call("risk-matrix", "score", &normal_input()).expect("a normal call still works");
     assert_eq!(out.value["score"], 49);
     assert_eq!(out.value["level"], "high");
 }
@@ -140,20 +111,12 @@ fn every_corpus_file_has_an_expectation() {
     let mut files: Vec<String> = std::fs::read_dir(repo_root().join("tests/hostile"))
         .expect("tests/hostile exists")
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".wat"))
-                .map(str::to_string)
-        })
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".wat")).map(str::to_string))
         .collect();
     files.sort();
     let mut listed: Vec<String> = CORPUS.iter().map(|(n, ..)| n.to_string()).collect();
     listed.sort();
-    assert_eq!(
-        files, listed,
-        "every hostile module needs an expectation in CORPUS, and vice versa"
-    );
+    assert_eq!(files, listed, "every hostile module needs an expectation in CORPUS, and vice versa");
 }
 
 #[test]
@@ -167,10 +130,7 @@ fn each_hostile_module_yields_its_typed_error_promptly_and_the_host_carries_on()
             Stage::Load => {
                 let err = loaded.expect_err(&format!("{name} must be refused at load"));
                 assert!(expected(&err), "{name}: unexpected error {err:?}");
-                assert!(
-                    host.info(name).is_none(),
-                    "{name}: a refused module must not be registered"
-                );
+                assert!(host.info(name).is_none(), "{name}: a refused module must not be registered");
             }
             Stage::Call | Stage::Succeeds => {
                 let info = loaded.unwrap_or_else(|e| panic!("{name} loads: {e}"));
@@ -210,13 +170,8 @@ fn an_oversized_module_is_refused_before_compiling() {
     bytes.extend_from_slice(b"pad");
     bytes.resize(bytes.len() + payload, 0);
     let started = Instant::now();
-    let err = host
-        .load("oversized", &bytes, None)
-        .expect_err("an oversized module is refused");
-    assert!(
-        matches!(&err, PluginError::Load { reason, .. } if reason.contains("cap")),
-        "unexpected error {err:?}"
-    );
+    let err = host.load("oversized", &bytes, None).expect_err("an oversized module is refused");
+    assert!(matches!(&err, PluginError::Load { reason, .. } if reason.contains("cap")), "unexpected error {err:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_normal_call_works(&host);
 }
@@ -225,22 +180,15 @@ fn an_oversized_module_is_refused_before_compiling() {
 fn a_module_not_matching_its_declared_sha256_is_refused() {
     let host = PluginHost::new(HostConfig::default()).expect("host starts");
     let wrong = "0".repeat(64);
-    let err = host
-        .load_file("risk-matrix", &dist("risk-matrix"), Some(&wrong))
-        .expect_err("checksum mismatch");
-    assert!(
-        matches!(&err, PluginError::ChecksumMismatch { expected, .. } if *expected == wrong),
-        "{err:?}"
-    );
+    let err = host.load_file("risk-matrix", &dist("risk-matrix"), Some(&wrong)).expect_err("checksum mismatch");
+    assert!(matches!(&err, PluginError::ChecksumMismatch { expected, .. } if *expected == wrong), "{err:?}");
     assert!(host.info("risk-matrix").is_none());
 }
 
 #[test]
 fn garbage_bytes_are_a_load_error() {
     let host = PluginHost::new(HostConfig::default()).expect("host starts");
-    let err = host
-        .load("garbage", b"\0asm but not really", None)
-        .expect_err("garbage is refused");
+    let err = host.load("garbage", b"\0asm but not really", None).expect_err("garbage is refused");
     assert!(matches!(err, PluginError::Load { .. }), "{err:?}");
 }
 
@@ -248,13 +196,9 @@ fn garbage_bytes_are_a_load_error() {
 fn normal_calls_on_other_threads_proceed_while_a_hostile_call_spins() {
     // A budget big enough that the endless loop is still spinning while the
     // normal calls run (a few seconds), yet still bounded.
-    let config = HostConfig {
-        fuel_per_call: 5_000_000_000,
-        ..HostConfig::default()
-    };
+    let config = HostConfig { fuel_per_call: 5_000_000_000, ..HostConfig::default() };
     let host = Arc::new(host_with_risk_matrix(config));
-    host.load("infinite_loop", &hostile("infinite_loop"), None)
-        .expect("loads");
+    host.load("infinite_loop", &hostile("infinite_loop"), None).expect("loads");
 
     let hostile_done = Arc::new(AtomicBool::new(false));
     let spinner = {
@@ -271,24 +215,15 @@ fn normal_calls_on_other_threads_proceed_while_a_hostile_call_spins() {
     for _ in 0..50 {
         let started = Instant::now();
         assert_normal_call_works(&host);
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "a normal call was held up"
-        );
+        assert!(started.elapsed() < Duration::from_secs(1), "a normal call was held up");
         if !hostile_done.load(Ordering::SeqCst) {
             overlapped += 1;
         }
     }
     let (result, elapsed) = spinner.join().expect("the spinning thread ends");
-    assert!(
-        matches!(result, Err(PluginError::OutOfFuel { .. })),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(PluginError::OutOfFuel { .. })), "{result:?}");
     assert!(elapsed < BOUND, "the hostile call took {elapsed:?}");
-    assert!(
-        overlapped > 0,
-        "the normal calls should have run while the hostile one spun"
-    );
+    assert!(overlapped > 0, "the normal calls should have run while the hostile one spun");
     assert_normal_call_works(&host);
 }
 
@@ -310,14 +245,8 @@ fn no_state_leaks_between_calls() {
         (i32.store8 (i32.const 2054) (i32.add (i32.const 48) (global.get $n)))
         (i64.const 8796093022216)))"#;
     let host = PluginHost::new(HostConfig::default()).expect("host starts");
-    host.load("counter", &wat::parse_str(wat).expect("valid wat"), None)
-        .expect("loads");
+    host.load("counter", &wat::parse_str(wat).expect("valid wat"), None).expect("loads");
     for _ in 0..3 {
-        assert_eq!(
-            host.call("counter", "run", &json!(null))
-                .expect("runs")
-                .value,
-            json!(1)
-        );
+        assert_eq!(host.call("counter", "run", &json!(null)).expect("runs").value, json!(1));
     }
 }

@@ -45,11 +45,9 @@ fn acknowledged_events_survive_sigkill() {
             let mut count = 0usize;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let mut parts = line.split_whitespace();
-                if let (Some("ack"), Some(plan), Some(seq)) = (
-                    parts.next(),
-                    parts.next(),
-                    parts.next().and_then(|s| s.parse::<u64>().ok()),
-                ) {
+                if let (Some("ack"), Some(plan), Some(seq)) =
+                    (parts.next(), parts.next(), parts.next().and_then(|s| s.parse::<u64>().ok()))
+                {
                     let mut map = sink.lock().expect("lock");
                     let max = map.entry(plan.to_string()).or_insert(0);
                     *max = (*max).max(seq);
@@ -60,8 +58,7 @@ fn acknowledged_events_survive_sigkill() {
         });
         // Let it run past start-up for a random while, then kill it mid-write.
         let started = Instant::now();
-        while acked.lock().expect("lock").is_empty() && started.elapsed() < Duration::from_secs(30)
-        {
+        while acked.lock().expect("lock").is_empty() && started.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(2));
         }
         std::thread::sleep(Duration::from_millis(5 + random_below(150)));
@@ -69,8 +66,8 @@ fn acknowledged_events_survive_sigkill() {
         child.wait().expect("reap");
         total_acks += reader.join().expect("reader");
 
-        let store = SledStore::open(&data)
-            .unwrap_or_else(|e| panic!("round {round}: reopening after kill failed: {e}"));
+        let store =
+            SledStore::open(&data).unwrap_or_else(|e| panic!("round {round}: reopening after kill failed: {e}"));
         for (plan, &max) in acked.lock().expect("lock").iter() {
             let raw = store.raw_events(plan).expect("read log");
             assert!(
@@ -78,8 +75,7 @@ fn acknowledged_events_survive_sigkill() {
                 "round {round}: plan {plan} acknowledged event {max} but only {} survived",
                 raw.len()
             );
-            verify_chain(plan, &raw)
-                .unwrap_or_else(|e| panic!("round {round}: chain broken after kill: {e}"));
+            verify_chain(plan, &raw).unwrap_or_else(|e| panic!("round {round}: chain broken after kill: {e}"));
             let log = events(&store, plan).expect("decode");
             assert!(
                 log.iter().skip(3).all(|e| e.event == "record_meeting"),
@@ -88,9 +84,6 @@ fn acknowledged_events_survive_sigkill() {
         }
         drop(store);
     }
-    assert!(
-        total_acks > ROUNDS,
-        "the appender should acknowledge events in most rounds (got {total_acks})"
-    );
+    assert!(total_acks > ROUNDS, "the appender should acknowledge events in most rounds (got {total_acks})");
     eprintln!("{ROUNDS} kills, {total_acks} acknowledged events, all present and chained");
 }

@@ -13,17 +13,10 @@ use integritas::plugin::{PluginError, PluginRunner};
 use integritas_tests::repo_root;
 use serde_json::{Value, json};
 
-const PLUGINS: [&str; 4] = [
-    "risk-matrix",
-    "implementation-degree",
-    "questionnaire",
-    "status-trend",
-];
+const PLUGINS: [&str; 4] = ["risk-matrix", "implementation-degree", "questionnaire", "status-trend"];
 
 fn dist(name: &str) -> PathBuf {
-    repo_root()
-        .join("plugins/dist")
-        .join(format!("{name}.wasm"))
+    repo_root().join("plugins/dist").join(format!("{name}.wasm"))
 }
 
 /// One host with every committed plugin, shared by the tests (compiling
@@ -33,8 +26,7 @@ fn host() -> Arc<PluginHost> {
     Arc::clone(HOST.get_or_init(|| {
         let host = PluginHost::new(HostConfig::default()).expect("host starts");
         for name in PLUGINS {
-            host.load_file(name, &dist(name), None)
-                .unwrap_or_else(|e| panic!("{name} loads: {e}"));
+            host.load_file(name, &dist(name), None).unwrap_or_else(|e| panic!("{name} loads: {e}"));
         }
         Arc::new(host)
     }))
@@ -54,12 +46,7 @@ fn ten_by_ten() -> Value {
     })
 }
 
-fn score(
-    host: &PluginHost,
-    config: &Value,
-    probability: i64,
-    impact: i64,
-) -> Result<Value, PluginError> {
+fn score(host: &PluginHost, config: &Value, probability: i64, impact: i64) -> Result<Value, PluginError> {
     let input = json!({"config": config, "probability": probability, "impact": impact});
     host.call("risk-matrix", "score", &input).map(|o| o.value)
 }
@@ -97,22 +84,11 @@ fn risk_matrix_rejects_out_of_scale_input_with_a_message() {
     ];
     for (p, i, message) in cases {
         let err = score(&host, &config, p, i).expect_err("out of scale");
-        assert_eq!(
-            err,
-            PluginError::Rejected {
-                plugin: "risk-matrix".into(),
-                message: message.into()
-            }
-        );
+        assert_eq!(err, PluginError::Rejected { plugin: "risk-matrix".into(), message: message.into() });
     }
     let input = json!({"config": config, "probability": 2.5, "impact": 1});
-    let err = host
-        .call("risk-matrix", "score", &input)
-        .expect_err("not a whole number");
-    assert!(
-        matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("invalid input")),
-        "{err:?}"
-    );
+    let err = host.call("risk-matrix", "score", &input).expect_err("not a whole number");
+    assert!(matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("invalid input")), "{err:?}");
 }
 
 #[test]
@@ -130,10 +106,7 @@ fn risk_matrix_with_a_pack_declared_scale_and_urgency() {
         ]
     });
     let out = score(&host, &config, 3, 5).expect("scores");
-    assert_eq!(
-        out,
-        json!({"score": 15, "level": "visoka", "urgency": "visoka", "cell": {"row": 2, "column": 4}})
-    );
+    assert_eq!(out, json!({"score": 15, "level": "visoka", "urgency": "visoka", "cell": {"row": 2, "column": 4}}));
     let err = score(&host, &config, 6, 1).expect_err("out of scale");
     assert!(matches!(err, PluginError::Rejected { .. }));
 }
@@ -150,10 +123,7 @@ fn risk_matrix_register_counts_and_heat_map() {
             {"id": "R4", "probability": 7, "impact": 7}
         ]
     });
-    let out = host
-        .call("risk-matrix", "register", &input)
-        .expect("scores")
-        .value;
+    let out = host.call("risk-matrix", "register", &input).expect("scores").value;
     assert_eq!(
         out["counts"],
         json!([{"level": "low", "count": 1}, {"level": "medium", "count": 1}, {"level": "high", "count": 2}])
@@ -164,14 +134,9 @@ fn risk_matrix_register_counts_and_heat_map() {
         json!({"id": "R3", "score": 49, "level": "high", "urgency": null, "cell": {"row": 6, "column": 6}})
     );
 
-    let bad =
-        json!({"config": ten_by_ten(), "risks": [{"id": "R9", "probability": 12, "impact": 1}]});
-    let err = host
-        .call("risk-matrix", "register", &bad)
-        .expect_err("out of scale");
-    assert!(
-        matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("risk `R9`: probability 12"))
-    );
+    let bad = json!({"config": ten_by_ten(), "risks": [{"id": "R9", "probability": 12, "impact": 1}]});
+    let err = host.call("risk-matrix", "register", &bad).expect_err("out of scale");
+    assert!(matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("risk `R9`: probability 12")));
 }
 
 #[test]
@@ -180,10 +145,7 @@ fn a_config_with_a_gap_between_levels_is_rejected() {
     let mut config = ten_by_ten();
     config["levels"][1]["min"] = json!(17);
     let err = score(&host, &config, 1, 1).expect_err("bad config");
-    assert!(
-        matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("config:")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, PluginError::Rejected { message, .. } if message.starts_with("config:")), "{err:?}");
 }
 
 #[test]
@@ -194,12 +156,7 @@ fn repeated_calls_are_byte_for_byte_identical_across_calls_threads_and_hosts() {
         .collect();
     let input = Arc::new(json!({"config": ten_by_ten(), "risks": risks}));
     let bytes = |h: &PluginHost, input: &Value| {
-        serde_json::to_vec(
-            &h.call("risk-matrix", "register", input)
-                .expect("scores")
-                .value,
-        )
-        .expect("serialises")
+        serde_json::to_vec(&h.call("risk-matrix", "register", input).expect("scores").value).expect("serialises")
     };
     let reference = bytes(&host, &input);
     for _ in 0..20 {
@@ -217,17 +174,14 @@ fn repeated_calls_are_byte_for_byte_identical_across_calls_threads_and_hosts() {
         }
     }
     let other = PluginHost::new(HostConfig::default()).expect("host starts");
-    other
-        .load_file("risk-matrix", &dist("risk-matrix"), None)
-        .expect("loads");
+    other.load_file("risk-matrix", &dist("risk-matrix"), None).expect("loads");
     assert_eq!(bytes(&other, &input), reference);
 }
 
 #[test]
 fn provenance_records_id_version_and_the_committed_sha256() {
     let host = host();
-    let sums = std::fs::read_to_string(repo_root().join("plugins/dist/SHA256SUMS"))
-        .expect("SHA256SUMS is committed");
+    let sums = std::fs::read_to_string(repo_root().join("plugins/dist/SHA256SUMS")).expect("SHA256SUMS is committed");
     for name in PLUGINS {
         let line = sums
             .lines()
@@ -240,20 +194,13 @@ fn provenance_records_id_version_and_the_committed_sha256() {
         assert_eq!(info.version, "1.0.0");
         assert_eq!(info.abi_version, "1.0.0");
         // Loading with the declared sum works.
-        host.load_file(name, &dist(name), Some(sha))
-            .expect("the declared sha256 matches");
+        host.load_file(name, &dist(name), Some(sha)).expect("the declared sha256 matches");
     }
     let input = json!({"config": ten_by_ten(), "probability": 2, "impact": 2});
-    let provenance = host
-        .call("risk-matrix", "score", &input)
-        .expect("scores")
-        .provenance;
+    let provenance = host.call("risk-matrix", "score", &input).expect("scores").provenance;
     assert_eq!(provenance.id, "risk-matrix");
     assert_eq!(provenance.version, "1.0.0");
-    assert_eq!(
-        Some(provenance.sha256),
-        host.info("risk-matrix").map(|i| i.sha256)
-    );
+    assert_eq!(Some(provenance.sha256), host.info("risk-matrix").map(|i| i.sha256));
 }
 
 #[test]
@@ -269,16 +216,10 @@ fn every_committed_plugin_passes_its_self_test() {
 #[test]
 fn unknown_plugins_and_entries_are_typed_errors() {
     let host = host();
-    assert_eq!(
-        host.call("nope", "score", &json!({})),
-        Err(PluginError::UnknownPlugin("nope".into()))
-    );
+    assert_eq!(host.call("nope", "score", &json!({})), Err(PluginError::UnknownPlugin("nope".into())));
     assert_eq!(
         host.call("risk-matrix", "integritas_alloc", &json!({})),
-        Err(PluginError::MissingEntry {
-            plugin: "risk-matrix".into(),
-            entry: "integritas_alloc".into()
-        })
+        Err(PluginError::MissingEntry { plugin: "risk-matrix".into(), entry: "integritas_alloc".into() })
     );
 }
 
@@ -299,20 +240,13 @@ fn implementation_degree_with_pack_statuses() {
             {"id": "M4", "status": "on_time"}
         ]
     });
-    let out = host
-        .call("implementation-degree", "degree", &input)
-        .expect("computes")
-        .value;
+    let out = host.call("implementation-degree", "degree", &input).expect("computes").value;
     assert_eq!(out["degree_percent"], json!(75.0));
     assert_eq!(out["reasons"].as_array().map(Vec::len), Some(2));
     let mut missing = input.clone();
     missing["measures"][2] = json!({"id": "M3", "status": "not_implemented"});
-    let err = host
-        .call("implementation-degree", "degree", &missing)
-        .expect_err("reason required");
-    assert!(
-        matches!(&err, PluginError::Rejected { message, .. } if message.contains("needs a reason"))
-    );
+    let err = host.call("implementation-degree", "degree", &missing).expect_err("reason required");
+    assert!(matches!(&err, PluginError::Rejected { message, .. } if message.contains("needs a reason")));
 }
 
 #[test]
@@ -326,10 +260,7 @@ fn questionnaire_suppresses_small_groups() {
         "config": {"min_group_size": 5, "questions": [{"kind": "choice", "id": "q1", "options": ["yes", "no"]}]},
         "responses": responses
     });
-    let out = host
-        .call("questionnaire", "aggregate", &input)
-        .expect("aggregates")
-        .value;
+    let out = host.call("questionnaire", "aggregate", &input).expect("aggregates").value;
     assert_eq!(out["processes"][0]["process"], "hiring");
     assert_eq!(out["processes"][0]["suppressed"], true);
     assert_eq!(out["processes"][0]["respondents"], Value::Null);
@@ -347,10 +278,7 @@ fn status_trend_uses_the_pack_symbols() {
     let config = json!({"symbols": {"unchanged": "↔", "increased": "↑", "decreased": "↓"}});
     for (previous, current, symbol) in [(20, 20, "↔"), (20, 30, "↑"), (30, 20, "↓")] {
         let input = json!({"config": config, "previous": previous, "current": current});
-        let out = host
-            .call("status-trend", "trend", &input)
-            .expect("classifies")
-            .value;
+        let out = host.call("status-trend", "trend", &input).expect("classifies").value;
         assert_eq!(out["symbol"], symbol, "{previous} → {current}");
     }
 }
@@ -358,32 +286,16 @@ fn status_trend_uses_the_pack_symbols() {
 #[test]
 fn the_compilation_cache_is_used_after_a_restart_and_a_tampered_artifact_is_ignored() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = HostConfig {
-        cache_dir: Some(dir.path().join("cache")),
-        ..HostConfig::default()
-    };
+    let config = HostConfig { cache_dir: Some(dir.path().join("cache")), ..HostConfig::default() };
     let input = json!({"config": ten_by_ten(), "probability": 4, "impact": 4});
 
     let first = PluginHost::new(config.clone()).expect("host starts");
-    assert!(
-        !first
-            .load_file("risk-matrix", &dist("risk-matrix"), None)
-            .expect("loads")
-            .from_cache
-    );
+    assert!(!first.load_file("risk-matrix", &dist("risk-matrix"), None).expect("loads").from_cache);
     let expected = first.call("risk-matrix", "score", &input).expect("scores");
 
     let second = PluginHost::new(config.clone()).expect("host restarts");
-    assert!(
-        second
-            .load_file("risk-matrix", &dist("risk-matrix"), None)
-            .expect("loads")
-            .from_cache
-    );
-    assert_eq!(
-        second.call("risk-matrix", "score", &input).expect("scores"),
-        expected
-    );
+    assert!(second.load_file("risk-matrix", &dist("risk-matrix"), None).expect("loads").from_cache);
+    assert_eq!(second.call("risk-matrix", "score", &input).expect("scores"), expected);
 
     // Overwrite the artifact with something that is not ours: it must be
     // ignored (compiled afresh), never deserialized.
@@ -392,16 +304,8 @@ fn the_compilation_cache_is_used_after_a_restart_and_a_tampered_artifact_is_igno
         std::fs::write(&path, b"integritas-cwasm but forged").expect("overwrite");
     }
     let third = PluginHost::new(config).expect("host restarts");
-    assert!(
-        !third
-            .load_file("risk-matrix", &dist("risk-matrix"), None)
-            .expect("loads")
-            .from_cache
-    );
-    assert_eq!(
-        third.call("risk-matrix", "score", &input).expect("scores"),
-        expected
-    );
+    assert!(!third.load_file("risk-matrix", &dist("risk-matrix"), None).expect("loads").from_cache);
+    assert_eq!(third.call("risk-matrix", "score", &input).expect("scores"), expected);
 }
 
 #[test]
@@ -414,13 +318,9 @@ fn plugin_check_passes_for_committed_plugins_and_fails_for_a_hostile_one() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("wrong_abi.wasm");
-    let bytes =
-        wat::parse_file(repo_root().join("tests/hostile/wrong_abi.wat")).expect("valid wat");
+    let bytes = wat::parse_file(repo_root().join("tests/hostile/wrong_abi.wat")).expect("valid wat");
     std::fs::write(&file, bytes).expect("write");
-    assert_eq!(
-        cli_plugin::run(PluginCmd::Check { file }, false).expect("runs"),
-        ExitCode::FAILURE
-    );
+    assert_eq!(cli_plugin::run(PluginCmd::Check { file }, false).expect("runs"), ExitCode::FAILURE);
 
     let run = PluginCmd::Run {
         file: dist("status-trend"),

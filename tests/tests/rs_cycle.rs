@@ -7,36 +7,12 @@ use serde_json::{Value, json};
 
 fn fire(install: &Install, today: &str, event: &str, role: &str, payload: Value) -> Value {
     let payload = payload.to_string();
-    install.ok(
-        today,
-        &[
-            "plan",
-            "fire",
-            "plan-1",
-            event,
-            "--as",
-            role,
-            "--payload",
-            &payload,
-        ],
-    )
+    install.ok(today, &["plan", "fire", "plan-1", event, "--as", role, "--payload", &payload])
 }
 
 fn refusal(install: &Install, today: &str, event: &str, role: &str, payload: Value) -> Value {
     let payload = payload.to_string();
-    install.refused(
-        today,
-        &[
-            "plan",
-            "fire",
-            "plan-1",
-            event,
-            "--as",
-            role,
-            "--payload",
-            &payload,
-        ],
-    )
+    install.refused(today, &["plan", "fire", "plan-1", event, "--as", role, "--payload", &payload])
 }
 
 fn state(install: &Install, today: &str) -> Value {
@@ -86,17 +62,7 @@ fn setup() -> Install {
             "240",
         ],
     );
-    let plan = install.ok(
-        "2021-11-15",
-        &[
-            "plan",
-            "new",
-            "--institution",
-            "grad-x",
-            "--workflow",
-            "rs/three_phase",
-        ],
-    );
+    let plan = install.ok("2021-11-15", &["plan", "new", "--institution", "grad-x", "--workflow", "rs/three_phase"]);
     assert_eq!(plan["plan"]["id"], "plan-1");
     assert_eq!(
         plan["cycle"],
@@ -110,10 +76,7 @@ fn setup() -> Install {
 fn third_cycle_deadlines_come_from_the_definition_and_the_clock() {
     let install = setup();
     let at_start = due(&install, "2021-11-15");
-    let dates: Vec<(&str, &str)> = at_start
-        .iter()
-        .map(|(id, _, d)| (id.as_str(), d.as_str()))
-        .collect();
+    let dates: Vec<(&str, &str)> = at_start.iter().map(|(id, _, d)| (id.as_str(), d.as_str())).collect();
     assert_eq!(
         dates,
         [
@@ -126,10 +89,7 @@ fn third_cycle_deadlines_come_from_the_definition_and_the_clock() {
     assert!(at_start.iter().all(|(_, status, _)| status == "upcoming"));
     // The same plan, read a day after the coordinator deadline: overdue, though nothing was stored.
     let late = due(&install, "2022-02-01");
-    assert_eq!(
-        late[0],
-        ("coordinator".into(), "overdue".into(), "2022-01-31".into())
-    );
+    assert_eq!(late[0], ("coordinator".into(), "overdue".into(), "2022-01-31".into()));
     let show = state(&install, "2022-02-01");
     assert_eq!(show["due"][0]["days_late"], 1);
 }
@@ -143,28 +103,10 @@ fn every_guard_refuses_with_a_reason() {
     assert_eq!(r["guard"], "unknown_event");
     let r = refusal(&install, "2021-12-01", "adopt_plan", "head", json!(null));
     assert_eq!(r["guard"], "state");
-    assert!(
-        r["message"]
-            .as_str()
-            .expect("msg")
-            .contains("appoint_coordinator"),
-        "{r}"
-    );
-    let r = refusal(
-        &install,
-        "2021-12-01",
-        "appoint_coordinator",
-        "coordinator",
-        decision.clone(),
-    );
+    assert!(r["message"].as_str().expect("msg").contains("appoint_coordinator"), "{r}");
+    let r = refusal(&install, "2021-12-01", "appoint_coordinator", "coordinator", decision.clone());
     assert_eq!(r["guard"], "role");
-    let r = refusal(
-        &install,
-        "2021-12-01",
-        "appoint_coordinator",
-        "agency",
-        decision.clone(),
-    );
+    let r = refusal(&install, "2021-12-01", "appoint_coordinator", "agency", decision.clone());
     assert_eq!(r["guard"], "role", "the Agency only reads");
     let r = refusal(
         &install,
@@ -176,8 +118,7 @@ fn every_guard_refuses_with_a_reason() {
     assert_eq!(r["guard"], "payload");
     let message = r["message"].as_str().expect("msg");
     assert!(
-        message.contains("`coordinator_decision.number` must be text")
-            && message.contains("no field `colour`"),
+        message.contains("`coordinator_decision.number` must be text") && message.contains("no field `colour`"),
         "{message}"
     );
     let r = refusal(
@@ -188,10 +129,7 @@ fn every_guard_refuses_with_a_reason() {
         json!({"coordinator_decision": {"number": "01-1/21"}}),
     );
     assert_eq!(r["guard"], "form");
-    assert!(
-        r["message"].as_str().expect("msg").contains("Datum odluke"),
-        "{r}"
-    );
+    assert!(r["message"].as_str().expect("msg").contains("Datum odluke"), "{r}");
     let r = refusal(
         &install,
         "2021-12-01",
@@ -200,56 +138,17 @@ fn every_guard_refuses_with_a_reason() {
         json!({"coordinator_decision": {"number": "1", "decided_on": "2021-12-24", "coordinator": "A", "position": "B"}}),
     );
     assert_eq!(r["guard"], "condition");
-    assert!(
-        r["message"]
-            .as_str()
-            .expect("msg")
-            .contains("must not be after 2021-12-01 (today)"),
-        "{r}"
-    );
+    assert!(r["message"].as_str().expect("msg").contains("must not be after 2021-12-01 (today)"), "{r}");
 
-    fire(
-        &install,
-        "2021-12-01",
-        "appoint_coordinator",
-        "head",
-        decision,
-    );
-    let r = refusal(
-        &install,
-        "2021-12-10",
-        "form_working_group",
-        "head",
-        members(2, false),
-    );
+    fire(&install, "2021-12-01", "appoint_coordinator", "head", decision);
+    let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(2, false));
     assert_eq!(r["guard"], "condition");
-    assert_eq!(
-        r["message"],
-        "working group members: 2; this transition needs 3 to 7"
-    );
-    let r = refusal(
-        &install,
-        "2021-12-10",
-        "form_working_group",
-        "head",
-        members(8, false),
-    );
-    assert_eq!(
-        r["message"],
-        "working group members: 8; this transition needs 3 to 7"
-    );
-    let r = refusal(
-        &install,
-        "2021-12-10",
-        "form_working_group",
-        "head",
-        members(3, true),
-    );
+    assert_eq!(r["message"], "working group members: 2; this transition needs 3 to 7");
+    let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(8, false));
+    assert_eq!(r["message"], "working group members: 8; this transition needs 3 to 7");
+    let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(3, true));
     assert!(
-        r["message"]
-            .as_str()
-            .expect("msg")
-            .contains("1 different area values; this transition needs at least 2"),
+        r["message"].as_str().expect("msg").contains("1 different area values; this transition needs at least 2"),
         "{r}"
     );
 
@@ -257,20 +156,8 @@ fn every_guard_refuses_with_a_reason() {
     let history = install.ok("2021-12-10", &["plan", "history", "plan-1"]);
     assert_eq!(history.as_array().expect("events").len(), 2);
 
-    fire(
-        &install,
-        "2021-12-10",
-        "cease_obligation",
-        "head",
-        json!(null),
-    );
-    let r = refusal(
-        &install,
-        "2021-12-11",
-        "form_working_group",
-        "head",
-        members(3, false),
-    );
+    fire(&install, "2021-12-10", "cease_obligation", "head", json!(null));
+    let r = refusal(&install, "2021-12-11", "form_working_group", "head", members(3, false));
     assert_eq!(r["guard"], "finished");
 }
 
@@ -284,13 +171,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         "head",
         json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}}),
     );
-    fire(
-        &install,
-        "2021-12-10",
-        "form_working_group",
-        "head",
-        members(5, false),
-    );
+    fire(&install, "2021-12-10", "form_working_group", "head", members(5, false));
     fire(
         &install,
         "2022-01-20",
@@ -319,54 +200,34 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         {"id": "R1", "process": "javne nabavke", "risk": "Namešteni tehnički uslovi", "existing_measures": "Interna procedura, ne primenjuje se dosledno", "impact": 4, "probability": 3},
         {"id": "R2", "process": "odabir kadrova", "risk": "Netransparentan izbor", "existing_measures": "Oglas na sajtu", "impact": 3, "probability": 2},
     ]}});
-    fire(
-        &install,
-        "2022-05-10",
-        "assess_risks",
-        "working_group",
-        risks,
-    );
+    fire(&install, "2022-05-10", "assess_risks", "working_group", risks);
+    // Intensity (Art. 12) comes from the pack's risk-matrix plugin, with the pack's scale.
+    let scores = &state(&install, "2022-05-10")["scores"]["intensity"];
+    assert_eq!(scores["value"]["risks"][0]["score"], 12);
+    assert_eq!(scores["value"]["risks"][0]["level"], "srednji");
+    assert_eq!(scores["value"]["risks"][1]["level"], "srednji");
+    assert_eq!(scores["value"]["risks"][1]["score"], 6);
+    assert_eq!(scores["provenance"]["id"], "rs@1.0.0/risk-matrix");
+    let wasm = std::fs::read(integritas_tests::packs_dir().join("rs/plugins/risk-matrix.wasm")).expect("plugin file");
+    assert_eq!(scores["provenance"]["sha256"], integritas::store::hash_hex(&wasm));
+    // A bad date in a measure row: refused by the payload check, nothing recorded.
+    let bad = json!({"measures": {"measures": [{"id": "M1", "deadline": "someday"}]}});
+    let r = refusal(&install, "2022-05-11", "propose_measures", "coordinator", bad);
+    assert_eq!(r["guard"], "payload");
     let measures = json!({"measures": {"measures": [
         {"id": "M1", "measure": "Objavljivanje tehničkih specifikacija na javnu raspravu", "risks": "R1", "aim": "transparentnost", "owner": "rukovodilac službe nabavki", "deadline": "2023-06-30", "urgency": "visok"},
         {"id": "M2", "measure": "Pravilnik o zapošljavanju sa kriterijumima", "risks": "R1, R2", "aim": "kriterijumi odlučivanja", "owner": "rukovodilac kadrovske službe", "deadline": "2023-12-31", "urgency": "srednji"},
     ]}});
-    fire(
-        &install,
-        "2022-06-01",
-        "propose_measures",
-        "coordinator",
-        measures.clone(),
-    );
+    fire(&install, "2022-06-01", "propose_measures", "coordinator", measures.clone());
     // The head sends it back once; the group revises and proposes again.
-    fire(
-        &install,
-        "2022-06-10",
-        "return_for_revision",
-        "head",
-        json!(null),
-    );
+    fire(&install, "2022-06-10", "return_for_revision", "head", json!(null));
     assert_eq!(state(&install, "2022-06-10")["state"], "risk_assessment");
-    fire(
-        &install,
-        "2022-06-20",
-        "assess_risks",
-        "working_group",
-        json!(null),
-    );
-    fire(
-        &install,
-        "2022-07-01",
-        "propose_measures",
-        "coordinator",
-        json!(null),
-    );
+    fire(&install, "2022-06-20", "assess_risks", "working_group", json!(null));
+    fire(&install, "2022-07-01", "propose_measures", "coordinator", json!(null));
 
     // Not adopted by 2022-10-31: the plan deadline is overdue on 2022-11-02.
     let late = due(&install, "2022-11-02");
-    assert!(
-        late.contains(&("plan".into(), "overdue".into(), "2022-10-31".into())),
-        "{late:?}"
-    );
+    assert!(late.contains(&("plan".into(), "overdue".into(), "2022-10-31".into())), "{late:?}");
     let adopted = fire(
         &install,
         "2022-10-20",
@@ -377,9 +238,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     assert_eq!(adopted["state"], "implementing");
     let after = due(&install, "2022-11-02");
     assert!(
-        after
-            .iter()
-            .all(|(id, _, _)| id != "plan" && id != "coordinator"),
+        after.iter().all(|(id, _, _)| id != "plan" && id != "coordinator"),
         "met deadlines are no longer open: {after:?}"
     );
 
@@ -387,31 +246,12 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         {"measure": "M1", "status": "u roku", "done_on": "2023-05-15"},
         {"measure": "M2", "status": "nije sprovedena", "reasons": "Pravilnik čeka saglasnost osnivača."},
     ]}});
-    fire(
-        &install,
-        "2023-06-01",
-        "record_progress",
-        "coordinator",
-        report.clone(),
-    );
-    fire(
-        &install,
-        "2024-09-25",
-        "finish_implementation",
-        "coordinator",
-        json!(null),
-    );
+    fire(&install, "2023-06-01", "record_progress", "coordinator", report.clone());
+    fire(&install, "2024-09-25", "finish_implementation", "coordinator", json!(null));
     let show = state(&install, "2024-10-15");
     assert_eq!(show["state"], "reporting");
     assert_eq!(show["phase"], "implementation");
-    assert_eq!(
-        due(&install, "2024-10-15"),
-        [(
-            "report".to_string(),
-            "upcoming".to_string(),
-            "2024-10-31".to_string()
-        )]
-    );
+    assert_eq!(due(&install, "2024-10-15"), [("report".to_string(), "upcoming".to_string(), "2024-10-31".to_string())]);
 
     let next = fire(
         &install,
@@ -422,40 +262,18 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     );
     assert_eq!(next["state"], "coordinator_appointment");
     let show = state(&install, "2024-11-15");
-    assert_eq!(
-        show["cycle"],
-        json!({"number": 4, "start": "2024-11-01"}),
-        "every third year (Art. 21)"
-    );
-    let dates: Vec<String> = due(&install, "2024-11-15")
-        .into_iter()
-        .map(|(_, _, d)| d)
-        .collect();
-    assert_eq!(
-        dates,
-        ["2025-01-31", "2025-10-31", "2027-09-30", "2027-10-31"]
-    );
+    assert_eq!(show["cycle"], json!({"number": 4, "start": "2024-11-01"}), "every third year (Art. 21)");
+    let dates: Vec<String> = due(&install, "2024-11-15").into_iter().map(|(_, _, d)| d).collect();
+    assert_eq!(dates, ["2025-01-31", "2025-10-31", "2027-09-30", "2027-10-31"]);
     // The register is carried forward; the decisions of the old cycle are not.
-    assert_eq!(
-        show["data"]["risky_processes"]["processes"][0]["process"],
-        "javne nabavke"
-    );
+    assert_eq!(show["data"]["risky_processes"]["processes"][0]["process"], "javne nabavke");
     assert_eq!(show["data"]["assessment"]["risks"][1]["id"], "R2");
     assert!(show["data"].get("coordinator_decision").is_none());
-    let documents: Vec<&str> = show["documents"]
-        .as_array()
-        .expect("docs")
-        .iter()
-        .filter_map(|d| d["id"].as_str())
-        .collect();
+    let documents: Vec<&str> =
+        show["documents"].as_array().expect("docs").iter().filter_map(|d| d["id"].as_str()).collect();
     assert_eq!(
         documents,
-        [
-            "coordinator_decision",
-            "working_group_decision",
-            "plan_adoption_decision",
-            "report_adoption_decision"
-        ]
+        ["coordinator_decision", "working_group_decision", "plan_adoption_decision", "report_adoption_decision"]
     );
 
     let history = install.ok("2024-11-15", &["plan", "history", "plan-1"]);

@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::{
-    Action, Anchor, Condition, DateRef, Due, FieldDef, FieldKind, FormDef, StateDef, StateKind,
-    TransitionDef, WorkflowDef,
+    Action, Anchor, Condition, DateRef, Due, FieldDef, FieldKind, FormDef, StateDef, StateKind, TransitionDef,
+    WorkflowDef,
 };
 use crate::diagnostic::{Diagnostic, Needle, Severity, Source, did_you_mean};
 
@@ -52,29 +52,18 @@ impl Workflow {
 
     /// The transition that handles `event` in step `state`, if any.
     pub fn transition(&self, state: &str, event: &str) -> Option<&TransitionDef> {
-        self.moves
-            .get(&(state.to_string(), event.to_string()))
-            .map(|&i| &self.def.transitions[i])
+        self.moves.get(&(state.to_string(), event.to_string())).map(|&i| &self.def.transitions[i])
     }
 
     /// Every transition that can fire from step `state`, in definition order.
     pub fn transitions_from(&self, state: &str) -> Vec<&TransitionDef> {
-        let mut found: Vec<usize> = self
-            .moves
-            .iter()
-            .filter(|((s, _), _)| s == state)
-            .map(|(_, &i)| i)
-            .collect();
+        let mut found: Vec<usize> = self.moves.iter().filter(|((s, _), _)| s == state).map(|(_, &i)| i).collect();
         found.sort_unstable();
-        found
-            .into_iter()
-            .map(|i| &self.def.transitions[i])
-            .collect()
+        found.into_iter().map(|i| &self.def.transitions[i]).collect()
     }
 
     pub fn is_final(&self, state: &str) -> bool {
-        self.state(state)
-            .is_some_and(|s| s.kind == StateKind::Final)
+        self.state(state).is_some_and(|s| s.kind == StateKind::Final)
     }
 
     /// True when `current` is `target` or one of `target`'s steps.
@@ -99,11 +88,7 @@ impl Workflow {
 /// Checks a parsed definition; returns the workflow (when there is no
 /// error) and every diagnostic, errors and warnings alike.
 pub fn check(def: WorkflowDef, source: &Source) -> (Option<Workflow>, Vec<Diagnostic>) {
-    let mut checker = Checker {
-        def: &def,
-        src: source,
-        out: Vec::new(),
-    };
+    let mut checker = Checker { def: &def, src: source, out: Vec::new() };
     let indices = checker.indices();
     let moves = checker.transitions(&indices);
     checker.reachability(&indices, &moves);
@@ -116,17 +101,7 @@ pub fn check(def: WorkflowDef, source: &Source) -> (Option<Workflow>, Vec<Diagno
         return (None, diagnostics);
     }
     let (states, events, roles, forms) = indices;
-    (
-        Some(Workflow {
-            def,
-            states,
-            events,
-            roles,
-            forms,
-            moves,
-        }),
-        diagnostics,
-    )
+    (Some(Workflow { def, states, events, roles, forms, moves }), diagnostics)
 }
 
 type Index = HashMap<String, usize>;
@@ -139,24 +114,14 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn error(
-        &mut self,
-        code: &'static str,
-        at: &[Needle],
-        element: String,
-        message: String,
-    ) -> &mut Diagnostic {
-        let d = self
-            .src
-            .diagnostic(Severity::Error, code, at, element, message);
+    fn error(&mut self, code: &'static str, at: &[Needle], element: String, message: String) -> &mut Diagnostic {
+        let d = self.src.diagnostic(Severity::Error, code, at, element, message);
         self.out.push(d);
         self.out.last_mut().expect("just pushed")
     }
 
     fn warning(&mut self, code: &'static str, at: &[Needle], element: String, message: String) {
-        let d = self
-            .src
-            .diagnostic(Severity::Warning, code, at, element, message);
+        let d = self.src.diagnostic(Severity::Warning, code, at, element, message);
         self.out.push(d);
     }
 
@@ -178,29 +143,18 @@ impl Checker<'_> {
             "document" => "E107",
             _ => "E106",
         };
-        let hint = did_you_mean(name, known.iter().copied()).or_else(|| {
-            (!known.is_empty()).then(|| format!("the {kind}s are: {}", known.join(", ")))
-        });
+        let hint = did_you_mean(name, known.iter().copied())
+            .or_else(|| (!known.is_empty()).then(|| format!("the {kind}s are: {}", known.join(", "))));
         let d = self.error(code, at, element, format!("unknown {kind} `{name}`"));
         d.hint = hint;
     }
 
-    fn index<'d>(
-        &mut self,
-        section: &'static str,
-        kind: &str,
-        ids: impl Iterator<Item = &'d String>,
-    ) -> Index {
+    fn index<'d>(&mut self, section: &'static str, kind: &str, ids: impl Iterator<Item = &'d String>) -> Index {
         let mut index = Index::new();
         for (i, id) in ids.enumerate() {
             if index.insert(id.clone(), i).is_some() {
                 let at = [Needle::Key(section), Needle::Id(id), Needle::Id(id)];
-                self.error(
-                    "E101",
-                    &at,
-                    format!("{kind} `{id}`"),
-                    format!("the {kind} id `{id}` is used twice"),
-                );
+                self.error("E101", &at, format!("{kind} `{id}`"), format!("the {kind} id `{id}` is used twice"));
             }
         }
         index
@@ -223,35 +177,16 @@ impl Checker<'_> {
         for event in &d.events {
             for form in &event.fills {
                 if !forms.contains_key(form) {
-                    let at = [
-                        Needle::Key("events"),
-                        Needle::Id(&event.id),
-                        Needle::Quoted(form),
-                    ];
-                    self.unknown(
-                        "form",
-                        form,
-                        forms.keys(),
-                        &at,
-                        format!("event `{}`", event.id),
-                    );
+                    let at = [Needle::Key("events"), Needle::Id(&event.id), Needle::Quoted(form)];
+                    self.unknown("form", form, forms.keys(), &at, format!("event `{}`", event.id));
                 }
             }
         }
         match states.get(&d.initial).map(|&i| d.states[i].kind) {
-            None => self.unknown(
-                "state",
-                &d.initial,
-                states.keys(),
-                &[Needle::Key("initial")],
-                "initial".into(),
-            ),
+            None => self.unknown("state", &d.initial, states.keys(), &[Needle::Key("initial")], "initial".into()),
             Some(StateKind::Step) => {}
             Some(_) => {
-                let msg = format!(
-                    "the initial state `{}` must be a step (not a phase or a final state)",
-                    d.initial
-                );
+                let msg = format!("the initial state `{}` must be a step (not a phase or a final state)", d.initial);
                 self.error("E111", &[Needle::Key("initial")], "initial".into(), msg);
             }
         }
@@ -261,19 +196,10 @@ impl Checker<'_> {
     fn form(&mut self, form: &FormDef) {
         let mut seen = HashSet::new();
         for field in &form.fields {
-            let at = [
-                Needle::Key("forms"),
-                Needle::Id(&form.id),
-                Needle::Id(&field.id),
-            ];
+            let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Id(&field.id)];
             let element = format!("form `{}` field `{}`", form.id, field.id);
             if !seen.insert(&field.id) {
-                self.error(
-                    "E101",
-                    &at,
-                    element.clone(),
-                    format!("the field id `{}` is used twice", field.id),
-                );
+                self.error("E101", &at, element.clone(), format!("the field id `{}` is used twice", field.id));
             }
             self.field(field, &at, &element, true);
         }
@@ -289,10 +215,7 @@ impl Checker<'_> {
             problem(self, "a Choice field needs a list of `choices`".into());
         }
         if !is_choice && !field.choices.is_empty() {
-            problem(
-                self,
-                format!("`choices` only apply to Choice fields, not {kind:?}"),
-            );
+            problem(self, format!("`choices` only apply to Choice fields, not {kind:?}"));
         }
         if kind == FieldKind::Table {
             if !top_level {
@@ -310,17 +233,11 @@ impl Checker<'_> {
                 self.field(column, at, &element, false);
             }
         } else if !field.columns.is_empty() || field.min_rows.is_some() {
-            problem(
-                self,
-                "`columns` and `min_rows` only apply to Table fields".into(),
-            );
+            problem(self, "`columns` and `min_rows` only apply to Table fields".into());
         }
         let numeric = matches!(kind, FieldKind::Integer | FieldKind::Number);
         if !numeric && (field.min.is_some() || field.max.is_some()) {
-            problem(
-                self,
-                "`min` and `max` only apply to Integer and Number fields".into(),
-            );
+            problem(self, "`min` and `max` only apply to Integer and Number fields".into());
         }
         if let (Some(min), Some(max)) = (field.min, field.max)
             && min > max
@@ -331,11 +248,7 @@ impl Checker<'_> {
 
     fn state(&mut self, state: &StateDef, states: &Index) {
         let Some(parent) = &state.parent else { return };
-        let at = [
-            Needle::Key("states"),
-            Needle::Id(&state.id),
-            Needle::Key("parent"),
-        ];
+        let at = [Needle::Key("states"), Needle::Id(&state.id), Needle::Key("parent")];
         let element = format!("state `{}`", state.id);
         match states.get(parent).map(|&i| &self.def.states[i]) {
             None => self.unknown("state", parent, states.keys(), &at, element),
@@ -344,12 +257,7 @@ impl Checker<'_> {
                 self.error("E111", &at, element, msg);
             }
             Some(_) if state.kind == StateKind::Phase => {
-                self.error(
-                    "E111",
-                    &at,
-                    element,
-                    "phases cannot be nested inside phases".into(),
-                );
+                self.error("E111", &at, element, "phases cannot be nested inside phases".into());
             }
             Some(_) => {}
         }
@@ -376,39 +284,18 @@ impl Checker<'_> {
         for (i, t) in self.def.transitions.iter().enumerate() {
             let element = format!("transition {} (on `{}`)", i + 1, t.on);
             let here = |value: &'static str| {
-                [
-                    Needle::Key("transitions"),
-                    Needle::TextNth("Transition(", i),
-                    Needle::Key(value),
-                ]
+                [Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Key(value)]
             };
             let at_value = |v| in_transition(i, v);
             if !events.contains_key(&t.on) {
-                self.unknown(
-                    "event",
-                    &t.on,
-                    events.keys(),
-                    &at_value(&t.on),
-                    element.clone(),
-                );
+                self.unknown("event", &t.on, events.keys(), &at_value(&t.on), element.clone());
             }
             if t.from.is_empty() {
-                self.error(
-                    "E111",
-                    &here("from"),
-                    element.clone(),
-                    "`from` names no state".into(),
-                );
+                self.error("E111", &here("from"), element.clone(), "`from` names no state".into());
             }
             for from in &t.from {
                 match states.get(from).map(|&s| self.def.states[s].kind) {
-                    None => self.unknown(
-                        "state",
-                        from,
-                        states.keys(),
-                        &at_value(from),
-                        element.clone(),
-                    ),
+                    None => self.unknown("state", from, states.keys(), &at_value(from), element.clone()),
                     Some(StateKind::Final) => {
                         let msg = format!("`{from}` is a final state: nothing can happen after it");
                         self.error("E111", &at_value(from), element.clone(), msg);
@@ -430,13 +317,9 @@ impl Checker<'_> {
             }
             if let Some(to) = &t.to {
                 match states.get(to).map(|&s| self.def.states[s].kind) {
-                    None => {
-                        self.unknown("state", to, states.keys(), &at_value(to), element.clone())
-                    }
+                    None => self.unknown("state", to, states.keys(), &at_value(to), element.clone()),
                     Some(StateKind::Phase) => {
-                        let msg = format!(
-                            "`{to}` is a phase; a transition must lead to one of its steps"
-                        );
+                        let msg = format!("`{to}` is a phase; a transition must lead to one of its steps");
                         self.error("E111", &at_value(to), element.clone(), msg);
                     }
                     Some(_) => {}
@@ -448,13 +331,9 @@ impl Checker<'_> {
             }
             for role in &t.roles {
                 match roles.get(role).map(|&r| &self.def.roles[r]) {
-                    None => {
-                        self.unknown("role", role, roles.keys(), &at_value(role), element.clone())
-                    }
+                    None => self.unknown("role", role, roles.keys(), &at_value(role), element.clone()),
                     Some(r) if r.read_only => {
-                        let msg = format!(
-                            "role `{role}` is read-only (oversight) and cannot fire events"
-                        );
+                        let msg = format!("role `{role}` is read-only (oversight) and cannot fire events");
                         self.error("E111", &at_value(role), element.clone(), msg);
                     }
                     Some(_) => {}
@@ -493,57 +372,20 @@ impl Checker<'_> {
                 return;
             }
             Condition::Count { path, min, max, .. } => {
-                self.bounds(
-                    min.map(|v| v as f64),
-                    max.map(|v| v as f64),
-                    &at(path),
-                    element,
-                );
+                self.bounds(min.map(|v| v as f64), max.map(|v| v as f64), &at(path), element);
                 (path, None, &[K::Table, K::Choices])
             }
-            Condition::CountWhere {
-                path,
-                column,
-                min,
-                max,
-                ..
-            }
-            | Condition::Distinct {
-                path,
-                column,
-                min,
-                max,
-                ..
-            } => {
-                self.bounds(
-                    min.map(|v| v as f64),
-                    max.map(|v| v as f64),
-                    &at(path),
-                    element,
-                );
+            Condition::CountWhere { path, column, min, max, .. }
+            | Condition::Distinct { path, column, min, max, .. } => {
+                self.bounds(min.map(|v| v as f64), max.map(|v| v as f64), &at(path), element);
                 (path, Some(column), &[K::Table])
             }
-            Condition::Range {
-                path,
-                column,
-                min,
-                max,
-                ..
-            } => {
+            Condition::Range { path, column, min, max, .. } => {
                 self.bounds(*min, *max, &at(path), element);
-                let kinds: &[FieldKind] = if column.is_some() {
-                    &[K::Table]
-                } else {
-                    &[K::Integer, K::Number]
-                };
+                let kinds: &[FieldKind] = if column.is_some() { &[K::Table] } else { &[K::Integer, K::Number] };
                 (path, column.as_ref(), kinds)
             }
-            Condition::Date {
-                path,
-                not_before,
-                not_after,
-                ..
-            } => {
+            Condition::Date { path, not_before, not_after, .. } => {
                 for r in [not_before, not_after].into_iter().flatten() {
                     if let DateRef::Field(other) = r {
                         self.path(other, None, &[K::Date], &at(other), element);
@@ -554,20 +396,11 @@ impl Checker<'_> {
             Condition::Equals { path, .. } | Condition::Filled { path, .. } => (path, None, &[]),
         };
         self.path(path, column, wanted, &at(path), element);
-        if let (
-            Condition::Range {
-                column: Some(column),
-                ..
-            },
-            Some(field),
-        ) = (condition, self.field_of(path))
+        if let (Condition::Range { column: Some(column), .. }, Some(field)) = (condition, self.field_of(path))
             && let Some(c) = field.columns.iter().find(|c| &c.id == column)
             && !matches!(c.kind, K::Integer | K::Number)
         {
-            let msg = format!(
-                "`Range` needs a number column, but `{path}.{column}` is {:?}",
-                c.kind
-            );
+            let msg = format!("`Range` needs a number column, but `{path}.{column}` is {:?}", c.kind);
             self.error("E111", &at(path), element.to_string(), msg);
         }
     }
@@ -576,36 +409,18 @@ impl Checker<'_> {
         if let (Some(min), Some(max)) = (min, max)
             && min > max
         {
-            self.error(
-                "E111",
-                at,
-                element.to_string(),
-                format!("`min` {min} is larger than `max` {max}"),
-            );
+            self.error("E111", at, element.to_string(), format!("`min` {min} is larger than `max` {max}"));
         }
     }
 
     fn field_of(&self, path: &str) -> Option<&FieldDef> {
         let (form, field) = path.split_once('.')?;
-        self.def
-            .forms
-            .iter()
-            .find(|f| f.id == form)?
-            .fields
-            .iter()
-            .find(|f| f.id == field)
+        self.def.forms.iter().find(|f| f.id == form)?.fields.iter().find(|f| f.id == field)
     }
 
     /// Checks that `path` (`form.field`) names a field of one of the kinds
     /// wanted (any kind when `wanted` is empty), and `column` one of its columns.
-    fn path(
-        &mut self,
-        path: &str,
-        column: Option<&String>,
-        wanted: &[FieldKind],
-        at: &[Needle],
-        element: &str,
-    ) {
+    fn path(&mut self, path: &str, column: Option<&String>, wanted: &[FieldKind], at: &[Needle], element: &str) {
         let element = element.to_string();
         let Some((form_id, field_id)) = path.split_once('.') else {
             let msg = format!("`{path}` should name a form and one of its fields, as `form.field`");
@@ -619,20 +434,14 @@ impl Checker<'_> {
         };
         let Some(field) = form.fields.iter().find(|f| f.id == field_id) else {
             let fields: Vec<String> = form.fields.iter().map(|f| f.id.clone()).collect();
-            let msg = format!(
-                "no form defines the field `{path}`: form `{form_id}` has no field `{field_id}`"
-            );
+            let msg = format!("no form defines the field `{path}`: form `{form_id}` has no field `{field_id}`");
             let d = self.error("E106", at, element, msg);
             d.hint = did_you_mean(field_id, fields.iter().map(String::as_str));
             return;
         };
         if !wanted.is_empty() && !wanted.contains(&field.kind) {
             let names: Vec<String> = wanted.iter().map(|k| format!("{k:?}")).collect();
-            let msg = format!(
-                "`{path}` is a {:?} field; this condition needs {}",
-                field.kind,
-                names.join(" or ")
-            );
+            let msg = format!("`{path}` is a {:?} field; this condition needs {}", field.kind, names.join(" or "));
             self.error("E111", at, element.clone(), msg);
         }
         if let Some(column) = column
@@ -645,35 +454,19 @@ impl Checker<'_> {
         }
     }
 
-    fn action(
-        &mut self,
-        action: &Action,
-        t: &TransitionDef,
-        element: &str,
-        i: usize,
-        idx: &Indices,
-    ) {
+    fn action(&mut self, action: &Action, t: &TransitionDef, element: &str, i: usize, idx: &Indices) {
         let (_, _, roles, _) = idx;
         let at = |v| in_transition(i, v);
         match action {
             Action::Render(doc) => {
                 if !self.def.documents.contains(doc) {
-                    self.unknown(
-                        "document",
-                        doc,
-                        self.def.documents.iter(),
-                        &at(doc),
-                        element.to_string(),
-                    );
+                    self.unknown("document", doc, self.def.documents.iter(), &at(doc), element.to_string());
                 }
             }
-            Action::Score { input, .. } => {
-                self.path(input, None, &[FieldKind::Table], &at(input), element)
-            }
+            Action::Score { input, .. } => self.path(input, None, &[FieldKind::Table], &at(input), element),
             Action::OpenNextCycle => match &self.def.cycle {
                 None => {
-                    let msg =
-                        "`OpenNextCycle` needs a `cycle:` section saying how cycles repeat".into();
+                    let msg = "`OpenNextCycle` needs a `cycle:` section saying how cycles repeat".into();
                     self.error("E112", &at(&t.on), element.to_string(), msg);
                 }
                 Some(cycle) if t.to.as_ref() != Some(&cycle.restart_at) => {
@@ -719,24 +512,21 @@ impl Checker<'_> {
             let at = [Needle::Key("states"), Needle::Id(&s.id)];
             let element = format!("state `{}`", s.id);
             let reachable = match s.kind {
-                StateKind::Phase => d
-                    .states
-                    .iter()
-                    .any(|c| c.parent.as_ref() == Some(&s.id) && seen.contains(c.id.as_str())),
+                StateKind::Phase => {
+                    d.states.iter().any(|c| c.parent.as_ref() == Some(&s.id) && seen.contains(c.id.as_str()))
+                }
                 _ => seen.contains(s.id.as_str()),
             };
             if !reachable && !seen.is_empty() {
-                let msg =
-                    "no sequence of transitions from the initial state reaches this state".into();
+                let msg = "no sequence of transitions from the initial state reaches this state".into();
                 self.error("E108", &at, element.clone(), msg);
             }
             let leaves = s.kind == StateKind::Step
-                && !moves.iter().any(|((from, _), &t)| {
-                    from == &s.id && d.transitions[t].to.as_ref().is_some_and(|to| to != &s.id)
-                });
+                && !moves
+                    .iter()
+                    .any(|((from, _), &t)| from == &s.id && d.transitions[t].to.as_ref().is_some_and(|to| to != &s.id));
             if leaves {
-                let msg =
-                    "a plan in this step could never leave it: no transition leads out".into();
+                let msg = "a plan in this step could never leave it: no transition leads out".into();
                 let e = self.error("E109", &at, element, msg);
                 e.hint = Some("add a transition from it, or make it `kind: Final`".into());
             }
@@ -753,12 +543,7 @@ impl Checker<'_> {
             }
             if dl.met_by.is_empty() {
                 let at = [Needle::Key("deadlines"), Needle::Id(&dl.id)];
-                self.error(
-                    "E111",
-                    &at,
-                    element.clone(),
-                    "`met_by` names no event: nothing could meet it".into(),
-                );
+                self.error("E111", &at, element.clone(), "`met_by` names no event: nothing could meet it".into());
             }
             for event in &dl.met_by {
                 if !events.contains_key(event) {
@@ -767,19 +552,9 @@ impl Checker<'_> {
             }
             let mut named: Vec<&String> = dl.active_in.iter().collect();
             match &dl.due {
-                Due::FromEntry { state, .. }
-                | Due::EveryYears {
-                    from: Anchor::Entry(state),
-                    ..
-                } => named.push(state),
-                Due::Yearly { month, day }
-                    if crate::date::Date::new(2024, *month, *day).is_none() =>
-                {
-                    let at = [
-                        Needle::Key("deadlines"),
-                        Needle::Id(&dl.id),
-                        Needle::Key("due"),
-                    ];
+                Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
+                Due::Yearly { month, day } if crate::date::Date::new(2024, *month, *day).is_none() => {
+                    let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
                     self.error(
                         "E111",
                         &at,
@@ -788,17 +563,8 @@ impl Checker<'_> {
                     );
                 }
                 Due::EveryYears { years: 0, .. } => {
-                    let at = [
-                        Needle::Key("deadlines"),
-                        Needle::Id(&dl.id),
-                        Needle::Key("due"),
-                    ];
-                    self.error(
-                        "E111",
-                        &at,
-                        element.clone(),
-                        "`years` must be at least 1".into(),
-                    );
+                    let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
+                    self.error("E111", &at, element.clone(), "`years` must be at least 1".into());
                 }
                 _ => {}
             }
@@ -816,24 +582,10 @@ impl Checker<'_> {
         let element = "cycle".to_string();
         let at = |v| vec![Needle::Key("cycle"), Needle::Quoted(v)];
         if cycle.every_years == 0 {
-            self.error(
-                "E112",
-                &[Needle::Key("cycle")],
-                element.clone(),
-                "`every_years` must be at least 1".into(),
-            );
+            self.error("E112", &[Needle::Key("cycle")], element.clone(), "`every_years` must be at least 1".into());
         }
-        match states
-            .get(&cycle.restart_at)
-            .map(|&s| self.def.states[s].kind)
-        {
-            None => self.unknown(
-                "state",
-                &cycle.restart_at,
-                states.keys(),
-                &at(&cycle.restart_at),
-                element.clone(),
-            ),
+        match states.get(&cycle.restart_at).map(|&s| self.def.states[s].kind) {
+            None => self.unknown("state", &cycle.restart_at, states.keys(), &at(&cycle.restart_at), element.clone()),
             Some(StateKind::Step) => {}
             Some(_) => {
                 let msg = format!("`restart_at` must be a step; `{}` is not", cycle.restart_at);
@@ -854,28 +606,16 @@ impl Checker<'_> {
         for e in &d.events {
             if !used_events.contains(e.id.as_str()) {
                 let at = [Needle::Key("events"), Needle::Id(&e.id)];
-                self.warning(
-                    "W201",
-                    &at,
-                    format!("event `{}`", e.id),
-                    "no transition handles this event".into(),
-                );
+                self.warning("W201", &at, format!("event `{}`", e.id), "no transition handles this event".into());
             }
         }
-        let filled: BTreeSet<&str> = d
-            .events
-            .iter()
-            .flat_map(|e| e.fills.iter().map(String::as_str))
-            .collect();
+        let filled: BTreeSet<&str> = d.events.iter().flat_map(|e| e.fills.iter().map(String::as_str)).collect();
         for f in &d.forms {
             if !filled.contains(f.id.as_str()) {
                 let at = [Needle::Key("forms"), Needle::Id(&f.id)];
                 let msg = "no event fills this form, so it can never hold data".into();
-                self.error("E113", &at, format!("form `{}`", f.id), msg)
-                    .hint = Some(format!(
-                    "add `fills: [\"{}\"]` to the event that submits it",
-                    f.id
-                ));
+                self.error("E113", &at, format!("form `{}`", f.id), msg).hint =
+                    Some(format!("add `fills: [\"{}\"]` to the event that submits it", f.id));
             }
         }
     }
@@ -883,20 +623,12 @@ impl Checker<'_> {
 
 /// Where a value used by the `i`-th transition is written.
 fn in_transition(i: usize, value: &str) -> Vec<Needle<'_>> {
-    vec![
-        Needle::Key("transitions"),
-        Needle::TextNth("Transition(", i),
-        Needle::Quoted(value),
-    ]
+    vec![Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Quoted(value)]
 }
 
 /// Where a value used by a deadline is written.
 fn in_deadline<'a>(id: &'a str, value: &'a str) -> Vec<Needle<'a>> {
-    vec![
-        Needle::Key("deadlines"),
-        Needle::Id(id),
-        Needle::Quoted(value),
-    ]
+    vec![Needle::Key("deadlines"), Needle::Id(id), Needle::Quoted(value)]
 }
 
 #[cfg(test)]
@@ -932,10 +664,7 @@ mod tests {
     }
 
     fn codes(text: &str) -> Vec<(&'static str, String)> {
-        diagnostics(text)
-            .into_iter()
-            .map(|d| (d.code, d.message))
-            .collect()
+        diagnostics(text).into_iter().map(|d| (d.code, d.message)).collect()
     }
 
     #[test]
@@ -944,10 +673,7 @@ mod tests {
         let (wf, diags) = check(parse_ron(&src).expect("parses"), &src);
         assert!(diags.is_empty(), "{diags:?}");
         let wf = wf.expect("checked");
-        assert!(
-            wf.transition("b", "finish").is_some(),
-            "a phase's transition applies to its steps"
-        );
+        assert!(wf.transition("b", "finish").is_some(), "a phase's transition applies to its steps");
         assert!(wf.transition("done", "finish").is_none());
         assert!(wf.is_within("a", "prep") && !wf.is_within("done", "prep"));
     }
@@ -973,10 +699,7 @@ mod tests {
     #[test]
     fn unknown_reference_points_at_its_line() {
         let text = BASE.replace(r#"to: "b""#, r#"to: "bb""#);
-        let d = diagnostics(&text)
-            .into_iter()
-            .find(|d| d.code == "E102")
-            .expect("E102");
+        let d = diagnostics(&text).into_iter().find(|d| d.code == "E102").expect("E102");
         assert_eq!((d.line, d.column), (16, 47), "{d}");
         assert_eq!(d.hint.as_deref(), Some("did you mean `b`?"));
     }
@@ -984,50 +707,32 @@ mod tests {
     #[test]
     fn dead_ends_duplicates_and_unused_things_are_found() {
         let text = BASE
-            .replace(r#"State(id: "b", parent: "prep"),"#, r#"State(id: "b", parent: "prep"), State(id: "b"), State(id: "stuck", parent: "prep"),"#)
+            .replace(
+                r#"State(id: "b", parent: "prep"),"#,
+                r#"State(id: "b", parent: "prep"), State(id: "b"), State(id: "stuck", parent: "prep"),"#,
+            )
             .replace(r#"Event(id: "finish")"#, r#"Event(id: "finish"), Event(id: "unused")"#)
             .replace(r#"on: "go", to: "b""#, r#"on: "go", to: "stuck""#);
         let found = codes(&text);
         let has = |c: &str| found.iter().any(|(code, _)| *code == c);
         assert!(has("E101") && has("W201"), "{found:?}");
         // `stuck` is a step of `prep`, so `finish` leads out of it: not a dead end.
-        assert!(
-            !found
-                .iter()
-                .any(|(c, m)| *c == "E109" && m.contains("stuck")),
-            "{found:?}"
-        );
-        let text = BASE.replace(
-            r#"Transition(from: ["prep"], on: "finish", to: "done", roles: ["head"]),"#,
-            "",
-        );
+        assert!(!found.iter().any(|(c, m)| *c == "E109" && m.contains("stuck")), "{found:?}");
+        let text = BASE.replace(r#"Transition(from: ["prep"], on: "finish", to: "done", roles: ["head"]),"#, "");
         let found = codes(&text);
         assert!(found.iter().any(|(c, _)| *c == "E109"), "{found:?}");
     }
 
     #[test]
     fn read_only_roles_and_wrong_field_kinds_are_refused() {
-        let text = BASE.replace(
-            r#"to: "done", roles: ["head"]"#,
-            r#"to: "done", roles: ["agency"]"#,
-        );
-        assert!(
-            codes(&text)
-                .iter()
-                .any(|(c, m)| *c == "E111" && m.contains("read-only"))
-        );
+        let text = BASE.replace(r#"to: "done", roles: ["head"]"#, r#"to: "done", roles: ["agency"]"#);
+        assert!(codes(&text).iter().any(|(c, m)| *c == "E111" && m.contains("read-only")));
         let text = BASE.replace(
             "Count(path: \"group.members\", min: 3, max: 7)",
             "Range(path: \"group.members\", min: 7, max: 3)",
         );
         let found = codes(&text);
-        assert!(
-            found.iter().any(|(_, m)| m.contains("larger than")),
-            "{found:?}"
-        );
-        assert!(
-            found.iter().any(|(_, m)| m.contains("is a Table field")),
-            "{found:?}"
-        );
+        assert!(found.iter().any(|(_, m)| m.contains("larger than")), "{found:?}");
+        assert!(found.iter().any(|(_, m)| m.contains("is a Table field")), "{found:?}");
     }
 }

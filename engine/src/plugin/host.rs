@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::{
-    Caller, Config, Engine, ExternType, FuncType, InstanceAllocationStrategy, InstancePre, Linker,
-    Module, OptLevel, PoolingAllocationConfig, ResourceLimiter, Store, Strategy, Trap,
+    Caller, Config, Engine, ExternType, FuncType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
+    PoolingAllocationConfig, ResourceLimiter, Store, Strategy, Trap,
 };
 
 use super::{PluginError, PluginOutput, PluginRunner, Provenance};
@@ -173,11 +173,7 @@ pub struct PluginInfo {
 impl PluginInfo {
     /// The provenance stored with every result of this plugin.
     pub fn provenance(&self) -> Provenance {
-        Provenance {
-            id: self.id.clone(),
-            version: self.version.clone(),
-            sha256: self.sha256.clone(),
-        }
+        Provenance { id: self.id.clone(), version: self.version.clone(), sha256: self.sha256.clone() }
     }
 }
 
@@ -229,12 +225,7 @@ struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.hit = true;
             // An error (not `Ok(false)`) makes `memory.grow` trap, so the
@@ -244,12 +235,7 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.table_limit {
             self.hit = true;
             return Err(wasmtime::Error::msg("table cap reached"));
@@ -283,10 +269,7 @@ impl Slots {
     fn acquire(&self) -> SlotGuard<'_> {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         while *free == 0 {
-            free = self
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
         }
         *free -= 1;
         SlotGuard(self)
@@ -321,10 +304,7 @@ const _: () = {
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginHost")
-            .field("config", &self.config)
-            .field("plugins", &self.plugin_ids())
-            .finish()
+        f.debug_struct("PluginHost").field("config", &self.config).field("plugins", &self.plugin_ids()).finish()
     }
 }
 
@@ -393,18 +373,8 @@ impl PluginHost {
         if let Some(dir) = &config.cache_dir {
             prepare_cache_dir(dir).map_err(HostError)?;
         }
-        let slots = Slots {
-            free: Mutex::new(config.max_concurrent_calls.max(1)),
-            freed: Condvar::new(),
-        };
-        Ok(PluginHost {
-            engine,
-            linker,
-            config,
-            plugins: RwLock::new(HashMap::new()),
-            slots,
-            engine_key,
-        })
+        let slots = Slots { free: Mutex::new(config.max_concurrent_calls.max(1)), freed: Condvar::new() };
+        Ok(PluginHost { engine, linker, config, plugins: RwLock::new(HashMap::new()), slots, engine_key })
     }
 
     /// The limits this host enforces.
@@ -414,13 +384,8 @@ impl PluginHost {
 
     /// Ids of the loaded plugins, sorted.
     pub fn plugin_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .plugins
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect();
+        let mut ids: Vec<String> =
+            self.plugins.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
         ids.sort();
         ids
     }
@@ -432,32 +397,17 @@ impl PluginHost {
 
     /// Unloads a plugin; calls already running finish normally.
     pub fn unload(&self, id: &str) -> bool {
-        self.plugins
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id)
-            .is_some()
+        self.plugins.write().unwrap_or_else(PoisonError::into_inner).remove(id).is_some()
     }
 
     /// Reads a module file and loads it (see [`PluginHost::load`]).
-    pub fn load_file(
-        &self,
-        id: &str,
-        path: &Path,
-        expected_sha256: Option<&str>,
-    ) -> Result<PluginInfo, PluginError> {
-        let load_err = |reason: String| PluginError::Load {
-            plugin: id.to_string(),
-            reason,
-        };
-        let size = std::fs::metadata(path)
-            .map_err(|e| load_err(format!("cannot read {}: {e}", path.display())))?
-            .len();
+    pub fn load_file(&self, id: &str, path: &Path, expected_sha256: Option<&str>) -> Result<PluginInfo, PluginError> {
+        let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
+        let size = std::fs::metadata(path).map_err(|e| load_err(format!("cannot read {}: {e}", path.display())))?.len();
         if size > self.config.max_module_bytes as u64 {
             return Err(load_err(too_big(size, self.config.max_module_bytes)));
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| load_err(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| load_err(format!("cannot read {}: {e}", path.display())))?;
         self.load(id, &bytes, expected_sha256)
     }
 
@@ -470,21 +420,10 @@ impl PluginHost {
     /// `integritas.log`, a missing or incompatible ABI marker, missing or
     /// mistyped required exports, no entry points, and an `integritas_info`
     /// that is not valid.
-    pub fn load(
-        &self,
-        id: &str,
-        bytes: &[u8],
-        expected_sha256: Option<&str>,
-    ) -> Result<PluginInfo, PluginError> {
-        let load_err = |reason: String| PluginError::Load {
-            plugin: id.to_string(),
-            reason,
-        };
+    pub fn load(&self, id: &str, bytes: &[u8], expected_sha256: Option<&str>) -> Result<PluginInfo, PluginError> {
+        let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
         if bytes.len() > self.config.max_module_bytes {
-            return Err(load_err(too_big(
-                bytes.len() as u64,
-                self.config.max_module_bytes,
-            )));
+            return Err(load_err(too_big(bytes.len() as u64, self.config.max_module_bytes)));
         }
         let sha256 = hex(&Sha256::digest(bytes));
         if let Some(expected) = expected_sha256
@@ -498,10 +437,7 @@ impl PluginHost {
         }
         let (module, from_cache) = self.compile_cached(id, bytes, &sha256)?;
         let shape = inspect(id, &module, self.config.memory_limit_bytes)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| load_err(format!("cannot link: {e}")))?;
+        let pre = self.linker.instantiate_pre(&module).map_err(|e| load_err(format!("cannot link: {e}")))?;
 
         let mut loaded = Loaded {
             info: PluginInfo {
@@ -521,33 +457,23 @@ impl PluginHost {
             self_test: Vec::new(),
         };
         let raw = self.invoke(&loaded, "integritas_info", None)?;
-        let info: Value = serde_json::from_slice(&raw)
-            .map_err(|e| load_err(format!("integritas_info is not JSON: {e}")))?;
+        let info: Value =
+            serde_json::from_slice(&raw).map_err(|e| load_err(format!("integritas_info is not JSON: {e}")))?;
         let name = info.get("name").and_then(Value::as_str).unwrap_or_default();
-        let version = info
-            .get("version")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let version = info.get("version").and_then(Value::as_str).unwrap_or_default();
         if name.is_empty() {
             return Err(load_err("integritas_info has no `name`".into()));
         }
-        semver::Version::parse(version).map_err(|e| {
-            load_err(format!(
-                "integritas_info `version` {version:?} is not semver: {e}"
-            ))
-        })?;
+        semver::Version::parse(version)
+            .map_err(|e| load_err(format!("integritas_info `version` {version:?} is not semver: {e}")))?;
         if let Some(e) = info.get("self_test_error").and_then(Value::as_str) {
-            return Err(load_err(format!(
-                "the embedded self-test fixture is not JSON: {e}"
-            )));
+            return Err(load_err(format!("the embedded self-test fixture is not JSON: {e}")));
         }
         let self_test = match info.get("self_test") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(cases)) => cases.clone(),
             Some(_) => {
-                return Err(load_err(
-                    "integritas_info `self_test` is not an array".into(),
-                ));
+                return Err(load_err("integritas_info `self_test` is not an array".into()));
             }
         };
         loaded.info.name = name.to_string();
@@ -555,10 +481,7 @@ impl PluginHost {
         loaded.info.self_test_cases = self_test.len();
         loaded.self_test = self_test;
         let info = loaded.info.clone();
-        self.plugins
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.to_string(), Arc::new(loaded));
+        self.plugins.write().unwrap_or_else(PoisonError::into_inner).insert(id.to_string(), Arc::new(loaded));
         Ok(info)
     }
 
@@ -571,22 +494,13 @@ impl PluginHost {
             .iter()
             .enumerate()
             .map(|(i, case)| {
-                let name = case
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| format!("case {i}"), str::to_string);
-                let entry = case
-                    .get("entry")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let name = case.get("name").and_then(Value::as_str).map_or_else(|| format!("case {i}"), str::to_string);
+                let entry = case.get("entry").and_then(Value::as_str).unwrap_or_default().to_string();
                 let input = case.get("input").cloned().unwrap_or(Value::Null);
                 let expect = case.get("expect").cloned().unwrap_or(Value::Null);
                 let got = match self.call_loaded(&plugin, &entry, &input) {
                     Ok(out) => Ok(serde_json::json!({ "ok": out.value })),
-                    Err(PluginError::Rejected { message, .. }) => {
-                        Ok(serde_json::json!({ "error": message }))
-                    }
+                    Err(PluginError::Rejected { message, .. }) => Ok(serde_json::json!({ "error": message })),
                     Err(e) => Err(e.to_string()),
                 };
                 let (passed, detail) = match got {
@@ -594,18 +508,10 @@ impl PluginHost {
                     Ok(got) => (false, Some(format!("expected {expect}, got {got}"))),
                     Err(e) => (false, Some(e)),
                 };
-                SelfTestCase {
-                    name,
-                    entry,
-                    passed,
-                    detail,
-                }
+                SelfTestCase { name, entry, passed, detail }
             })
             .collect();
-        Ok(SelfTestReport {
-            plugin: id.to_string(),
-            cases,
-        })
+        Ok(SelfTestReport { plugin: id.to_string(), cases })
     }
 
     fn get(&self, id: &str) -> Result<Arc<Loaded>, PluginError> {
@@ -617,18 +523,10 @@ impl PluginHost {
             .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))
     }
 
-    fn call_loaded(
-        &self,
-        plugin: &Loaded,
-        entry: &str,
-        input: &Value,
-    ) -> Result<PluginOutput, PluginError> {
+    fn call_loaded(&self, plugin: &Loaded, entry: &str, input: &Value) -> Result<PluginOutput, PluginError> {
         let id = &plugin.info.id;
         if !plugin.info.entries.iter().any(|e| e == entry) {
-            return Err(PluginError::MissingEntry {
-                plugin: id.clone(),
-                entry: entry.to_string(),
-            });
+            return Err(PluginError::MissingEntry { plugin: id.clone(), entry: entry.to_string() });
         }
         let bytes = serde_json::to_vec(input).map_err(|e| PluginError::BadOutput {
             plugin: id.clone(),
@@ -637,50 +535,31 @@ impl PluginHost {
         if bytes.len() > self.config.max_input_bytes {
             return Err(PluginError::Rejected {
                 plugin: id.clone(),
-                message: format!(
-                    "the input is {} bytes; the cap is {}",
-                    bytes.len(),
-                    self.config.max_input_bytes
-                ),
+                message: format!("the input is {} bytes; the cap is {}", bytes.len(), self.config.max_input_bytes),
             });
         }
         let raw = self.invoke(plugin, &format!("{ENTRY_PREFIX}{entry}"), Some(&bytes))?;
-        let bad = |reason: String| PluginError::BadOutput {
-            plugin: id.clone(),
-            reason,
-        };
-        let envelope: Value =
-            serde_json::from_slice(&raw).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let bad = |reason: String| PluginError::BadOutput { plugin: id.clone(), reason };
+        let envelope: Value = serde_json::from_slice(&raw).map_err(|e| bad(format!("not JSON: {e}")))?;
         let Value::Object(mut envelope) = envelope else {
             return Err(bad("not a JSON object with `ok` or `error`".into()));
         };
         if envelope.len() == 1
             && let Some(value) = envelope.remove("ok")
         {
-            return Ok(PluginOutput {
-                value,
-                provenance: plugin.info.provenance(),
-            });
+            return Ok(PluginOutput { value, provenance: plugin.info.provenance() });
         }
         match (envelope.len(), envelope.get("error")) {
-            (1, Some(Value::String(message))) => Err(PluginError::Rejected {
-                plugin: id.clone(),
-                message: message.clone(),
-            }),
-            _ => Err(bad(
-                "expected exactly one of `ok` or `error` (a string)".into()
-            )),
+            (1, Some(Value::String(message))) => {
+                Err(PluginError::Rejected { plugin: id.clone(), message: message.clone() })
+            }
+            _ => Err(bad("expected exactly one of `ok` or `error` (a string)".into())),
         }
     }
 
     /// One sandboxed call: fresh store and instance, fuel and limits set,
     /// input copied in, `export` called, output bytes copied out.
-    fn invoke(
-        &self,
-        plugin: &Loaded,
-        export: &str,
-        input: Option<&[u8]>,
-    ) -> Result<Vec<u8>, PluginError> {
+    fn invoke(&self, plugin: &Loaded, export: &str, input: Option<&[u8]>) -> Result<Vec<u8>, PluginError> {
         let id = plugin.info.id.as_str();
         let _slot = self.slots.acquire();
         let mut store = Store::new(
@@ -697,21 +576,11 @@ impl PluginHost {
             },
         );
         store.limiter(|s| &mut s.limiter);
-        store
-            .set_fuel(self.config.fuel_per_call)
-            .map_err(|e| self.failure(&store, id, e))?;
-        let instance = plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| self.failure(&store, id, e))?;
-        let bad = |reason: String| PluginError::BadOutput {
-            plugin: id.to_string(),
-            reason,
-        };
+        store.set_fuel(self.config.fuel_per_call).map_err(|e| self.failure(&store, id, e))?;
+        let instance = plugin.pre.instantiate(&mut store).map_err(|e| self.failure(&store, id, e))?;
+        let bad = |reason: String| PluginError::BadOutput { plugin: id.to_string(), reason };
         // `inspect` checked these exports and their types at load time.
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| bad("no `memory` export".into()))?;
+        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| bad("no `memory` export".into()))?;
         let packed = match input {
             None => instance
                 .get_typed_func::<(), i64>(&mut store, export)
@@ -726,18 +595,12 @@ impl PluginHost {
                 if ptr == 0 {
                     return Err(PluginError::Trap {
                         plugin: id.to_string(),
-                        reason: format!(
-                            "integritas_alloc could not allocate {len} bytes for the input"
-                        ),
+                        reason: format!("integritas_alloc could not allocate {len} bytes for the input"),
                     });
                 }
                 memory
                     .write(&mut store, ptr as u32 as usize, bytes)
-                    .map_err(|_| {
-                        bad(format!(
-                            "integritas_alloc returned {ptr:#x}, outside its memory"
-                        ))
-                    })?;
+                    .map_err(|_| bad(format!("integritas_alloc returned {ptr:#x}, outside its memory")))?;
                 instance
                     .get_typed_func::<(i32, i32), i64>(&mut store, export)
                     .and_then(|f| f.call(&mut store, (ptr, len)))
@@ -747,20 +610,13 @@ impl PluginHost {
         let packed = packed as u64;
         let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
         if len > self.config.max_output_bytes {
-            return Err(bad(format!(
-                "the output is {len} bytes; the cap is {}",
-                self.config.max_output_bytes
-            )));
+            return Err(bad(format!("the output is {len} bytes; the cap is {}", self.config.max_output_bytes)));
         }
         let data = memory.data(&store);
         let out = ptr
             .checked_add(len)
             .and_then(|end| data.get(ptr..end))
-            .ok_or_else(|| {
-                bad(format!(
-                    "the output ({len} bytes at {ptr:#x}) lies outside the plugin's memory"
-                ))
-            })?;
+            .ok_or_else(|| bad(format!("the output ({len} bytes at {ptr:#x}) lies outside the plugin's memory")))?;
         Ok(out.to_vec())
     }
 
@@ -768,16 +624,10 @@ impl PluginHost {
     fn failure(&self, store: &Store<CallState>, id: &str, err: wasmtime::Error) -> PluginError {
         let plugin = id.to_string();
         if store.data().limiter.hit {
-            return PluginError::OutOfMemory {
-                plugin,
-                limit_bytes: self.config.memory_limit_bytes as u64,
-            };
+            return PluginError::OutOfMemory { plugin, limit_bytes: self.config.memory_limit_bytes as u64 };
         }
         match err.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => PluginError::OutOfFuel {
-                plugin,
-                fuel: self.config.fuel_per_call,
-            },
+            Some(Trap::OutOfFuel) => PluginError::OutOfFuel { plugin, fuel: self.config.fuel_per_call },
             Some(Trap::StackOverflow) => PluginError::Trap {
                 plugin,
                 reason: format!(
@@ -785,24 +635,13 @@ impl PluginHost {
                     self.config.max_wasm_stack_bytes / 1024
                 ),
             },
-            Some(trap) => PluginError::Trap {
-                plugin,
-                reason: trap.to_string(),
-            },
-            None => PluginError::Trap {
-                plugin,
-                reason: err.to_string(),
-            },
+            Some(trap) => PluginError::Trap { plugin, reason: trap.to_string() },
+            None => PluginError::Trap { plugin, reason: err.to_string() },
         }
     }
 
     /// Compiles `bytes`, or reads the host's own cached artifact for them.
-    fn compile_cached(
-        &self,
-        id: &str,
-        bytes: &[u8],
-        sha256: &str,
-    ) -> Result<(Module, bool), PluginError> {
+    fn compile_cached(&self, id: &str, bytes: &[u8], sha256: &str) -> Result<(Module, bool), PluginError> {
         let Some(dir) = &self.config.cache_dir else {
             return Ok((self.compile(id, bytes)?, false));
         };
@@ -822,10 +661,7 @@ impl PluginHost {
     /// thread is abandoned (it stops when compilation ends; the module size
     /// cap bounds how long that is) and the load is refused.
     fn compile(&self, id: &str, bytes: &[u8]) -> Result<Module, PluginError> {
-        let load_err = |reason: String| PluginError::Load {
-            plugin: id.to_string(),
-            reason,
-        };
+        let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
         let engine = self.engine.clone();
         let owned = bytes.to_vec();
         let (tx, rx) = mpsc::sync_channel(1);
@@ -837,17 +673,12 @@ impl PluginHost {
             .map_err(|e| load_err(format!("cannot start the compiler thread: {e}")))?;
         match rx.recv_timeout(self.config.compile_timeout) {
             Ok(Ok(module)) => Ok(module),
-            Ok(Err(e)) => Err(load_err(format!(
-                "not a valid module for this host: {}",
-                error_chain(&e)
-            ))),
+            Ok(Err(e)) => Err(load_err(format!("not a valid module for this host: {}", error_chain(&e)))),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(load_err(format!(
                 "compiling took longer than the {} s cap",
                 self.config.compile_timeout.as_secs_f64()
             ))),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                Err(load_err("the compiler thread failed".into()))
-            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(load_err("the compiler thread failed".into())),
         }
     }
 
@@ -898,11 +729,7 @@ fn deserialize_own_artifact(engine: &Engine, artifact: &[u8]) -> wasmtime::Resul
 fn write_cached(path: &Path, module: &Module) -> Result<(), String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let artifact = module.serialize().map_err(|e| e.to_string())?;
-    let tmp = path.with_extension(format!(
-        "tmp{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(CACHE_MAGIC)?;
@@ -920,8 +747,7 @@ fn write_cached(path: &Path, module: &Module) -> Result<(), String> {
 /// Creates the cache directory owner-only, and refuses one that others can
 /// write to (they could plant machine code there).
 fn prepare_cache_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -929,10 +755,7 @@ fn prepare_cache_dir(dir: &Path) -> Result<(), String> {
     }
     let meta = std::fs::metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     if !private_to_us(&meta) {
-        return Err(format!(
-            "the cache directory {} is writable by others",
-            dir.display()
-        ));
+        return Err(format!("the cache directory {} is writable by others", dir.display()));
     }
     Ok(())
 }
@@ -963,10 +786,7 @@ struct Shape {
 /// Checks imports, the ABI marker and the required exports without running
 /// any plugin code.
 fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, PluginError> {
-    let load_err = |reason: String| PluginError::Load {
-        plugin: id.to_string(),
-        reason,
-    };
+    let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
     let mut imports = Vec::new();
     for import in module.imports() {
         let name = format!("{}.{}", import.module(), import.name());
@@ -974,36 +794,23 @@ fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, Plug
             && import.name() == "log"
             && matches!(import.ty(), ExternType::Func(ref f) if signature(f) == "(i32, i32, i32) -> ()");
         if !allowed {
-            return Err(PluginError::ForbiddenImport {
-                plugin: id.to_string(),
-                import: name,
-            });
+            return Err(PluginError::ForbiddenImport { plugin: id.to_string(), import: name });
         }
         imports.push(name);
     }
 
     let mut exports: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
     exports.sort();
-    let markers: Vec<&String> = exports
-        .iter()
-        .filter(|e| e.starts_with(ABI_MARKER_PREFIX))
-        .collect();
+    let markers: Vec<&String> = exports.iter().filter(|e| e.starts_with(ABI_MARKER_PREFIX)).collect();
     let supported = format!("{ABI_MAJOR}.0.0 to {ABI_MAJOR}.{ABI_MINOR}.x");
     let abi_version = match markers.as_slice() {
         [] => {
-            return Err(PluginError::AbiMismatch {
-                plugin: id.to_string(),
-                found: None,
-                supported,
-            });
+            return Err(PluginError::AbiMismatch { plugin: id.to_string(), found: None, supported });
         }
         [marker] => {
             let raw = &marker[ABI_MARKER_PREFIX.len()..];
-            let version = semver::Version::parse(&raw.replace('_', ".")).map_err(|_| {
-                load_err(format!(
-                    "the ABI marker `{marker}` does not end in MAJOR_MINOR_PATCH"
-                ))
-            })?;
+            let version = semver::Version::parse(&raw.replace('_', "."))
+                .map_err(|_| load_err(format!("the ABI marker `{marker}` does not end in MAJOR_MINOR_PATCH")))?;
             if version.major != ABI_MAJOR || version.minor > ABI_MINOR || !version.pre.is_empty() {
                 return Err(PluginError::AbiMismatch {
                     plugin: id.to_string(),
@@ -1014,10 +821,7 @@ fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, Plug
             version.to_string()
         }
         _ => {
-            return Err(load_err(format!(
-                "it has {} ABI markers; exactly one is allowed",
-                markers.len()
-            )));
+            return Err(load_err(format!("it has {} ABI markers; exactly one is allowed", markers.len())));
         }
     };
 
@@ -1030,15 +834,10 @@ fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, Plug
         match module.get_export(name) {
             Some(ExternType::Func(f)) if signature(&f) == sig => {}
             Some(ExternType::Func(f)) => {
-                return Err(load_err(format!(
-                    "export `{name}` has type {}, expected {sig}",
-                    signature(&f)
-                )));
+                return Err(load_err(format!("export `{name}` has type {}, expected {sig}", signature(&f))));
             }
             _ => {
-                return Err(load_err(format!(
-                    "missing required export `{name}`: func {sig}"
-                )));
+                return Err(load_err(format!("missing required export `{name}`: func {sig}")));
             }
         }
     }
@@ -1058,27 +857,16 @@ fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, Plug
     for name in exports.iter().filter(|e| e.starts_with(ENTRY_PREFIX)) {
         let entry = &name[ENTRY_PREFIX.len()..];
         match module.get_export(name) {
-            Some(ExternType::Func(f)) if signature(&f) == "(i32, i32) -> (i64)" => {
-                entries.push(entry.to_string())
-            }
+            Some(ExternType::Func(f)) if signature(&f) == "(i32, i32) -> (i64)" => entries.push(entry.to_string()),
             _ => {
-                return Err(load_err(format!(
-                    "entry export `{name}` must be func (i32, i32) -> (i64)"
-                )));
+                return Err(load_err(format!("entry export `{name}` must be func (i32, i32) -> (i64)")));
             }
         }
     }
     if entries.is_empty() {
-        return Err(load_err(format!(
-            "it exports no entry point (`{ENTRY_PREFIX}<name>`)"
-        )));
+        return Err(load_err(format!("it exports no entry point (`{ENTRY_PREFIX}<name>`)")));
     }
-    Ok(Shape {
-        abi_version,
-        entries,
-        imports,
-        exports,
-    })
+    Ok(Shape { abi_version, entries, imports, exports })
 }
 
 /// `(i32, i32) -> (i64)`: a function type written for comparison and messages.
@@ -1102,10 +890,7 @@ fn host_log(mut caller: Caller<'_, CallState>, level: i32, ptr: i32, len: i32) {
     let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
         return;
     };
-    let (ptr, len) = (
-        ptr as u32 as usize,
-        (len as u32 as usize).min(MAX_LOG_MESSAGE_BYTES),
-    );
+    let (ptr, len) = (ptr as u32 as usize, (len as u32 as usize).min(MAX_LOG_MESSAGE_BYTES));
     let data = memory.data(&caller);
     let Some(bytes) = ptr.checked_add(len).and_then(|end| data.get(ptr..end)) else {
         return;
@@ -1132,10 +917,7 @@ fn too_big(size: u64, cap: usize) -> String {
 }
 
 fn error_chain(e: &wasmtime::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -61,11 +61,7 @@ pub enum PluginError {
     Rejected { plugin: String, message: String },
     /// The module's bytes do not have the sha256 the pack declares.
     #[error("plugin `{plugin}` does not match its declared sha256 {expected} (it is {actual})")]
-    ChecksumMismatch {
-        plugin: String,
-        expected: String,
-        actual: String,
-    },
+    ChecksumMismatch { plugin: String, expected: String, actual: String },
     /// The module imports something the host does not offer (WASI, a clock,
     /// an unknown function...); only `integritas.log` exists.
     #[error("plugin `{plugin}` imports `{import}`, but the host offers only `integritas.log`")]
@@ -73,11 +69,7 @@ pub enum PluginError {
     /// The module's ABI marker is missing or names a version this host does
     /// not speak.
     #[error("plugin `{plugin}` is built for ABI {}, but this host supports {supported}", found.as_deref().unwrap_or("(none: no ABI marker export)"))]
-    AbiMismatch {
-        plugin: String,
-        found: Option<String>,
-        supported: String,
-    },
+    AbiMismatch { plugin: String, found: Option<String>, supported: String },
 }
 
 /// Runs plugin entry points. Implemented by the WebAssembly host; the
@@ -92,12 +84,7 @@ pub trait PluginRunner: Send + Sync {
 pub struct NoPlugins;
 
 impl PluginRunner for NoPlugins {
-    fn call(
-        &self,
-        plugin: &str,
-        _entry: &str,
-        _input: &Value,
-    ) -> Result<PluginOutput, PluginError> {
+    fn call(&self, plugin: &str, _entry: &str, _input: &Value) -> Result<PluginOutput, PluginError> {
         Err(PluginError::UnknownPlugin(plugin.to_string()))
     }
 }

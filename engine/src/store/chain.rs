@@ -29,18 +29,10 @@ pub fn verify_chain(plan: &str, raw: &[Vec<u8>]) -> Result<u64, BrokenLink> {
     let mut prev = String::new();
     for (i, bytes) in raw.iter().enumerate() {
         let expected = i as u64 + 1;
-        let broken = |reason: String| BrokenLink {
-            plan: plan.to_string(),
-            seq: expected,
-            reason,
-        };
-        let event: Event =
-            serde_json::from_slice(bytes).map_err(|e| broken(format!("cannot be read: {e}")))?;
+        let broken = |reason: String| BrokenLink { plan: plan.to_string(), seq: expected, reason };
+        let event: Event = serde_json::from_slice(bytes).map_err(|e| broken(format!("cannot be read: {e}")))?;
         if event.seq != expected {
-            return Err(broken(format!(
-                "is numbered {}, expected {expected}",
-                event.seq
-            )));
+            return Err(broken(format!("is numbered {}, expected {expected}", event.seq)));
         }
         if event.prev != prev {
             return Err(broken(format!(
@@ -55,11 +47,7 @@ pub fn verify_chain(plan: &str, raw: &[Vec<u8>]) -> Result<u64, BrokenLink> {
 }
 
 fn short(hash: &str) -> &str {
-    if hash.is_empty() {
-        "(nothing)"
-    } else {
-        hash.get(..12).unwrap_or(hash)
-    }
+    if hash.is_empty() { "(nothing)" } else { hash.get(..12).unwrap_or(hash) }
 }
 
 #[cfg(test)]
@@ -96,15 +84,10 @@ mod tests {
     #[test]
     fn names_the_first_broken_link() {
         let mut raw = chain(5);
-        let tampered = String::from_utf8(raw[2].clone())
-            .expect("utf8")
-            .replace("\"n\":3", "\"n\":4");
+        let tampered = String::from_utf8(raw[2].clone()).expect("utf8").replace("\"n\":3", "\"n\":4");
         raw[2] = tampered.into_bytes();
         let err = verify_chain("p", &raw).expect_err("tampering is detected");
-        assert_eq!(
-            err.seq, 4,
-            "the event after the edited one no longer links: {err}"
-        );
+        assert_eq!(err.seq, 4, "the event after the edited one no longer links: {err}");
         let mut raw = chain(5);
         raw.remove(1);
         assert_eq!(verify_chain("p", &raw).expect_err("gap").seq, 2);

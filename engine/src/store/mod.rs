@@ -58,11 +58,7 @@ pub enum Effect {
     /// Holders of these roles are told something.
     Notice { roles: Vec<String>, message: String },
     /// A plugin computed scores; the provenance makes them re-checkable.
-    Scores {
-        output: String,
-        value: Value,
-        provenance: Provenance,
-    },
+    Scores { output: String, value: Value, provenance: Provenance },
     /// The plan moved to another pack version.
     Migrated { from: String, to: String },
 }
@@ -136,10 +132,8 @@ pub fn events(store: &dyn Store, plan: &str) -> Result<Vec<Event>, StoreError> {
         .iter()
         .enumerate()
         .map(|(i, bytes)| {
-            serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-                key: format!("{plan}#{}", i + 1),
-                reason: e.to_string(),
-            })
+            serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Corrupt { key: format!("{plan}#{}", i + 1), reason: e.to_string() })
         })
         .collect()
 }

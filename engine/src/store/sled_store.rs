@@ -27,11 +27,7 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         // No periodic background flush: durability is explicit, per write.
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .open()
-            .map_err(backend)?;
+        let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(backend)?;
         Ok(SledStore {
             institutions: db.open_tree("institutions").map_err(backend)?,
             plans: db.open_tree("plans").map_err(backend)?,
@@ -42,8 +38,7 @@ impl SledStore {
     }
 
     fn durable(&self) -> Result<(), StoreError> {
-        self.commit
-            .commit(|| self.db.flush().map(|_| ()).map_err(backend))
+        self.commit.commit(|| self.db.flush().map(|_| ()).map_err(backend))
     }
 }
 
@@ -66,10 +61,8 @@ fn plan_prefix(plan: &str) -> Vec<u8> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -80,17 +73,10 @@ impl Store for SledStore {
     fn add_institution(&self, institution: &Institution) -> Result<(), StoreError> {
         let swapped = self
             .institutions
-            .compare_and_swap(
-                institution.id.as_bytes(),
-                None as Option<&[u8]>,
-                Some(encode(institution)),
-            )
+            .compare_and_swap(institution.id.as_bytes(), None as Option<&[u8]>, Some(encode(institution)))
             .map_err(backend)?;
         if swapped.is_err() {
-            return Err(StoreError::Exists {
-                kind: "institution",
-                id: institution.id.clone(),
-            });
+            return Err(StoreError::Exists { kind: "institution", id: institution.id.clone() });
         }
         self.durable()
     }
@@ -116,9 +102,7 @@ impl Store for SledStore {
         let next = self
             .db
             .update_and_fetch("next_plan_number", |old| {
-                let n = old
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map_or(0, u64::from_be_bytes);
+                let n = old.and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, u64::from_be_bytes);
                 Some((n + 1).to_be_bytes().to_vec())
             })
             .map_err(backend)?
@@ -143,10 +127,7 @@ impl Store for SledStore {
         });
         match result {
             Ok(()) => self.durable(),
-            Err(TransactionError::Abort(())) => Err(StoreError::Exists {
-                kind: "plan",
-                id: plan.id.clone(),
-            }),
+            Err(TransactionError::Abort(())) => Err(StoreError::Exists { kind: "plan", id: plan.id.clone() }),
             Err(TransactionError::Storage(e)) => Err(backend(e)),
         }
     }
@@ -170,15 +151,9 @@ impl Store for SledStore {
 
     fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError> {
         let key = event_key(plan, seq);
-        let swapped = self
-            .events
-            .compare_and_swap(key, None as Option<&[u8]>, Some(event))
-            .map_err(backend)?;
+        let swapped = self.events.compare_and_swap(key, None as Option<&[u8]>, Some(event)).map_err(backend)?;
         if swapped.is_err() {
-            return Err(StoreError::Conflict {
-                plan: plan.to_string(),
-                seq,
-            });
+            return Err(StoreError::Conflict { plan: plan.to_string(), seq });
         }
         self.durable()
     }
@@ -273,24 +248,15 @@ mod tests {
             let store = SledStore::open(dir.path()).expect("open");
             let first = event(1, "");
             store.add_plan(&meta, &first.to_bytes()).expect("plan");
-            assert!(matches!(
-                store.add_plan(&meta, &first.to_bytes()),
-                Err(StoreError::Exists { .. })
-            ));
+            assert!(matches!(store.add_plan(&meta, &first.to_bytes()), Err(StoreError::Exists { .. })));
             let second = event(2, &hash_hex(&first.to_bytes())).to_bytes();
             store.append("plan-1", 2, &second).expect("append");
-            assert!(matches!(
-                store.append("plan-1", 2, &second),
-                Err(StoreError::Conflict { seq: 2, .. })
-            ));
+            assert!(matches!(store.append("plan-1", 2, &second), Err(StoreError::Conflict { seq: 2, .. })));
         }
         let store = SledStore::open(dir.path()).expect("reopen");
         assert_eq!(store.plans().expect("plans"), vec![meta]);
         assert_eq!(events(&store, "plan-1").expect("events").len(), 2);
-        assert_eq!(
-            verify_chain("plan-1", &store.raw_events("plan-1").expect("raw")),
-            Ok(2)
-        );
+        assert_eq!(verify_chain("plan-1", &store.raw_events("plan-1").expect("raw")), Ok(2));
         // A plan id that is a prefix of another must not see its events.
         assert!(store.raw_events("plan-").expect("raw").is_empty());
     }

@@ -48,7 +48,8 @@ pub enum Answer {
 /// One anonymous response: which process it is about and the answers given
 /// (unanswered questions are simply absent). It carries no respondent.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Rows come from a pack form table, which has more columns than scoring
+// needs (descriptions, owners...): unknown columns are ignored.
 pub struct Response {
     pub process: String,
     pub answers: BTreeMap<String, Answer>,

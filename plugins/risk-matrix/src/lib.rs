@@ -68,7 +68,8 @@ pub struct Scored {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Rows come from a pack form table, which has more columns than scoring
+// needs (descriptions, owners...): unknown columns are ignored.
 pub struct RiskIn {
     pub id: String,
     pub probability: i64,

@@ -57,7 +57,8 @@ pub struct TrendOutput {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Rows come from a pack form table, which has more columns than scoring
+// needs (descriptions, owners...): unknown columns are ignored.
 pub struct RiskIn {
     pub id: String,
     #[serde(default)]

@@ -18,15 +18,13 @@ use serde_json::{Value, json};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(data), Some(packs), Some(threads)) = (
-        args.get(1),
-        args.get(2),
-        args.get(3).and_then(|t| t.parse::<usize>().ok()),
-    ) else {
+    let (Some(data), Some(packs), Some(threads)) =
+        (args.get(1), args.get(2), args.get(3).and_then(|t| t.parse::<usize>().ok()))
+    else {
         eprintln!("usage: appender DATA_DIR PACKS_DIR THREADS");
         std::process::exit(2);
     };
-    let (catalog, _) = Catalog::load_dir(&PathBuf::from(packs));
+    let (catalog, _) = Catalog::load_dir(&PathBuf::from(packs), None);
     let store = SledStore::open(&PathBuf::from(data)).expect("open store");
     let engine = Arc::new(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)));
     let plans = prepare(&engine, threads);
@@ -47,24 +45,13 @@ fn day() -> Date {
 }
 
 fn command(event: &str, role: &str, payload: Value) -> Command {
-    Command {
-        event: event.into(),
-        role: role.into(),
-        actor: "appender".into(),
-        payload,
-        today: day(),
-    }
+    Command { event: event.into(), role: role.into(), actor: "appender".into(), payload, today: day() }
 }
 
 /// Makes sure `threads` plans exist and are past the preparation phase
 /// (resuming where a killed run stopped).
 fn prepare(engine: &Engine, threads: usize) -> Vec<String> {
-    if engine
-        .store()
-        .institution("kill-test")
-        .expect("read")
-        .is_none()
-    {
+    if engine.store().institution("kill-test").expect("read").is_none() {
         let inst = Institution {
             id: "kill-test".into(),
             name: "Kill test".into(),
@@ -76,32 +63,19 @@ fn prepare(engine: &Engine, threads: usize) -> Vec<String> {
         engine.add_institution(inst).expect("add institution");
     }
     while engine.plans().expect("plans").len() < threads {
-        engine
-            .new_plan("kill-test", "rs/three_phase", "appender", day())
-            .expect("new plan");
+        engine.new_plan("kill-test", "rs/three_phase", "appender", day()).expect("new plan");
     }
-    let mut ids: Vec<String> = engine
-        .plans()
-        .expect("plans")
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
+    let mut ids: Vec<String> = engine.plans().expect("plans").into_iter().map(|p| p.id).collect();
     ids.sort();
     for id in &ids {
         if engine.plan(id).expect("plan").state == "coordinator_appointment" {
             let decision = json!({"coordinator_decision": {"number": "1", "decided_on": "2022-01-10", "coordinator": "K", "position": "P"}});
-            engine
-                .fire(id, &command("appoint_coordinator", "head", decision))
-                .expect("appoint");
+            engine.fire(id, &command("appoint_coordinator", "head", decision)).expect("appoint");
         }
         if engine.plan(id).expect("plan").state == "working_group_formation" {
-            let rows: Vec<Value> = (0..3)
-                .map(|i| json!({"name": format!("m{i}"), "area": format!("a{i}")}))
-                .collect();
+            let rows: Vec<Value> = (0..3).map(|i| json!({"name": format!("m{i}"), "area": format!("a{i}")})).collect();
             let group = json!({"working_group_decision": {"number": "2", "decided_on": "2022-01-10", "members": rows}});
-            engine
-                .fire(id, &command("form_working_group", "head", group))
-                .expect("form group");
+            engine.fire(id, &command("form_working_group", "head", group)).expect("form group");
         }
     }
     ids
