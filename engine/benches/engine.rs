@@ -12,7 +12,7 @@ use integritas::date::Date;
 use integritas::deadline;
 use integritas::engine::Engine;
 use integritas::executor::{self, Command};
-use integritas::pack::Catalog;
+use integritas::pack::Loader;
 use integritas::plugin::NoPlugins;
 use integritas::store::{Institution, SledStore};
 use serde_json::{Value, json};
@@ -74,7 +74,7 @@ struct Setup {
 fn engine_with_plans(plans: usize) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     write_pack(dir.path());
-    let (catalog, diagnostics) = Catalog::load_dir(dir.path(), None);
+    let (catalog, diagnostics) = Loader::default().load_dir(dir.path());
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let store = SledStore::open(&dir.path().join("data")).expect("store");
     let engine = Arc::new(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)));

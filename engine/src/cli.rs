@@ -14,7 +14,7 @@ use crate::deadline::{DueItem, Status};
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, EngineError};
 use crate::executor::Command;
-use crate::pack::{Catalog, load_pack, load_workflow};
+use crate::pack::{Loader, load_pack, load_workflow};
 use crate::plugin::host::{HostConfig, PluginHost};
 use crate::projection::Plan;
 use crate::store::{Event, Institution, SledStore};
@@ -37,6 +37,9 @@ struct Global {
     /// Folder of the jurisdiction packs.
     #[arg(long, global = true, default_value = "./jurisdictions", env = "INTEGRITAS_PACKS")]
     packs: PathBuf,
+    /// Folder of the shared templates (page wrapper and partials).
+    #[arg(long, global = true, default_value = "./templates", env = "INTEGRITAS_TEMPLATES")]
+    templates: PathBuf,
     /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be simulated.
     #[arg(long, global = true)]
     today: Option<String>,
@@ -55,6 +58,9 @@ enum Cmd {
     Plan(PlanCmd),
     /// Check every plan's hash chain; names the first broken link.
     Verify,
+    /// Jurisdiction packs: test, install, list.
+    #[command(subcommand)]
+    Pack(PackCmd),
     /// Inspect or call a WebAssembly scoring plugin.
     #[command(subcommand)]
     Plugin(crate::cli_plugin::PluginCmd),
@@ -63,6 +69,15 @@ enum Cmd {
         /// Workflow `.ron` files, pack folders, or folders of packs.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCmd {
+    /// Run a pack's scenario tests.
+    Test {
+        /// The pack folder.
+        dir: PathBuf,
     },
 }
 
@@ -126,6 +141,24 @@ enum PlanCmd {
     },
     /// The plan's event log.
     History { plan: String },
+    /// Fill a plan from one of its pack's samples (fires the sample's event).
+    Import {
+        plan: String,
+        sample: String,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Render one of the plan's documents as HTML.
+    Document {
+        plan: String,
+        document: String,
+        /// One of the pack's languages (default: the pack's first).
+        #[arg(long)]
+        lang: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs the CLI; never panics on user input.
@@ -155,8 +188,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
     match cli.command {
-        Cmd::Lint { paths } => lint(&paths, g.json),
+        Cmd::Lint { paths } => lint(g, &paths),
         Cmd::Plugin(cmd) => crate::cli_plugin::run(cmd, g.json),
+        Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
@@ -178,11 +212,16 @@ fn open_engine(g: &Global) -> Result<Engine> {
     })?;
     let config = HostConfig { cache_dir: Some(g.data.join("plugin-cache")), ..HostConfig::default() };
     let host = PluginHost::new(config)?;
-    let (catalog, diagnostics) = Catalog::load_dir(&g.packs, Some(&host));
+    let (catalog, diagnostics) = loader(g, &host).load_dir(&g.packs);
     for d in diagnostics.iter().filter(|d| d.is_error()) {
         eprintln!("warning: a pack was not loaded: {d}");
     }
     Ok(Engine::new(Arc::new(store), catalog, Arc::new(host)))
+}
+
+/// How packs are read: plugins into `host`, shared templates from `--templates`.
+fn loader<'a>(g: &'a Global, host: &'a PluginHost) -> Loader<'a> {
+    Loader { host: Some(host), templates: Some(g.templates.as_path()).filter(|p| p.is_dir()) }
 }
 
 fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
@@ -264,6 +303,24 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
             }
         }
         PlanCmd::Show { plan, role } => show(g, &engine, &plan, role.as_deref(), today)?,
+        PlanCmd::Import { plan, sample, actor } => {
+            let fired = engine.import_sample(&plan, &sample, &actor, today)?;
+            print(g, json!({"event": fired.event, "state": fired.state}), || {
+                format!(
+                    "{plan} #{}: imported sample {sample} ({}), now in `{}`",
+                    fired.event.seq, fired.event.event, fired.state
+                )
+            });
+        }
+        PlanCmd::Document { plan, document, lang, out } => {
+            let html = engine.document(&plan, &document, lang.as_deref(), today)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => print!("{html}"),
+            }
+        }
         PlanCmd::History { plan } => {
             let events = engine.history(&plan)?;
             print(g, json!(events), || events.iter().map(history_line).collect::<Vec<_>>().join("\n"));
@@ -362,10 +419,11 @@ fn verify(g: &Global) -> Result<ExitCode> {
 }
 
 /// Lints each path: a workflow file, a pack folder, or a folder of packs.
-fn lint(paths: &[PathBuf], json_out: bool) -> Result<ExitCode> {
+fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
+    let json_out = g.json;
     let mut all: Vec<Diagnostic> = Vec::new();
     for path in paths {
-        all.extend(lint_path(path)?);
+        all.extend(lint_path(g, path)?);
     }
     let errors = all.iter().filter(|d| d.is_error()).count();
     let warnings = all.len() - errors;
@@ -380,24 +438,60 @@ fn lint(paths: &[PathBuf], json_out: bool) -> Result<ExitCode> {
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn lint_path(path: &Path) -> Result<Vec<Diagnostic>> {
+fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
     // A fresh host without a cache: lint compiles and self-tests every plugin.
     let host = PluginHost::new(HostConfig::default())?;
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "pack.ron") {
-            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), Some(&host)).1);
+            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), &loader(g, &host)).1);
         }
         return Ok(load_workflow(path).1);
     }
     if path.join("pack.ron").is_file() {
-        return Ok(load_pack(path, Some(&host)).1);
+        return Ok(load_pack(path, &loader(g, &host)).1);
     }
     if path.is_dir() {
-        let (catalog, diagnostics) = Catalog::load_dir(path, Some(&host));
+        let (catalog, diagnostics) = loader(g, &host).load_dir(path);
         if catalog.all().next().is_none() && diagnostics.is_empty() {
             bail!("{} holds no pack (no pack.ron in it or in its sub-folders)", path.display());
         }
         return Ok(diagnostics);
     }
     bail!("{} does not exist", path.display())
+}
+
+fn pack(g: &Global, cmd: PackCmd) -> Result<ExitCode> {
+    match cmd {
+        PackCmd::Test { dir } => pack_test(g, &dir),
+    }
+}
+
+/// Runs every scenario of a pack; exit 1 when the pack does not load or a scenario fails.
+fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
+    let host = Arc::new(PluginHost::new(HostConfig::default())?);
+    let (pack, diagnostics) = load_pack(dir, &loader(g, &host));
+    let Some(pack) = pack else {
+        for d in diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{d}");
+        }
+        bail!("the pack in {} has errors; `integritas lint` lists them", dir.display());
+    };
+    let pack = Arc::new(pack);
+    let reports: Vec<crate::scenario::Report> = pack
+        .scenarios
+        .iter()
+        .map(|(file, scenario)| crate::scenario::run(&pack, host.clone(), file, scenario))
+        .collect();
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    print(g, json!({"scenarios": reports, "failed": failed}), || {
+        let mut lines = Vec::new();
+        for r in &reports {
+            let verdict = if r.passed() { "ok" } else { "FAILED" };
+            lines.push(format!("{verdict:<7} {} ({}, {} steps)", r.name, r.file, r.steps));
+            lines.extend(r.failures.iter().map(|f| format!("        {f}")));
+        }
+        lines.push(format!("{} passed, {failed} failed", reports.len() - failed));
+        lines.join("\n")
+    });
+    Ok(if failed == 0 && !reports.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -16,13 +16,16 @@ use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
 use crate::executor::{self, Command, Refusal};
-use crate::pack::{Catalog, plugin_key};
+use crate::pack::{Catalog, Pack, plugin_key};
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
+
+/// The actor recorded for events of anonymous kinds.
+pub const ANONYMOUS: &str = "anonymous";
 
 /// Why an engine call did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -148,11 +151,18 @@ impl Engine {
             let decision = executor::decide(&workflow, &plan, command, &plugins).inspect_err(|refusal| {
                 tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
             })?;
+            // Anonymous answers keep no actor and no time of day that could be matched to a login.
+            let anonymous = workflow.event(&command.event).is_some_and(|e| e.anonymous);
+            let (actor, recorded_at) = if anonymous {
+                (ANONYMOUS.to_string(), command.today.to_string())
+            } else {
+                (command.actor.clone(), now_rfc3339())
+            };
             let event = Event {
                 seq: plan.seq + 1,
                 date: command.today,
-                recorded_at: now_rfc3339(),
-                actor: command.actor.clone(),
+                recorded_at,
+                actor,
                 role: command.role.clone(),
                 event: command.event.clone(),
                 payload: command.payload.clone(),
@@ -237,6 +247,80 @@ impl Engine {
                 (event, refusal)
             })
             .collect())
+    }
+
+    /// The pack version a plan is pinned to.
+    pub fn pack_of(&self, meta: &PlanMeta) -> Result<Arc<Pack>, EngineError> {
+        let pack_id = meta.workflow.split('/').next().unwrap_or_default();
+        let version = Version::parse(&meta.pack_version).ok();
+        self.catalog()
+            .pack(pack_id, version.as_ref())
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound { kind: "pack", id: format!("{pack_id} {}", meta.pack_version) })
+    }
+
+    /// Fires a pack sample's event with its data on a plan (through every guard).
+    pub fn import_sample(&self, plan_id: &str, sample: &str, actor: &str, today: Date) -> Result<Fired, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let pack = self.pack_of(&plan.meta)?;
+        let (decl, payload) =
+            pack.samples.get(sample).ok_or_else(|| EngineError::NotFound { kind: "sample", id: sample.into() })?;
+        if format!("{}/{}", pack.id(), decl.workflow) != plan.meta.workflow {
+            return Err(EngineError::Invalid(format!(
+                "sample `{sample}` is for workflow `{}`, but plan {plan_id} follows `{}`",
+                decl.workflow, plan.meta.workflow
+            )));
+        }
+        let command = Command {
+            event: decl.event.clone(),
+            role: decl.role.clone(),
+            actor: actor.into(),
+            payload: payload.clone(),
+            today,
+        };
+        self.fire(plan_id, &command)
+    }
+
+    /// Renders one of the plan's documents, as of now, in a language of its pack.
+    pub fn document(
+        &self,
+        plan_id: &str,
+        document: &str,
+        language: Option<&str>,
+        today: Date,
+    ) -> Result<String, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let pack = self.pack_of(&plan.meta)?;
+        let workflow = self.workflow_of(&plan.meta)?;
+        if !workflow.def().documents.iter().any(|d| d == document) {
+            return Err(EngineError::NotFound { kind: "document", id: document.into() });
+        }
+        let language = language.unwrap_or(pack.source_language());
+        if !pack.manifest.languages.iter().any(|l| l == language) {
+            return Err(EngineError::Invalid(format!(
+                "the pack speaks {}, not `{language}`",
+                pack.manifest.languages.join(", ")
+            )));
+        }
+        let institution = self.store.institution(&plan.meta.institution)?;
+        let labels = pack.labels(language);
+        let phase = workflow.state(&plan.state).and_then(|s| s.parent.clone());
+        let context = json!({
+            "pack": {"id": pack.id(), "version": pack.version().to_string(), "title": pack.manifest.title},
+            "institution": institution,
+            "plan": {
+                "id": plan.meta.id, "state": plan.state, "state_title": labels.get(&format!("state.{}", plan.state)),
+                "phase": phase, "phase_title": phase.as_ref().map(|p| labels.get(&format!("state.{p}"))),
+                "cycle": plan.cycle,
+            },
+            "today": today,
+            "data": plan.data,
+            "scores": plan.scores,
+            "deadlines": deadline::schedule(&workflow, &plan, today),
+            "events": plan.happened,
+        });
+        pack.render(document, language, context)
+            .map_err(|e| EngineError::Invalid(format!("document `{document}` cannot be rendered: {e}")))
     }
 
     /// Checks every plan's hash chain; returns the number of events checked

@@ -115,7 +115,7 @@ pub fn decide(
     }
     // Guards see the data as it would be after this event.
     let mut data = plan.data.clone();
-    merge_forms(&mut data, &command.payload);
+    merge_forms(&mut data, &command.payload, event.append_rows);
     for form_id in &transition.forms_complete {
         if let Some(form) = workflow.form(form_id) {
             let missing = guard::missing_fields(form, data.get(form_id));

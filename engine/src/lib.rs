@@ -20,3 +20,6 @@ pub mod store;
 
 #[cfg(test)]
 mod fixtures;
+pub mod locale;
+pub mod render;
+pub mod scenario;

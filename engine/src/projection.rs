@@ -103,7 +103,8 @@ impl Plan {
 
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
-        merge_forms(&mut self.data, &event.payload);
+        let append = workflow.event(&event.event).is_some_and(|e| e.append_rows);
+        merge_forms(&mut self.data, &event.payload, append);
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
         self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq });
@@ -164,8 +165,9 @@ impl Plan {
 }
 
 /// Merges an event payload (`{form: {field: value}}`) into plan data:
-/// fields are replaced one by one; `null` clears a field.
-pub fn merge_forms(data: &mut Map<String, Value>, payload: &Value) {
+/// fields are replaced one by one (with `append`, rows are added to tables
+/// instead); `null` clears a field.
+pub fn merge_forms(data: &mut Map<String, Value>, payload: &Value, append: bool) {
     let Value::Object(forms) = payload else {
         return;
     };
@@ -181,6 +183,10 @@ pub fn merge_forms(data: &mut Map<String, Value>, payload: &Value) {
             for (field, value) in fields {
                 if value.is_null() {
                     target.remove(field);
+                } else if let (true, Value::Array(rows), Some(Value::Array(existing))) =
+                    (append, value, target.get_mut(field))
+                {
+                    existing.extend(rows.iter().cloned());
                 } else {
                     target.insert(field.clone(), value.clone());
                 }

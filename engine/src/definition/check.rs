@@ -88,7 +88,19 @@ impl Workflow {
 /// Checks a parsed definition; returns the workflow (when there is no
 /// error) and every diagnostic, errors and warnings alike.
 pub fn check(def: WorkflowDef, source: &Source) -> (Option<Workflow>, Vec<Diagnostic>) {
-    let mut checker = Checker { def: &def, src: source, out: Vec::new() };
+    check_with_forms(def, source, &[])
+}
+
+/// Like [`check`], with forms a pack shares among its workflows (already
+/// checked against their own files) added to the workflow's own.
+pub fn check_with_forms(
+    mut def: WorkflowDef,
+    source: &Source,
+    shared: &[FormDef],
+) -> (Option<Workflow>, Vec<Diagnostic>) {
+    let own_forms = def.forms.len();
+    def.forms.extend(shared.iter().cloned());
+    let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms };
     let indices = checker.indices();
     let moves = checker.transitions(&indices);
     checker.reachability(&indices, &moves);
@@ -111,6 +123,32 @@ struct Checker<'a> {
     def: &'a WorkflowDef,
     src: &'a Source,
     out: Vec<Diagnostic>,
+    /// The first `own_forms` forms are written in this file; the rest are shared by the pack.
+    own_forms: usize,
+}
+
+/// Checks the forms of a pack's form file (ids, kinds, columns, sections).
+pub fn check_forms(forms: &[FormDef], source: &Source) -> Vec<Diagnostic> {
+    let def = WorkflowDef {
+        id: String::new(),
+        title: String::new(),
+        description: String::new(),
+        roles: Vec::new(),
+        forms: forms.to_vec(),
+        documents: Vec::new(),
+        states: Vec::new(),
+        initial: String::new(),
+        events: Vec::new(),
+        transitions: Vec::new(),
+        deadlines: Vec::new(),
+        cycle: None,
+    };
+    let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms: forms.len() };
+    checker.index("forms", "form", def.forms.iter().map(|f| &f.id));
+    for form in &def.forms {
+        checker.form(form);
+    }
+    checker.out
 }
 
 impl Checker<'_> {
@@ -168,7 +206,7 @@ impl Checker<'_> {
         let forms = self.index("forms", "form", d.forms.iter().map(|f| &f.id));
         self.index("documents", "document", d.documents.iter());
         self.index("deadlines", "deadline", d.deadlines.iter().map(|x| &x.id));
-        for form in &d.forms {
+        for form in &d.forms[..self.own_forms] {
             self.form(form);
         }
         for state in &d.states {
@@ -198,6 +236,12 @@ impl Checker<'_> {
         for field in &form.fields {
             let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Id(&field.id)];
             let element = format!("form `{}` field `{}`", form.id, field.id);
+            if let Some(section) = &field.section
+                && !form.sections.iter().any(|s| &s.id == section)
+            {
+                let sections: Vec<String> = form.sections.iter().map(|s| s.id.clone()).collect();
+                self.unknown("section", section, sections.iter(), &at, element.clone());
+            }
             if !seen.insert(&field.id) {
                 self.error("E101", &at, element.clone(), format!("the field id `{}` is used twice", field.id));
             }
@@ -610,7 +654,7 @@ impl Checker<'_> {
             }
         }
         let filled: BTreeSet<&str> = d.events.iter().flat_map(|e| e.fills.iter().map(String::as_str)).collect();
-        for f in &d.forms {
+        for f in &d.forms[..self.own_forms] {
             if !filled.contains(f.id.as_str()) {
                 let at = [Needle::Key("forms"), Needle::Id(&f.id)];
                 let msg = "no event fills this form, so it can never hold data".into();

@@ -100,7 +100,7 @@ use serde_json::Value;
 
 use crate::date::Date;
 
-pub use check::{Workflow, check};
+pub use check::{Workflow, check, check_forms, check_with_forms};
 
 /// A whole workflow definition, as written in a `.ron` file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,7 +146,19 @@ pub struct FormDef {
     pub title: String,
     #[serde(default)]
     pub help: String,
+    /// Layout groups; each field may name one as its `section`.
+    #[serde(default)]
+    pub sections: Vec<SectionDef>,
     pub fields: Vec<FieldDef>,
+}
+
+/// A titled group of fields in a form's layout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Section", deny_unknown_fields)]
+pub struct SectionDef {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,6 +181,9 @@ pub struct FieldDef {
     /// Fewest rows a complete `Table` has.
     #[serde(default)]
     pub min_rows: Option<u64>,
+    /// The form section this field is shown in.
+    #[serde(default)]
+    pub section: Option<String>,
     /// Bounds of an `Integer` or `Number` field.
     #[serde(default)]
     pub min: Option<f64>,
@@ -221,6 +236,12 @@ pub struct EventDef {
     /// Forms whose data this event's payload may carry.
     #[serde(default)]
     pub fills: Vec<String>,
+    /// Stored without its actor (answers to an anonymous questionnaire).
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Rows of tables in the payload are appended, not replaced.
+    #[serde(default)]
+    pub append_rows: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

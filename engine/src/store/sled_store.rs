@@ -37,6 +37,19 @@ impl SledStore {
         })
     }
 
+    /// A store that lives in memory and a temporary file, gone when dropped
+    /// (scenario tests).
+    pub fn temporary() -> Result<SledStore, StoreError> {
+        let db = sled::Config::new().temporary(true).flush_every_ms(None).open().map_err(backend)?;
+        Ok(SledStore {
+            institutions: db.open_tree("institutions").map_err(backend)?,
+            plans: db.open_tree("plans").map_err(backend)?,
+            events: db.open_tree("events").map_err(backend)?,
+            db,
+            commit: GroupCommit::default(),
+        })
+    }
+
     fn durable(&self) -> Result<(), StoreError> {
         self.commit.commit(|| self.db.flush().map(|_| ()).map_err(backend))
     }

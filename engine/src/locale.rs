@@ -1,0 +1,198 @@
+//! Labels in a pack's languages: the source texts the definitions carry,
+//! translations by key, and mechanical transliteration (one source text,
+//! two scripts — never two hand-kept copies).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::definition::{FieldDef, FormDef, WorkflowDef};
+
+/// A `locales/*.ron` file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Locale", deny_unknown_fields)]
+pub struct Locale {
+    pub language: String,
+    /// Translations by label key (`role.head`, `field.form.field`...).
+    #[serde(default)]
+    pub messages: BTreeMap<String, String>,
+    /// Or: this language is another one, transliterated letter by letter.
+    #[serde(default)]
+    pub transliterate: Option<Transliteration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Transliteration", deny_unknown_fields)]
+pub struct Transliteration {
+    /// The language transliterated (the pack's source language).
+    pub from: String,
+    /// (from, to) pairs; longer ones win (`lj` before `l`).
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Transliteration {
+    /// Transliterates plain text, longest matching pair first.
+    pub fn apply(&self, text: &str) -> String {
+        let mut pairs: Vec<&(String, String)> = self.pairs.iter().filter(|(from, _)| !from.is_empty()).collect();
+        pairs.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        'outer: while !rest.is_empty() {
+            for (from, to) in &pairs {
+                if let Some(after) = rest.strip_prefix(from.as_str()) {
+                    out.push_str(to);
+                    rest = after;
+                    continue 'outer;
+                }
+            }
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
+        }
+        out
+    }
+
+    /// Transliterates the text of an HTML document, leaving tags and
+    /// character entities untouched.
+    pub fn apply_html(&self, html: &str) -> String {
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html;
+        while let Some(start) = rest.find(['<', '&']) {
+            out.push_str(&self.apply(&rest[..start]));
+            let end_char = if rest[start..].starts_with('<') { '>' } else { ';' };
+            let end = rest[start..].find(end_char).map_or(rest.len(), |i| start + i + 1);
+            out.push_str(&rest[start..end]);
+            rest = &rest[end..];
+        }
+        out.push_str(&self.apply(rest));
+        out
+    }
+}
+
+/// Every label a pack's definitions carry, by key, in the source language.
+pub fn source_labels(
+    title: &BTreeMap<String, String>,
+    source_language: &str,
+    workflows: &[&WorkflowDef],
+    forms: &[FormDef],
+    documents: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut put = |key: String, text: &str| {
+        if !text.trim().is_empty() {
+            out.insert(key, text.to_string());
+        }
+    };
+    if let Some(t) = title.get(source_language) {
+        put("pack.title".into(), t);
+    }
+    for wf in workflows {
+        put(format!("workflow.{}", wf.id), &wf.title);
+        wf.roles.iter().for_each(|r| put(format!("role.{}", r.id), &r.title));
+        wf.states.iter().for_each(|s| put(format!("state.{}", s.id), &s.title));
+        wf.events.iter().for_each(|e| put(format!("event.{}", e.id), &e.title));
+        wf.deadlines.iter().for_each(|d| put(format!("deadline.{}", d.id), &d.what));
+        for form in wf.forms.iter().chain(forms) {
+            form_labels(form, &mut put);
+        }
+    }
+    for form in forms {
+        form_labels(form, &mut put);
+    }
+    for (id, text) in documents {
+        put(format!("document.{id}"), text);
+    }
+    out
+}
+
+fn form_labels(form: &FormDef, put: &mut impl FnMut(String, &str)) {
+    put(format!("form.{}", form.id), &form.title);
+    put(format!("form.{}.help", form.id), &form.help);
+    for s in &form.sections {
+        put(format!("section.{}.{}", form.id, s.id), &s.title);
+    }
+    for field in &form.fields {
+        field_labels(&format!("{}.{}", form.id, field.id), field, put);
+        for column in &field.columns {
+            field_labels(&format!("{}.{}.{}", form.id, field.id, column.id), column, put);
+        }
+    }
+}
+
+fn field_labels(path: &str, field: &FieldDef, put: &mut impl FnMut(String, &str)) {
+    put(format!("field.{path}"), &field.title);
+    put(format!("field.{path}.help"), &field.help);
+    for choice in &field.choices {
+        put(format!("choice.{path}.{choice}"), choice);
+    }
+}
+
+/// Labels of one language, resolved against the source texts.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    pub language: String,
+    pub map: BTreeMap<String, String>,
+}
+
+impl Labels {
+    /// The labels of `language`: the source texts, translated or transliterated.
+    pub fn resolve(language: &str, source: &BTreeMap<String, String>, locale: Option<&Locale>) -> Labels {
+        let map = match locale {
+            Some(Locale { transliterate: Some(t), .. }) => {
+                source.iter().map(|(k, v)| (k.clone(), t.apply(v))).collect()
+            }
+            Some(locale) => {
+                source.iter().map(|(k, v)| (k.clone(), locale.messages.get(k).unwrap_or(v).clone())).collect()
+            }
+            None => source.clone(),
+        };
+        Labels { language: language.to_string(), map }
+    }
+
+    /// A label, or the key itself when there is none.
+    pub fn get(&self, key: &str) -> String {
+        self.map.get(key).cloned().unwrap_or_else(|| key.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latin_to_cyrillic() -> Transliteration {
+        let pairs = [
+            ("Lj", "Љ"),
+            ("lj", "љ"),
+            ("nj", "њ"),
+            ("dž", "џ"),
+            ("d", "д"),
+            ("ž", "ж"),
+            ("a", "а"),
+            ("n", "н"),
+            ("j", "ј"),
+            ("l", "л"),
+            ("o", "о"),
+            ("p", "п"),
+            ("i", "и"),
+        ];
+        Transliteration {
+            from: "src".into(),
+            pairs: pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn longest_pairs_win_and_unknown_letters_pass_through() {
+        let t = latin_to_cyrillic();
+        assert_eq!(t.apply("Ljiljana odžaj"), "Љиљана оџај");
+        assert_eq!(t.apply("plan 2024!"), "план 2024!");
+    }
+
+    #[test]
+    fn html_tags_and_entities_are_left_alone() {
+        let t = latin_to_cyrillic();
+        assert_eq!(t.apply_html("<p class=\"a\">plan &amp; lanj</p>"), "<p class=\"a\">план &amp; лањ</p>");
+    }
+}

@@ -1,0 +1,203 @@
+//! Jurisdiction packs: a folder with a `pack.ron` manifest and the files it
+//! names (format: `jurisdictions/README.md`). [`load`] reads and checks a
+//! pack whole; the [`Catalog`] keeps every loaded version.
+
+mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::definition::{FormDef, Workflow};
+use crate::locale::{Labels, Locale};
+use crate::render::Templates;
+use crate::scenario::Scenario;
+
+pub use load::{Loader, load_pack, load_workflow, read_source};
+
+/// The engine's own version, which a pack's `requires` must accept.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `pack.ron`, as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Pack", deny_unknown_fields)]
+pub struct Manifest {
+    pub id: String,
+    /// Title per language code (`en`, `sr-Latn`, `ro`...).
+    pub title: BTreeMap<String, String>,
+    pub version: Version,
+    /// The integritas versions this pack works with, as a semver range.
+    pub requires: VersionReq,
+    /// The first is the language the definitions are written in.
+    pub languages: Vec<String>,
+    /// Workflow files, relative to the pack folder.
+    pub workflows: Vec<String>,
+    /// Form files (each a list of forms) shared by the pack's workflows.
+    #[serde(default)]
+    pub forms: Vec<String>,
+    #[serde(default)]
+    pub documents: Vec<DocumentDecl>,
+    /// Locale files.
+    #[serde(default)]
+    pub locales: Vec<String>,
+    /// Scoring plugins the workflows call.
+    #[serde(default)]
+    pub plugins: Vec<PluginDecl>,
+    #[serde(default)]
+    pub samples: Vec<SampleDecl>,
+    /// Scenario test files.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+}
+
+/// A plugin a pack ships: its id in the pack, its file and its sha256.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Plugin", deny_unknown_fields)]
+pub struct PluginDecl {
+    pub id: String,
+    /// The `.wasm` file, relative to the pack folder.
+    pub file: String,
+    /// Lower-case hex sha256 of the file; loading refuses any other bytes.
+    pub sha256: String,
+}
+
+/// A document template a pack ships.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Document", deny_unknown_fields)]
+pub struct DocumentDecl {
+    pub id: String,
+    /// The `.hbs` file, relative to the pack folder.
+    pub template: String,
+    /// Title per language.
+    #[serde(default)]
+    pub title: BTreeMap<String, String>,
+}
+
+/// Sample plan data: the payload of one event of one workflow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Sample", deny_unknown_fields)]
+pub struct SampleDecl {
+    pub id: String,
+    pub workflow: String,
+    /// The event that imports it, and the role that fires it.
+    pub event: String,
+    pub role: String,
+    /// A RON file holding `{form: {field: value}}`.
+    pub file: String,
+}
+
+/// The id under which a pack version's plugin is loaded in the host, so
+/// that two versions of a pack can ship different builds of one plugin.
+pub fn plugin_key(pack: &str, version: &str, plugin: &str) -> String {
+    format!("{pack}@{version}/{plugin}")
+}
+
+/// A checked pack version, with everything it ships read and compiled.
+#[derive(Debug)]
+pub struct Pack {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    /// Workflow id → checked workflow (pack forms included).
+    pub workflows: BTreeMap<String, Arc<Workflow>>,
+    /// Forms shared by the workflows.
+    pub forms: Vec<FormDef>,
+    pub templates: Templates,
+    /// Language → locale file.
+    pub locales: BTreeMap<String, Locale>,
+    /// Label key → text in the source language.
+    pub source_labels: BTreeMap<String, String>,
+    /// Sample id → (declaration, payload).
+    pub samples: BTreeMap<String, (SampleDecl, Value)>,
+    /// (file, scenario).
+    pub scenarios: Vec<(String, Scenario)>,
+}
+
+impl Pack {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    pub fn version(&self) -> &Version {
+        &self.manifest.version
+    }
+
+    /// The language the definitions are written in.
+    pub fn source_language(&self) -> &str {
+        self.manifest.languages.first().map_or("", String::as_str)
+    }
+
+    /// The pack's labels in `language` (source texts when it has none).
+    pub fn labels(&self, language: &str) -> Labels {
+        let locale = (language != self.source_language()).then(|| self.locales.get(language)).flatten();
+        Labels::resolve(language, &self.source_labels, locale)
+    }
+
+    /// Renders a document in a language against a render context.
+    pub fn render(
+        &self,
+        document: &str,
+        language: &str,
+        context: Value,
+    ) -> Result<String, crate::render::TemplateProblem> {
+        let labels = self.labels(language);
+        let decl = self.manifest.documents.iter().find(|d| d.id == document);
+        let title = decl
+            .and_then(|d| d.title.get(language).or_else(|| d.title.get(self.source_language())))
+            .cloned()
+            .unwrap_or_else(|| labels.get(&format!("document.{document}")));
+        let transliteration = self.locales.get(language).and_then(|l| l.transliterate.as_ref());
+        self.templates.render(document, &title, &labels, transliteration, context)
+    }
+}
+
+/// Every loaded pack version, by pack id then version.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    packs: BTreeMap<String, BTreeMap<Version, Arc<Pack>>>,
+}
+
+impl Catalog {
+    pub fn insert(&mut self, pack: Pack) {
+        self.insert_arc(Arc::new(pack));
+    }
+
+    pub fn insert_arc(&mut self, pack: Arc<Pack>) {
+        let versions = self.packs.entry(pack.manifest.id.clone()).or_default();
+        versions.insert(pack.manifest.version.clone(), pack);
+    }
+
+    /// A pack at a version, or its newest version.
+    pub fn pack(&self, id: &str, version: Option<&Version>) -> Option<&Arc<Pack>> {
+        let versions = self.packs.get(id)?;
+        match version {
+            Some(v) => versions.get(v),
+            None => versions.values().next_back(),
+        }
+    }
+
+    /// Every pack version, by id then version.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Pack>> {
+        self.packs.values().flat_map(|versions| versions.values())
+    }
+
+    /// Resolves `pack/workflow` (or a workflow id unique across packs) at a
+    /// pack version (newest when `None`).
+    pub fn workflow(&self, name: &str, version: Option<&Version>) -> Option<(Arc<Pack>, Arc<Workflow>)> {
+        if let Some((pack_id, workflow_id)) = name.split_once('/') {
+            let pack = self.pack(pack_id, version)?;
+            let workflow = pack.workflows.get(workflow_id)?;
+            return Some((pack.clone(), workflow.clone()));
+        }
+        let mut found = self
+            .packs
+            .values()
+            .filter_map(|versions| versions.values().next_back())
+            .filter_map(|pack| pack.workflows.get(name).map(|w| (pack.clone(), w.clone())));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+}

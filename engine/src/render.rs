@@ -1,0 +1,209 @@
+//! Documents: Handlebars templates of a pack rendered against a plan.
+//!
+//! Architecture invariant: this is the only module that names handlebars.
+//! A template renders an HTML fragment; it is wrapped in the shared page
+//! (`templates/page.hbs`) and, for a transliterated language, transliterated
+//! outside HTML tags.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason};
+use serde_json::{Value, json};
+
+use crate::locale::{Labels, Transliteration};
+
+/// The page a document fragment is wrapped in when no shared one exists.
+const DEFAULT_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"{{lang}}\"><head><meta charset=\"utf-8\"><title>{{title}}</title></head>\n<body>\n{{{body}}}\n</body></html>\n";
+
+/// A template could not be read, parsed or rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateProblem {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A pack's compiled templates.
+pub struct Templates {
+    registry: Handlebars<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("templates", &self.registry.get_templates().keys()).finish()
+    }
+}
+
+impl Templates {
+    /// Compiles document templates (name → text) with the partials found in
+    /// `shared` (`templates/`) and the pack's own partials folder; every
+    /// problem is returned, not just the first.
+    pub fn compile(
+        documents: &BTreeMap<String, String>,
+        shared: Option<&Path>,
+        pack_partials: &Path,
+    ) -> (Templates, Vec<TemplateProblem>) {
+        let mut registry = Handlebars::new();
+        registry.register_escape_fn(handlebars::html_escape);
+        registry.register_helper("t", Box::new(translate));
+        registry.register_helper("date", Box::new(format_date));
+        let mut problems = Vec::new();
+        let page = shared.and_then(|dir| std::fs::read_to_string(dir.join("page.hbs")).ok());
+        let page = page.as_deref().unwrap_or(DEFAULT_PAGE);
+        if let Err(e) = registry.register_template_string("@page", page) {
+            problems.push(problem("page.hbs", &e));
+        }
+        let partial_dirs = shared.map(|d| d.join("partials")).into_iter().chain([pack_partials.to_path_buf()]);
+        for dir in partial_dirs {
+            for (name, text) in read_hbs_dir(&dir) {
+                if let Err(e) = registry.register_partial(&name, text) {
+                    problems.push(problem(&format!("{}/{name}.hbs", dir.display()), &e));
+                }
+            }
+        }
+        for (name, text) in documents {
+            if let Err(e) = registry.register_template_string(name, text) {
+                problems.push(problem(name, &e));
+            }
+        }
+        (Templates { registry }, problems)
+    }
+
+    /// Renders document `name` in `labels.language` against `context` (see
+    /// the pack format for its keys) as a whole HTML page.
+    pub fn render(
+        &self,
+        name: &str,
+        title: &str,
+        labels: &Labels,
+        transliteration: Option<&Transliteration>,
+        mut context: Value,
+    ) -> Result<String, TemplateProblem> {
+        if let Value::Object(map) = &mut context {
+            map.insert("lang".into(), json!(labels.language));
+            map.insert("_labels".into(), json!(labels.map));
+        }
+        let render_error = |e: handlebars::RenderError| TemplateProblem {
+            name: name.to_string(),
+            line: e.line_no.unwrap_or(0),
+            column: e.column_no.unwrap_or(0),
+            message: e.to_string(),
+        };
+        let body = self.registry.render(name, &context).map_err(render_error)?;
+        let page = json!({"lang": labels.language, "title": title, "body": body});
+        let html = self.registry.render("@page", &page).map_err(render_error)?;
+        Ok(match transliteration {
+            Some(t) => t.apply_html(&html),
+            None => html,
+        })
+    }
+}
+
+fn problem(name: &str, e: &handlebars::TemplateError) -> TemplateProblem {
+    let (line, column) = e.pos().unwrap_or((0, 0));
+    TemplateProblem { name: name.to_string(), line, column, message: e.reason().to_string() }
+}
+
+/// `name.hbs` files of a folder (none when it does not exist), sorted.
+fn read_hbs_dir(dir: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<(String, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_stem()?.to_str()?.to_string();
+            (path.extension()? == "hbs").then_some(())?;
+            Some((name, std::fs::read_to_string(&path).ok()?))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `{{t "key"}}`: a label in the document's language.
+fn translate(h: &Helper, _: &Handlebars, ctx: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let key = h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("t", 0))?;
+    let text = ctx.data().get("_labels").and_then(|l| l.get(key)).and_then(Value::as_str).unwrap_or(key);
+    out.write(&handlebars::html_escape(text))?;
+    Ok(())
+}
+
+/// `{{date value}}`: YYYY-MM-DD as DD.MM.YYYY. (the form the region's
+/// documents use); anything else is written as it is.
+fn format_date(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+    let text = match value.as_str().and_then(|s| s.parse::<crate::date::Date>().ok()) {
+        Some(d) => format!("{:02}.{:02}.{}.", d.day(), d.month(), d.year()),
+        None => value.as_str().map(str::to_string).unwrap_or_default(),
+    };
+    out.write(&handlebars::html_escape(&text))?;
+    Ok(())
+}
+
+/// The `data.<form>.<field>` paths a template names, for checking them
+/// against the pack's forms.
+pub fn data_paths(template: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let bytes = template.as_bytes();
+    let mut from = 0;
+    while let Some(i) = template[from..].find("data.") {
+        let at = from + i;
+        from = at + 5;
+        if at > 0 && (bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_') {
+            continue;
+        }
+        let rest = &template[at + 5..];
+        let path: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
+        let mut parts = path.split('.');
+        if let (Some(form), Some(field)) = (parts.next(), parts.next()) {
+            if !form.is_empty() && !field.is_empty() {
+                found.push((form.to_string(), field.to_string()));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_labels_dates_and_escapes_data() {
+        let docs = BTreeMap::from([(
+            "d".to_string(),
+            "<h1>{{t \"form.x\"}}</h1><p>{{date data.x.on}} {{data.x.name}}</p>{{> sig}}".to_string(),
+        )]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("sig.hbs"), "<footer>{{t \"role.head\"}}</footer>").expect("partial");
+        let (templates, problems) = Templates::compile(&docs, None, dir.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        let labels = Labels {
+            language: "en".into(),
+            map: BTreeMap::from([("form.x".into(), "Decision".into()), ("role.head".into(), "Head".into())]),
+        };
+        let html = templates
+            .render("d", "T", &labels, None, json!({"data": {"x": {"on": "2022-01-31", "name": "<b>Ana</b>"}}}))
+            .expect("renders");
+        assert!(
+            html.contains("<h1>Decision</h1><p>31.01.2022. &lt;b&gt;Ana&lt;/b&gt;</p><footer>Head</footer>"),
+            "{html}"
+        );
+        assert!(html.starts_with("<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn template_errors_have_a_position_and_data_paths_are_found() {
+        let docs = BTreeMap::from([("bad".to_string(), "line\n{{#each data.x.rows}}\nno end".to_string())]);
+        let (_, problems) = Templates::compile(&docs, None, Path::new("/nonexistent"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].name, "bad");
+        assert_eq!(
+            data_paths("{{data.a.b}} {{#each data.c.d}}{{this.e}}{{/each}} {{@root.data.f.g}} {{metadata.h.i}}"),
+            [("a".into(), "b".into()), ("c".into(), "d".into()), ("f".into(), "g".into())]
+        );
+    }
+}
