@@ -11,7 +11,7 @@ use std::sync::Arc;
 use integritas::date::Date;
 use integritas::engine::Engine;
 use integritas::executor::Command;
-use integritas::pack::Catalog;
+use integritas::pack::Loader;
 use integritas::plugin::NoPlugins;
 use integritas::store::{Institution, SledStore};
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ fn main() {
         eprintln!("usage: appender DATA_DIR PACKS_DIR THREADS");
         std::process::exit(2);
     };
-    let (catalog, _) = Catalog::load_dir(&PathBuf::from(packs), None);
+    let (catalog, _) = Loader::default().load_dir(&PathBuf::from(packs));
     let store = SledStore::open(&PathBuf::from(data)).expect("open store");
     let engine = Arc::new(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)));
     let plans = prepare(&engine, threads);
