@@ -122,8 +122,8 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
         })
         .collect();
     let source_language = manifest.languages.first().cloned().unwrap_or_default();
-    let labels = source_labels(&manifest.title, &source_language, &defs, &forms, &doc_titles);
-    let locales = load_locales(&manifest, dir, &labels, &mut out);
+    let mut labels = source_labels(&manifest.title, &source_language, &defs, &forms, &doc_titles);
+    let locales = load_locales(&manifest, dir, &mut labels, &mut out);
     let samples = load_samples(&manifest, dir, &source, &workflows, &mut out);
     let scenarios = load_scenarios(&manifest, dir, &workflows, &mut out);
     if let Some(host) = loader.host {
@@ -290,47 +290,46 @@ fn check_documents(
     }
 }
 
+/// Reads the locales. A locale in the source language adds texts of its own
+/// (keys templates use, e.g. `doc.number`) to the labels; every other
+/// `messages` locale must translate every label.
 fn load_locales(
     manifest: &Manifest,
     dir: &Path,
-    labels: &BTreeMap<String, String>,
+    labels: &mut BTreeMap<String, String>,
     out: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Locale> {
+    let source_language = manifest.languages.first().cloned().unwrap_or_default();
+    let mut read: Vec<(Locale, Source)> =
+        manifest.locales.iter().filter_map(|file| read_ron::<Locale>(&dir.join(file), out)).collect();
+    // The source language's own texts first, so the others are checked against them.
+    read.sort_by_key(|(l, _)| l.language != source_language);
     let mut locales = BTreeMap::new();
-    for file in &manifest.locales {
-        let Some((locale, source)) = read_ron::<Locale>(&dir.join(file), out) else { continue };
+    for (locale, source) in read {
         let element = format!("locale `{}`", locale.language);
         if !manifest.languages.contains(&locale.language) {
-            let msg =
-                format!("`{}` is not one of the pack's languages ({})", locale.language, manifest.languages.join(", "));
+            let msg = format!("`{}` is not one of the pack's languages ({})", locale.language, manifest.languages.join(", "));
             out.push(source.diagnostic(Severity::Error, "E401", &[Needle::Key("language")], element.clone(), msg));
         }
         match &locale.transliterate {
-            Some(t) if t.from != manifest.languages[0] => {
-                let msg = format!("only the source language `{}` can be transliterated", manifest.languages[0]);
+            Some(t) if t.from != source_language => {
+                let msg = format!("only the source language `{source_language}` can be transliterated");
                 out.push(source.diagnostic(Severity::Error, "E401", &[Needle::Key("from")], element.clone(), msg));
             }
             Some(_) => {}
+            None if locale.language == source_language => {
+                for (key, text) in &locale.messages {
+                    labels.entry(key.clone()).or_insert_with(|| text.clone());
+                }
+            }
             None => {
                 for (key, text) in labels.iter().filter(|(k, _)| !locale.messages.contains_key(*k)) {
                     let msg = format!("no translation of `{key}` (\"{text}\")");
-                    out.push(source.diagnostic(
-                        Severity::Warning,
-                        "W402",
-                        &[Needle::Key("messages")],
-                        element.clone(),
-                        msg,
-                    ));
+                    out.push(source.diagnostic(Severity::Warning, "W402", &[Needle::Key("messages")], element.clone(), msg));
                 }
                 for key in locale.messages.keys().filter(|k| !labels.contains_key(*k)) {
                     let msg = format!("`{key}` is not a label of the pack (misspelt, or its source text is empty)");
-                    out.push(source.diagnostic(
-                        Severity::Warning,
-                        "W403",
-                        &[Needle::Quoted(key)],
-                        element.clone(),
-                        msg,
-                    ));
+                    out.push(source.diagnostic(Severity::Warning, "W403", &[Needle::Quoted(key)], element.clone(), msg));
                 }
             }
         }
