@@ -14,7 +14,7 @@ use crate::deadline::{DueItem, Status};
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Engine, EngineError};
 use crate::executor::Command;
-use crate::pack::{Loader, load_pack, load_workflow};
+use crate::pack::{InstallError, Loader, install, load_installed, load_pack, load_workflow};
 use crate::plugin::host::{HostConfig, PluginHost};
 use crate::projection::Plan;
 use crate::store::{Event, Institution, SledStore};
@@ -79,6 +79,13 @@ enum PackCmd {
         /// The pack folder.
         dir: PathBuf,
     },
+    /// Validate a pack (folder or .tar.gz) and activate it in this install.
+    Install {
+        /// The pack folder or archive.
+        source: PathBuf,
+    },
+    /// Pack versions available, and how many plans use each.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +148,14 @@ enum PlanCmd {
     },
     /// The plan's event log.
     History { plan: String },
+    /// Move a plan to a newer, compatible version of its pack.
+    Migrate {
+        plan: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
     /// Fill a plan from one of its pack's samples (fires the sample's event).
     Import {
         plan: String,
@@ -207,16 +222,29 @@ fn today(g: &Global) -> Result<Date> {
 /// Opens the store, the plugin host (with its compilation cache in the data
 /// folder) and the packs. Packs with errors are left out, with a warning.
 fn open_engine(g: &Global) -> Result<Engine> {
+    let (engine, _) = open_engine_with_host(g)?;
+    Ok(engine)
+}
+
+/// The engine and the plugin host it runs (for installing packs into it).
+fn open_engine_with_host(g: &Global) -> Result<(Engine, Arc<PluginHost>)> {
     let store = SledStore::open(&g.data).with_context(|| {
         format!("cannot open the data folder {} (is another integritas using it?)", g.data.display())
     })?;
     let config = HostConfig { cache_dir: Some(g.data.join("plugin-cache")), ..HostConfig::default() };
-    let host = PluginHost::new(config)?;
-    let (catalog, diagnostics) = loader(g, &host).load_dir(&g.packs);
+    let host = Arc::new(PluginHost::new(config)?);
+    let loader = loader(g, &host);
+    let (mut catalog, mut diagnostics) = loader.load_dir(&g.packs);
+    diagnostics.extend(load_installed(&installed_packs(g), &loader, &mut catalog));
     for d in diagnostics.iter().filter(|d| d.is_error()) {
         eprintln!("warning: a pack was not loaded: {d}");
     }
-    Ok(Engine::new(Arc::new(store), catalog, Arc::new(host)))
+    Ok((Engine::new(Arc::new(store), catalog, host.clone()), host))
+}
+
+/// Where `pack install` keeps the versions it installed.
+fn installed_packs(g: &Global) -> PathBuf {
+    g.data.join("packs")
 }
 
 /// How packs are read: plugins into `host`, shared templates from `--templates`.
@@ -303,6 +331,13 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
             }
         }
         PlanCmd::Show { plan, role } => show(g, &engine, &plan, role.as_deref(), today)?,
+        PlanCmd::Migrate { plan, to, actor } => {
+            let to = semver::Version::parse(&to).with_context(|| format!("`{to}` is not a semver version"))?;
+            let fired = engine.migrate(&plan, &to, &actor, today)?;
+            print(g, json!({"event": fired.event, "state": fired.state}), || {
+                format!("{plan} #{}: moved to version {to}", fired.event.seq)
+            });
+        }
         PlanCmd::Import { plan, sample, actor } => {
             let fired = engine.import_sample(&plan, &sample, &actor, today)?;
             print(g, json!({"event": fired.event, "state": fired.state}), || {
@@ -463,6 +498,8 @@ fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
 fn pack(g: &Global, cmd: PackCmd) -> Result<ExitCode> {
     match cmd {
         PackCmd::Test { dir } => pack_test(g, &dir),
+        PackCmd::Install { source } => pack_install(g, &source),
+        PackCmd::List => pack_list(g),
     }
 }
 
@@ -494,4 +531,62 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
         lines.join("\n")
     });
     Ok(if failed == 0 && !reports.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn pack_install(g: &Global, source: &Path) -> Result<ExitCode> {
+    let (engine, host) = open_engine_with_host(g)?;
+    let catalog = engine.catalog().clone();
+    match install(source, &installed_packs(g), &loader(g, &host), &catalog) {
+        Ok(pack) => {
+            let (id, version) = (pack.id().to_string(), pack.version().to_string());
+            engine.add_pack(Arc::new(pack));
+            print(g, json!({"installed": {"id": id, "version": version}}), || format!("installed {id} {version}"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(InstallError::Invalid(diagnostics)) => {
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            if g.json {
+                println!(
+                    "{}",
+                    json!({"error": {"message": "the pack is invalid; nothing was installed", "diagnostics": diagnostics}})
+                );
+            } else {
+                for d in &diagnostics {
+                    eprintln!("{d}");
+                }
+                eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn pack_list(g: &Global) -> Result<ExitCode> {
+    let engine = open_engine(g)?;
+    let counts = engine.plans_per_version()?;
+    let rows: Vec<Value> = engine
+        .catalog()
+        .all()
+        .map(|p| {
+            let plans = counts.get(&(p.id().to_string(), p.version().to_string())).copied().unwrap_or(0);
+            let title = p.manifest.title.get(p.source_language()).cloned().unwrap_or_default();
+            json!({"id": p.id(), "version": p.version().to_string(), "title": title, "languages": p.manifest.languages, "plans": plans, "dir": p.dir})
+        })
+        .collect();
+    print(g, json!(rows), || {
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{}\t{}\t{} plan(s)\t{}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["version"].as_str().unwrap_or(""),
+                    r["plans"],
+                    r["title"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,9 @@ use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
 
+/// The system event that moves a plan to another pack version.
+pub const MIGRATED: &str = "@migrated";
+
 /// The actor recorded for events of anonymous kinds.
 pub const ANONYMOUS: &str = "anonymous";
 
@@ -39,6 +42,9 @@ pub enum EngineError {
     /// The request itself makes no sense (e.g. an institution without a name).
     #[error("{0}")]
     Invalid(String),
+    /// A plan cannot move to that pack version; every reason is listed.
+    #[error("plan {plan} cannot move to version {to}: {}", reasons.join("; "))]
+    MigrationRefused { plan: String, to: String, reasons: Vec<String> },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -249,6 +255,61 @@ impl Engine {
             .collect())
     }
 
+    /// Activates a pack version in the running engine: new plans start on
+    /// it at once; existing plans stay on the version they are pinned to.
+    pub fn add_pack(&self, pack: Arc<Pack>) {
+        self.catalog.write().unwrap_or_else(|p| p.into_inner()).insert_arc(pack);
+    }
+
+    /// How many plans are on each pack version: `(pack, version) → count`.
+    pub fn plans_per_version(&self) -> Result<HashMap<(String, String), usize>, EngineError> {
+        let mut counts = HashMap::new();
+        for meta in self.store.plans()? {
+            let version = self.plan(&meta.id).map_or(meta.pack_version.clone(), |p| p.meta.pack_version);
+            let pack = meta.workflow.split('/').next().unwrap_or_default().to_string();
+            *counts.entry((pack, version)).or_insert(0) += 1;
+        }
+        Ok(counts)
+    }
+
+    /// Moves a plan to another version of its pack, with an audited
+    /// `@migrated` event, when semver says the change is compatible (same
+    /// major, newer) and the plan's state and data fit the new version.
+    pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
+        let slot = self.slot(plan_id)?;
+        let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let current = Version::parse(&plan.meta.pack_version)
+            .map_err(|e| EngineError::Invalid(format!("the plan's pack version is not semver: {e}")))?;
+        let refuse =
+            |reasons: Vec<String>| EngineError::MigrationRefused { plan: plan_id.into(), to: to.to_string(), reasons };
+        let (pack_id, workflow_id) = plan.meta.workflow.split_once('/').unwrap_or_default();
+        let Some(target) = self.catalog().pack(pack_id, Some(to)).cloned() else {
+            return Err(refuse(vec![format!("version {to} of pack `{pack_id}` is not installed")]));
+        };
+        let reasons = migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref));
+        if !reasons.is_empty() {
+            return Err(refuse(reasons));
+        }
+        let event = Event {
+            seq: plan.seq + 1,
+            date: today,
+            recorded_at: now_rfc3339(),
+            actor: actor.into(),
+            role: String::new(),
+            event: MIGRATED.into(),
+            payload: Value::Null,
+            from: plan.state.clone(),
+            to: plan.state.clone(),
+            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string() }],
+            prev: plan.head.clone(),
+        };
+        let bytes = event.to_bytes();
+        self.store.append(plan_id, event.seq, &bytes)?;
+        let workflow = target.workflows.get(workflow_id).cloned().expect("checked above");
+        plan.apply(&workflow, &event, hash_hex(&bytes));
+        Ok(Fired { event, state: plan.state.clone() })
+    }
+
     /// The pack version a plan is pinned to.
     pub fn pack_of(&self, meta: &PlanMeta) -> Result<Arc<Pack>, EngineError> {
         let pack_id = meta.workflow.split('/').next().unwrap_or_default();
@@ -357,7 +418,6 @@ impl Engine {
             return Ok(slot.clone());
         }
         let meta = self.meta(plan_id)?;
-        let workflow = self.workflow_of(&meta)?;
         let raw = self.store.raw_events(plan_id)?;
         let mut events = Vec::with_capacity(raw.len());
         for (i, bytes) in raw.into_iter().enumerate() {
@@ -365,6 +425,17 @@ impl Engine {
                 .map_err(|e| StoreError::Corrupt { key: format!("{plan_id}#{}", i + 1), reason: e.to_string() })?;
             events.push((event, bytes));
         }
+        // Replay with the workflow of the version the plan is on now (after
+        // any migration; migrations only join compatible versions).
+        let mut current = meta.clone();
+        for (event, _) in &events {
+            for effect in &event.effects {
+                if let Effect::Migrated { to, .. } = effect {
+                    current.pack_version = to.clone();
+                }
+            }
+        }
+        let workflow = self.workflow_of(&current)?;
         let plan = Plan::replay(meta, &workflow, &events)
             .ok_or_else(|| StoreError::Corrupt { key: plan_id.into(), reason: "the plan has no events".into() })?;
         let slot = Arc::new(Mutex::new(plan));
@@ -383,4 +454,37 @@ impl PluginRunner for PackPlugins<'_> {
     fn call(&self, plugin: &str, entry: &str, input: &Value) -> Result<PluginOutput, PluginError> {
         self.runner.call(&plugin_key(&self.pack, &self.version, plugin), entry, input)
     }
+}
+
+/// Why a plan cannot move from `current` to `to` (empty when it can).
+fn migration_problems(plan: &Plan, current: &Version, to: &Version, target: Option<&Workflow>) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if to <= current {
+        reasons.push(format!("{to} is not newer than the plan's version {current}"));
+    }
+    let compatible = semver::VersionReq::parse(&format!("^{current}")).is_ok_and(|req| req.matches(to));
+    if to > current && !compatible {
+        reasons.push(format!(
+            "{to} is not compatible with {current} under semver (a major change); finish this plan on {current} or start a new plan"
+        ));
+    }
+    let Some(workflow) = target else {
+        reasons.push(format!("version {to} has no workflow `{}`", plan.meta.workflow));
+        return reasons;
+    };
+    if workflow.state(&plan.state).is_none() {
+        reasons.push(format!("version {to} has no state `{}`, where the plan is now", plan.state));
+    }
+    let forms: Vec<String> = plan.data.keys().cloned().collect();
+    for form in forms.iter().filter(|f| workflow.form(f).is_none()) {
+        reasons.push(format!("version {to} has no form `{form}`, which holds data of this plan"));
+    }
+    let known: Vec<String> = forms.into_iter().filter(|f| workflow.form(f).is_some()).collect();
+    let data = Value::Object(
+        plan.data.iter().filter(|(k, _)| known.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+    );
+    reasons.extend(
+        crate::guard::validate_payload(workflow, &known, &data).into_iter().map(|p| format!("under {to}, {p}")),
+    );
+    reasons
 }

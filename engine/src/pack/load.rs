@@ -308,7 +308,8 @@ fn load_locales(
     for (locale, source) in read {
         let element = format!("locale `{}`", locale.language);
         if !manifest.languages.contains(&locale.language) {
-            let msg = format!("`{}` is not one of the pack's languages ({})", locale.language, manifest.languages.join(", "));
+            let msg =
+                format!("`{}` is not one of the pack's languages ({})", locale.language, manifest.languages.join(", "));
             out.push(source.diagnostic(Severity::Error, "E401", &[Needle::Key("language")], element.clone(), msg));
         }
         match &locale.transliterate {
@@ -325,11 +326,23 @@ fn load_locales(
             None => {
                 for (key, text) in labels.iter().filter(|(k, _)| !locale.messages.contains_key(*k)) {
                     let msg = format!("no translation of `{key}` (\"{text}\")");
-                    out.push(source.diagnostic(Severity::Warning, "W402", &[Needle::Key("messages")], element.clone(), msg));
+                    out.push(source.diagnostic(
+                        Severity::Warning,
+                        "W402",
+                        &[Needle::Key("messages")],
+                        element.clone(),
+                        msg,
+                    ));
                 }
                 for key in locale.messages.keys().filter(|k| !labels.contains_key(*k)) {
                     let msg = format!("`{key}` is not a label of the pack (misspelt, or its source text is empty)");
-                    out.push(source.diagnostic(Severity::Warning, "W403", &[Needle::Quoted(key)], element.clone(), msg));
+                    out.push(source.diagnostic(
+                        Severity::Warning,
+                        "W403",
+                        &[Needle::Quoted(key)],
+                        element.clone(),
+                        msg,
+                    ));
                 }
             }
         }

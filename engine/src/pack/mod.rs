@@ -2,6 +2,7 @@
 //! names (format: `jurisdictions/README.md`). [`load`] reads and checks a
 //! pack whole; the [`Catalog`] keeps every loaded version.
 
+mod install;
 mod load;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use crate::locale::{Labels, Locale};
 use crate::render::Templates;
 use crate::scenario::Scenario;
 
+pub use install::{InstallError, install, load_installed};
 pub use load::{Loader, load_pack, load_workflow, read_source};
 
 /// The engine's own version, which a pack's `requires` must accept.
