@@ -37,9 +37,10 @@ struct Global {
     /// Folder of the jurisdiction packs.
     #[arg(long, global = true, default_value = "./jurisdictions", env = "INTEGRITAS_PACKS")]
     packs: PathBuf,
-    /// Folder of the shared templates (page wrapper and partials).
-    #[arg(long, global = true, default_value = "./templates", env = "INTEGRITAS_TEMPLATES")]
-    templates: PathBuf,
+    /// Folder of the shared templates (page wrapper and partials); by
+    /// default `./templates`, or the `templates/` beside the packs folder.
+    #[arg(long, global = true, env = "INTEGRITAS_TEMPLATES")]
+    templates: Option<PathBuf>,
     /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be simulated.
     #[arg(long, global = true)]
     today: Option<String>,
@@ -198,7 +199,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(mut cli: Cli) -> Result<ExitCode> {
+    let mut near: Vec<PathBuf> = vec![cli.global.packs.clone()];
+    match &cli.command {
+        Cmd::Lint { paths } => near.extend(paths.iter().cloned()),
+        Cmd::Pack(PackCmd::Test { dir }) => near.push(dir.clone()),
+        Cmd::Pack(PackCmd::Install { source }) => near.push(source.clone()),
+        _ => {}
+    }
+    let near: Vec<&Path> = near.iter().map(PathBuf::as_path).collect();
+    resolve_templates(&mut cli.global, &near);
     let g = &cli.global;
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
@@ -249,7 +259,22 @@ fn installed_packs(g: &Global) -> PathBuf {
 
 /// How packs are read: plugins into `host`, shared templates from `--templates`.
 fn loader<'a>(g: &'a Global, host: &'a PluginHost) -> Loader<'a> {
-    Loader { host: Some(host), templates: Some(g.templates.as_path()).filter(|p| p.is_dir()) }
+    Loader { host: Some(host), templates: g.templates.as_deref() }
+}
+
+/// Fills in `--templates` when it was not given: `./templates`, else the
+/// `templates/` folder of the nearest ancestor of `near` (a pack or packs
+/// folder) that has one, so `lint .` works from inside a pack.
+fn resolve_templates(g: &mut Global, near: &[&Path]) {
+    if g.templates.is_some() {
+        return;
+    }
+    let cwd = PathBuf::from("templates");
+    let found = std::iter::once(cwd).chain(near.iter().flat_map(|p| {
+        let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        absolute.ancestors().map(|a| a.join("templates")).collect::<Vec<_>>()
+    }));
+    g.templates = found.into_iter().find(|dir| dir.join("page.hbs").is_file());
 }
 
 fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
@@ -535,7 +560,7 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
 
 fn pack_install(g: &Global, source: &Path) -> Result<ExitCode> {
     let (engine, host) = open_engine_with_host(g)?;
-    let catalog = engine.catalog().clone();
+    let catalog = engine.catalog();
     match install(source, &installed_packs(g), &loader(g, &host), &catalog) {
         Ok(pack) => {
             let (id, version) = (pack.id().to_string(), pack.version().to_string());

@@ -74,8 +74,11 @@ impl Engine {
         self.store.as_ref()
     }
 
-    pub fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
-        self.catalog.read().unwrap_or_else(|p| p.into_inner())
+    /// A snapshot of the pack versions active now (cheap: packs are shared).
+    /// A snapshot, not a guard, so a caller can never hold the lock that
+    /// [`Engine::add_pack`] needs.
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn add_institution(&self, institution: Institution) -> Result<Institution, EngineError> {

@@ -158,10 +158,11 @@ pub fn data_paths(template: &str) -> Vec<(String, String)> {
         let rest = &template[at + 5..];
         let path: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
         let mut parts = path.split('.');
-        if let (Some(form), Some(field)) = (parts.next(), parts.next()) {
-            if !form.is_empty() && !field.is_empty() {
-                found.push((form.to_string(), field.to_string()));
-            }
+        if let (Some(form), Some(field)) = (parts.next(), parts.next())
+            && !form.is_empty()
+            && !field.is_empty()
+        {
+            found.push((form.to_string(), field.to_string()));
         }
     }
     found

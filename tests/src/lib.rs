@@ -84,6 +84,9 @@ impl Install {
             .arg(self.data())
             .arg("--packs")
             .arg(&self.packs)
+            // The shared page and partials packs' documents use (templates/).
+            .arg("--templates")
+            .arg(repo_root().join("templates"))
             .args(["--today", today])
             .args(args)
             .output()

@@ -18,9 +18,14 @@ fn bundled_packs_lint_clean() {
 
 #[test]
 fn lint_lists_every_problem_with_file_line_and_column() {
+    // A copy of the whole Serbian pack with its workflow broken in four places.
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("broken.ron");
-    let original = std::fs::read_to_string(packs_dir().join("rs/workflows/three_phase.ron")).expect("read rs workflow");
+    let status =
+        std::process::Command::new("cp").arg("-r").arg(packs_dir().join("rs")).arg(dir.path()).status().expect("cp");
+    assert!(status.success());
+    let pack = dir.path().join("rs");
+    let path = pack.join("workflows/three_phase.ron");
+    let original = std::fs::read_to_string(&path).expect("read rs workflow");
     let broken = original
         .replace(
             r#"on: "identify_processes", to: "employee_questionnaire""#,
@@ -36,7 +41,7 @@ fn lint_lists_every_problem_with_file_line_and_column() {
         .replace(r#"met_by: ["adopt_report"]"#, r#"met_by: ["adopt_reprot"]"#);
     assert_ne!(broken, original);
     std::fs::write(&path, &broken).expect("write");
-    let (code, out) = lint(&[&path]);
+    let (code, out) = lint(&[&pack]);
     assert_eq!(code, 1, "{out}");
     let line_of =
         |needle: &str| broken.lines().position(|l| l.contains(&format!("\"{needle}"))).expect("needle in file") + 1;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use integritas::store::{SledStore, Store, events, verify_chain};
-use integritas_tests::packs_dir;
+use integritas_tests::{packs_dir, repo_root};
 
 /// A random number from the standard library's per-process hash keys.
 fn random_below(n: u64) -> u64 {
@@ -34,6 +34,7 @@ fn acknowledged_events_survive_sigkill() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_appender"))
             .arg(&data)
             .arg(packs_dir())
+            .arg(repo_root().join("templates"))
             .arg(THREADS)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -59,6 +60,9 @@ fn acknowledged_events_survive_sigkill() {
         // Let it run past start-up for a random while, then kill it mid-write.
         let started = Instant::now();
         while acked.lock().expect("lock").is_empty() && started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = child.try_wait().expect("poll child") {
+                panic!("round {round}: the appender exited ({status}) before acknowledging anything");
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
         std::thread::sleep(Duration::from_millis(5 + random_below(150)));

@@ -194,7 +194,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         "2022-04-01",
         "close_questionnaire",
         "coordinator",
-        json!({"questionnaire": {"opened_on": "2022-03-01", "closed_on": "2022-03-31", "responses": 87}}),
+        json!({"questionnaire": {"opened_on": "2022-03-01", "closed_on": "2022-03-31"}}),
     );
     let risks = json!({"assessment": {"risks": [
         {"id": "R1", "process": "javne nabavke", "risk": "Namešteni tehnički uslovi", "existing_measures": "Interna procedura, ne primenjuje se dosledno", "impact": 4, "probability": 3},
@@ -215,8 +215,8 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     let r = refusal(&install, "2022-05-11", "propose_measures", "coordinator", bad);
     assert_eq!(r["guard"], "payload");
     let measures = json!({"measures": {"measures": [
-        {"id": "M1", "measure": "Objavljivanje tehničkih specifikacija na javnu raspravu", "risks": "R1", "aim": "transparentnost", "owner": "rukovodilac službe nabavki", "deadline": "2023-06-30", "urgency": "visok"},
-        {"id": "M2", "measure": "Pravilnik o zapošljavanju sa kriterijumima", "risks": "R1, R2", "aim": "kriterijumi odlučivanja", "owner": "rukovodilac kadrovske službe", "deadline": "2023-12-31", "urgency": "srednji"},
+        {"id": "M1", "measure": "Objavljivanje tehničkih specifikacija na javnu raspravu", "risks": "R1", "aim": "jačanje transparentnosti radnih procesa", "owner": "rukovodilac službe nabavki", "deadline": "2023-06-30", "urgency": "visok"},
+        {"id": "M2", "measure": "Pravilnik o zapošljavanju sa kriterijumima", "risks": "R1, R2", "aim": "jasni kriterijumi za donošenje odluka", "owner": "rukovodilac kadrovske službe", "deadline": "2023-12-31", "urgency": "srednji"},
     ]}});
     fire(&install, "2022-06-01", "propose_measures", "coordinator", measures.clone());
     // The head sends it back once; the group revises and proposes again.
@@ -243,8 +243,8 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     );
 
     let report = json!({"implementation_report": {"measures": [
-        {"measure": "M1", "status": "u roku", "done_on": "2023-05-15"},
-        {"measure": "M2", "status": "nije sprovedena", "reasons": "Pravilnik čeka saglasnost osnivača."},
+        {"id": "M1", "status": "u roku", "done_on": "2023-05-15"},
+        {"id": "M2", "status": "nije sprovedena", "reason": "Pravilnik čeka saglasnost osnivača."},
     ]}});
     fire(&install, "2023-06-01", "record_progress", "coordinator", report.clone());
     fire(&install, "2024-09-25", "finish_implementation", "coordinator", json!(null));
@@ -273,7 +273,17 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         show["documents"].as_array().expect("docs").iter().filter_map(|d| d["id"].as_str()).collect();
     assert_eq!(
         documents,
-        ["coordinator_decision", "working_group_decision", "plan_adoption_decision", "report_adoption_decision"]
+        [
+            "coordinator_decision",
+            "working_group_decision",
+            "meeting_minutes",
+            "integrity_plan",
+            "plan_adoption_decision",
+            "agency_checklist",
+            "implementation_report",
+            "report_adoption_decision",
+            "agency_checklist"
+        ]
     );
 
     let history = install.ok("2024-11-15", &["plan", "history", "plan-1"]);

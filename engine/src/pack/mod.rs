@@ -20,6 +20,8 @@ use crate::scenario::Scenario;
 
 pub use install::{InstallError, install, load_installed};
 pub use load::{Loader, load_pack, load_workflow, read_source};
+/// Pack versions are semver versions.
+pub use semver::Version as PackVersion;
 
 /// The engine's own version, which a pack's `requires` must accept.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

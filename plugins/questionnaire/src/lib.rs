@@ -45,14 +45,39 @@ pub enum Answer {
     Text(String),
 }
 
+/// A cell of a flat form row: an answer, or something that is not one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Answer(Answer),
+    Other(serde::de::IgnoredAny),
+}
+
 /// One anonymous response: which process it is about and the answers given
 /// (unanswered questions are simply absent). It carries no respondent.
+///
+/// Answers come either nested (`answers: {question: value}`) or, as a pack
+/// form table stores them, flat: every column named like a question is its
+/// answer, and the other columns are ignored.
 #[derive(Debug, Deserialize)]
-// Rows come from a pack form table, which has more columns than scoring
-// needs (descriptions, owners...): unknown columns are ignored.
 pub struct Response {
     pub process: String,
+    #[serde(default)]
     pub answers: BTreeMap<String, Answer>,
+    #[serde(flatten)]
+    pub columns: BTreeMap<String, Cell>,
+}
+
+impl Response {
+    /// The answers given, nested ones first, then question-named columns.
+    fn given<'a>(&'a self, config: &'a Config) -> Vec<(&'a str, &'a Answer)> {
+        let nested = self.answers.iter().map(|(q, a)| (q.as_str(), a));
+        let flat = self.columns.iter().filter_map(|(column, cell)| match cell {
+            Cell::Answer(a) if config.questions.iter().any(|q| q.id() == column) => Some((column.as_str(), a)),
+            _ => None,
+        });
+        nested.chain(flat).collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,7 +155,7 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
     };
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     for (n, response) in input.responses.into_iter().enumerate() {
-        let tally = tallies.entry(response.process).or_default();
+        let tally = tallies.entry(response.process.clone()).or_default();
         if tally.questions.is_empty() {
             tally.questions = config
                 .questions
@@ -139,7 +164,7 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
                 .collect();
         }
         tally.respondents += 1;
-        for (qid, answer) in &response.answers {
+        for (qid, answer) in response.given(config) {
             let Some(qi) = config.questions.iter().position(|q| q.id() == qid) else {
                 return Err(format!("response {n}: unknown question `{qid}`"));
             };

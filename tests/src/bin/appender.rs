@@ -2,7 +2,7 @@
 //! `ack PLAN SEQ` after each acknowledged (durable) event. The kill test
 //! SIGKILLs it at random moments and checks every acknowledged event.
 //!
-//! Usage: `appender DATA_DIR PACKS_DIR THREADS`
+//! Usage: `appender DATA_DIR PACKS_DIR TEMPLATES_DIR THREADS`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,13 +18,14 @@ use serde_json::{Value, json};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(data), Some(packs), Some(threads)) =
-        (args.get(1), args.get(2), args.get(3).and_then(|t| t.parse::<usize>().ok()))
+    let (Some(data), Some(packs), Some(templates), Some(threads)) =
+        (args.get(1), args.get(2), args.get(3), args.get(4).and_then(|t| t.parse::<usize>().ok()))
     else {
-        eprintln!("usage: appender DATA_DIR PACKS_DIR THREADS");
+        eprintln!("usage: appender DATA_DIR PACKS_DIR TEMPLATES_DIR THREADS");
         std::process::exit(2);
     };
-    let (catalog, _) = Loader::default().load_dir(&PathBuf::from(packs));
+    let (catalog, _) =
+        Loader { host: None, templates: Some(&PathBuf::from(templates)) }.load_dir(&PathBuf::from(packs));
     let store = SledStore::open(&PathBuf::from(data)).expect("open store");
     let engine = Arc::new(Engine::new(Arc::new(store), catalog, Arc::new(NoPlugins)));
     let plans = prepare(&engine, threads);
