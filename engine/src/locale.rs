@@ -34,7 +34,7 @@ impl Transliteration {
     /// Transliterates plain text, longest matching pair first.
     pub fn apply(&self, text: &str) -> String {
         let mut pairs: Vec<&(String, String)> = self.pairs.iter().filter(|(from, _)| !from.is_empty()).collect();
-        pairs.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.0.chars().count()));
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         'outer: while !rest.is_empty() {
