@@ -36,7 +36,7 @@ pub const ANONYMOUS: &str = "anonymous";
 pub enum EngineError {
     /// A guard refused the event; nothing was written.
     #[error("refused: {0}")]
-    Refused(#[from] Refusal),
+    Refused(Refusal),
     #[error("no {kind} `{id}`")]
     NotFound { kind: &'static str, id: String },
     /// The request itself makes no sense (e.g. an institution without a name).
@@ -47,6 +47,14 @@ pub enum EngineError {
     MigrationRefused { plan: String, to: String, reasons: Vec<String> },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+// Not `#[from]`: that would make the refusal a "source" too, and error
+// chains would print its reason twice.
+impl From<Refusal> for EngineError {
+    fn from(refusal: Refusal) -> Self {
+        EngineError::Refused(refusal)
+    }
 }
 
 /// What a successful `fire` recorded.
@@ -345,7 +353,12 @@ impl Engine {
         self.fire(plan_id, &command)
     }
 
-    /// Renders one of the plan's documents, as of now, in a language of its pack.
+    /// Renders one of the plan's documents in a language of its pack.
+    ///
+    /// A document a transition produced is rendered as of that event (the
+    /// latest one that produced it), so a decision keeps the data it was
+    /// taken on even after the plan moved on; one not produced yet renders
+    /// as a draft from the current data.
     pub fn document(
         &self,
         plan_id: &str,
@@ -353,7 +366,12 @@ impl Engine {
         language: Option<&str>,
         today: Date,
     ) -> Result<String, EngineError> {
-        let plan = self.plan(plan_id)?;
+        let current = self.plan(plan_id)?;
+        let produced = current.documents.iter().rev().find(|d| d.id == document).map(|d| (d.seq, d.date));
+        let (plan, today) = match produced {
+            Some((seq, date)) => (self.replay(plan_id, Some(seq))?, date),
+            None => (current, today),
+        };
         let pack = self.pack_of(&plan.meta)?;
         let workflow = self.workflow_of(&plan.meta)?;
         if !workflow.def().documents.iter().any(|d| d == document) {
@@ -415,21 +433,26 @@ impl Engine {
         self.plans.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cached projection of a plan, replayed from the log on first use.
-    fn slot(&self, plan_id: &str) -> Result<Arc<Mutex<Plan>>, EngineError> {
-        if let Some(slot) = self.lock_plans().get(plan_id) {
-            return Ok(slot.clone());
-        }
+    /// Rebuilds a plan from its log: all of it, or (for a document) up to
+    /// and including event `upto`, as that event left the plan's data — a
+    /// next cycle it opens is not applied, so its decision keeps its data.
+    fn replay(&self, plan_id: &str, upto: Option<u64>) -> Result<Plan, EngineError> {
         let meta = self.meta(plan_id)?;
-        let raw = self.store.raw_events(plan_id)?;
+        let mut raw = self.store.raw_events(plan_id)?;
+        if let Some(upto) = upto {
+            raw.truncate(usize::try_from(upto).unwrap_or(usize::MAX));
+        }
         let mut events = Vec::with_capacity(raw.len());
         for (i, bytes) in raw.into_iter().enumerate() {
             let event: Event = serde_json::from_slice(&bytes)
                 .map_err(|e| StoreError::Corrupt { key: format!("{plan_id}#{}", i + 1), reason: e.to_string() })?;
             events.push((event, bytes));
         }
-        // Replay with the workflow of the version the plan is on now (after
-        // any migration; migrations only join compatible versions).
+        if let Some((last, _)) = events.last_mut().filter(|(e, _)| upto.is_some() && e.seq > 1) {
+            last.effects.retain(|e| !matches!(e, Effect::CycleOpened { .. }));
+        }
+        // Replay with the workflow of the version the plan is on at the end
+        // (after any migration; migrations only join compatible versions).
         let mut current = meta.clone();
         for (event, _) in &events {
             for effect in &event.effects {
@@ -439,8 +462,16 @@ impl Engine {
             }
         }
         let workflow = self.workflow_of(&current)?;
-        let plan = Plan::replay(meta, &workflow, &events)
-            .ok_or_else(|| StoreError::Corrupt { key: plan_id.into(), reason: "the plan has no events".into() })?;
+        Ok(Plan::replay(meta, &workflow, &events)
+            .ok_or_else(|| StoreError::Corrupt { key: plan_id.into(), reason: "the plan has no events".into() })?)
+    }
+
+    /// The cached projection of a plan, replayed from the log on first use.
+    fn slot(&self, plan_id: &str) -> Result<Arc<Mutex<Plan>>, EngineError> {
+        if let Some(slot) = self.lock_plans().get(plan_id) {
+            return Ok(slot.clone());
+        }
+        let plan = self.replay(plan_id, None)?;
         let slot = Arc::new(Mutex::new(plan));
         Ok(self.lock_plans().entry(plan_id.to_string()).or_insert(slot).clone())
     }

@@ -54,20 +54,46 @@ impl Transliteration {
         out
     }
 
-    /// Transliterates the text of an HTML document, leaving tags and
-    /// character entities untouched.
+    /// Transliterates the text of an HTML document, leaving alone tags,
+    /// character entities, `<style>` and `<script>` contents, and any element
+    /// marked `translate="no"` (the HTML way to say "not to be translated":
+    /// Roman numerals, e-mail and web addresses, codes).
     pub fn apply_html(&self, html: &str) -> String {
         let mut out = String::with_capacity(html.len());
+        // Tag names of the open elements whose text is kept as it is.
+        let mut kept: Vec<String> = Vec::new();
         let mut rest = html;
         while let Some(start) = rest.find(['<', '&']) {
-            out.push_str(&self.apply(&rest[..start]));
+            let text = &rest[..start];
+            out.push_str(&if kept.is_empty() { self.apply(text) } else { text.to_string() });
             let end_char = if rest[start..].starts_with('<') { '>' } else { ';' };
             let end = rest[start..].find(end_char).map_or(rest.len(), |i| start + i + 1);
-            out.push_str(&rest[start..end]);
+            let markup = &rest[start..end];
+            track_kept(markup, &mut kept);
+            out.push_str(markup);
             rest = &rest[end..];
         }
-        out.push_str(&self.apply(rest));
+        out.push_str(&if kept.is_empty() { self.apply(rest) } else { rest.to_string() });
         out
+    }
+}
+
+/// Updates the stack of open elements whose text is not transliterated.
+fn track_kept(markup: &str, kept: &mut Vec<String>) {
+    let Some(inner) = markup.strip_prefix('<').and_then(|m| m.strip_suffix('>')) else { return };
+    if let Some(closing) = inner.strip_prefix('/') {
+        let name = closing.trim().to_ascii_lowercase();
+        if kept.last() == Some(&name) {
+            kept.pop();
+        }
+        return;
+    }
+    let name: String = inner.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let self_closing = inner.ends_with('/');
+    let raw = matches!(name.as_str(), "style" | "script");
+    let marked = inner.contains("translate=\"no\"") || inner.contains("translate='no'");
+    if !self_closing && (raw || marked || kept.last() == Some(&name)) && !name.is_empty() {
+        kept.push(name);
     }
 }
 
@@ -194,5 +220,11 @@ mod tests {
     fn html_tags_and_entities_are_left_alone() {
         let t = latin_to_cyrillic();
         assert_eq!(t.apply_html("<p class=\"a\">plan &amp; lanj</p>"), "<p class=\"a\">план &amp; лањ</p>");
+        assert_eq!(
+            t.apply_html("<style>p { padding: 0 }</style><p>plan</p>"),
+            "<style>p { padding: 0 }</style><p>план</p>"
+        );
+        let marked = "<p><span translate=\"no\">II <b>plan</b></span> plan</p>";
+        assert_eq!(t.apply_html(marked), "<p><span translate=\"no\">II <b>plan</b></span> план</p>");
     }
 }
