@@ -26,7 +26,15 @@ fn plugin_wasm() -> Vec<u8> {
         let target = repo_root().join("target/fixture-plugins");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path"])
+            .args([
+                "build",
+                "--quiet",
+                "--locked",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--manifest-path",
+            ])
             .arg(src.join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
