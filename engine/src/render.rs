@@ -50,6 +50,8 @@ impl Templates {
         registry.register_escape_fn(handlebars::html_escape);
         registry.register_helper("t", Box::new(translate));
         registry.register_helper("date", Box::new(format_date));
+        registry.register_helper("choice", Box::new(choice_label));
+        registry.register_helper("add", Box::new(add));
         let mut problems = Vec::new();
         let page = shared.and_then(|dir| std::fs::read_to_string(dir.join("page.hbs")).ok());
         let page = page.as_deref().unwrap_or(DEFAULT_PAGE);
@@ -131,6 +133,31 @@ fn translate(h: &Helper, _: &Handlebars, ctx: &Context, _: &mut RenderContext, o
     Ok(())
 }
 
+/// `{{choice "form.field.column" value}}`: the label of a stored choice
+/// value in the document's language (the value itself when it has none).
+fn choice_label(
+    h: &Helper,
+    _: &Handlebars,
+    ctx: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let path =
+        h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("choice", 0))?;
+    let value = h.param(1).and_then(|p| p.value().as_str()).unwrap_or_default();
+    let key = format!("choice.{path}.{value}");
+    let text = ctx.data().get("_labels").and_then(|l| l.get(&key)).and_then(Value::as_str).unwrap_or(value);
+    out.write(&handlebars::html_escape(text))?;
+    Ok(())
+}
+
+/// `{{add a b}}`: the sum of two whole numbers (row numbers: `{{add @index 1}}`).
+fn add(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let number = |i: usize| h.param(i).and_then(|p| p.value().as_i64()).unwrap_or(0);
+    out.write(&(number(0) + number(1)).to_string())?;
+    Ok(())
+}
+
 /// `{{date value}}`: YYYY-MM-DD as DD.MM.YYYY. (the form the region's
 /// documents use); anything else is written as it is.
 fn format_date(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
@@ -176,7 +203,9 @@ mod tests {
     fn renders_labels_dates_and_escapes_data() {
         let docs = BTreeMap::from([(
             "d".to_string(),
-            "<h1>{{t \"form.x\"}}</h1><p>{{date data.x.on}} {{data.x.name}}</p>{{> sig}}".to_string(),
+            "<h1>{{t \"form.x\"}}</h1><p>{{date data.x.on}} {{data.x.name}}</p>{{> sig}}\
+             {{#each data.x.rows}}<i>{{add @index 1}}. {{choice \"x.rows.status\" status}}</i>{{/each}}"
+                .to_string(),
         )]);
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("sig.hbs"), "<footer>{{t \"role.head\"}}</footer>").expect("partial");
@@ -184,15 +213,26 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let labels = Labels {
             language: "en".into(),
-            map: BTreeMap::from([("form.x".into(), "Decision".into()), ("role.head".into(), "Head".into())]),
+            map: BTreeMap::from([
+                ("form.x".into(), "Decision".into()),
+                ("role.head".into(), "Head".into()),
+                ("choice.x.rows.status.da".into(), "yes".into()),
+            ]),
         };
         let html = templates
-            .render("d", "T", &labels, None, json!({"data": {"x": {"on": "2022-01-31", "name": "<b>Ana</b>"}}}))
+            .render(
+                "d",
+                "T",
+                &labels,
+                None,
+                json!({"data": {"x": {"on": "2022-01-31", "name": "<b>Ana</b>", "rows": [{"status": "da"}, {"status": "ne"}]}}}),
+            )
             .expect("renders");
         assert!(
             html.contains("<h1>Decision</h1><p>31.01.2022. &lt;b&gt;Ana&lt;/b&gt;</p><footer>Head</footer>"),
             "{html}"
         );
+        assert!(html.contains("<i>1. yes</i><i>2. ne</i>"), "{html}");
         assert!(html.starts_with("<!DOCTYPE html>"));
     }
 

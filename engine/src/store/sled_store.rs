@@ -27,20 +27,17 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         // No periodic background flush: durability is explicit, per write.
-        let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(backend)?;
-        Ok(SledStore {
-            institutions: db.open_tree("institutions").map_err(backend)?,
-            plans: db.open_tree("plans").map_err(backend)?,
-            events: db.open_tree("events").map_err(backend)?,
-            db,
-            commit: GroupCommit::default(),
-        })
+        Self::with_config(sled::Config::new().path(dir))
     }
 
     /// A store that lives in memory and a temporary file, gone when dropped
     /// (scenario tests).
     pub fn temporary() -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().temporary(true).flush_every_ms(None).open().map_err(backend)?;
+        Self::with_config(sled::Config::new().temporary(true))
+    }
+
+    fn with_config(config: sled::Config) -> Result<SledStore, StoreError> {
+        let db = config.flush_every_ms(None).open().map_err(backend)?;
         Ok(SledStore {
             institutions: db.open_tree("institutions").map_err(backend)?,
             plans: db.open_tree("plans").map_err(backend)?,
