@@ -236,11 +236,18 @@ impl Checker<'_> {
         for field in &form.fields {
             let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Id(&field.id)];
             let element = format!("form `{}` field `{}`", form.id, field.id);
-            if let Some(section) = &field.section
-                && !form.sections.iter().any(|s| &s.id == section)
-            {
-                let sections: Vec<String> = form.sections.iter().map(|s| s.id.clone()).collect();
-                self.unknown("section", section, sections.iter(), &at, element.clone());
+            // A field, or a table column (a register's column groups), names a section of its form.
+            let named = field.section.iter().map(|s| (s, element.clone())).chain(
+                field
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.section.as_ref().map(|s| (s, format!("{element} column `{}`", c.id)))),
+            );
+            for (section, element) in named.collect::<Vec<_>>() {
+                if !form.sections.iter().any(|s| &s.id == section) {
+                    let sections: Vec<String> = form.sections.iter().map(|s| s.id.clone()).collect();
+                    self.unknown("section", section, sections.iter(), &at, element);
+                }
             }
             if !seen.insert(&field.id) {
                 self.error("E101", &at, element.clone(), format!("the field id `{}` is used twice", field.id));
@@ -765,6 +772,21 @@ mod tests {
         let text = BASE.replace(r#"Transition(from: ["prep"], on: "finish", to: "done", roles: ["head"]),"#, "");
         let found = codes(&text);
         assert!(found.iter().any(|(c, _)| *c == "E109"), "{found:?}");
+    }
+
+    #[test]
+    fn sections_named_by_fields_and_columns_must_exist() {
+        let text = BASE.replace(
+            r#"Form(id: "group", fields: ["#,
+            r#"Form(id: "group", sections: [Section(id: "people")], fields: ["#,
+        )
+        .replace(
+            r#"Field(id: "members", kind: Table, columns: [Field(id: "name", kind: Text)])"#,
+            r#"Field(id: "members", kind: Table, section: "people", columns: [Field(id: "name", kind: Text, section: "peple")])"#,
+        );
+        let found = codes(&text);
+        assert_eq!(found.iter().filter(|(_, m)| m.contains("section")).count(), 1, "{found:?}");
+        assert!(found.iter().any(|(_, m)| m == "unknown section `peple`"), "{found:?}");
     }
 
     #[test]
