@@ -291,3 +291,50 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     let verify = install.ok("2024-11-15", &["verify"]);
     assert_eq!(verify, json!({"events_checked": 15, "broken": []}));
 }
+
+#[test]
+fn show_lists_what_a_role_may_do_next_and_why_not_yet() {
+    let install = setup();
+    let show = state(&install, "2021-11-20");
+    let next: Vec<(String, bool)> = show["next"]
+        .as_array()
+        .expect("next events")
+        .iter()
+        .map(|n| (n["event"].as_str().unwrap_or_default().to_string(), n["ready"].as_bool().unwrap_or(false)))
+        .collect();
+    assert!(next.contains(&("appoint_coordinator".to_string(), false)), "{next:?}");
+    assert!(next.contains(&("cease_obligation".to_string(), true)), "{next:?}");
+    let why =
+        show["next"].as_array().expect("next").iter().find(|n| n["event"] == "appoint_coordinator").expect("listed");
+    assert!(why["refusal"].as_str().unwrap_or_default().contains("coordinator_decision"), "{why}");
+    // The coordinator may fire nothing in this step; the Agency never.
+    for role in ["coordinator", "agency"] {
+        let show = install.ok("2021-11-20", &["plan", "show", "plan-1", "--as", role]);
+        assert_eq!(show["next"], json!([]), "{role}");
+    }
+}
+
+#[test]
+fn verify_names_the_first_broken_link_of_a_tampered_log() {
+    let install = setup();
+    let decision = json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}});
+    fire(&install, "2021-12-01", "appoint_coordinator", "head", decision);
+    fire(&install, "2021-12-10", "form_working_group", "head", members(4, false));
+    assert_eq!(install.ok("2021-12-10", &["verify"]), json!({"events_checked": 3, "broken": []}));
+    // Someone edits the stored coordinator's name behind integritas's back.
+    {
+        let db = sled::open(install.data()).expect("open the store directly");
+        let events = db.open_tree("events").expect("events tree");
+        let mut key = b"plan-1\0".to_vec();
+        key.extend_from_slice(&2u64.to_be_bytes());
+        let stored = events.get(&key).expect("read").expect("event 2 exists");
+        let edited = String::from_utf8(stored.to_vec()).expect("json").replace("Ana Anić", "Ana Anićka");
+        events.insert(key, edited.as_bytes()).expect("write");
+        db.flush().expect("flush");
+    }
+    let run = install.run("2021-12-10", &["verify", "--json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["broken"][0]["plan"], "plan-1");
+    assert_eq!(report["broken"][0]["seq"], 3, "the event after the edited one no longer links to it");
+}
