@@ -64,8 +64,6 @@ pub struct Source {
 pub enum Needle<'a> {
     /// An identifier followed by `:` (a field name), e.g. `transitions`.
     Key(&'a str),
-    /// The `n`-th (from 0) such field name.
-    KeyNth(&'a str, usize),
     /// A string literal with this exact content.
     Quoted(&'a str),
     /// `id: "value"`.
@@ -103,13 +101,6 @@ impl Source {
     fn find(&self, needle: Needle, from: usize) -> Option<usize> {
         match needle {
             Needle::Key(key) => self.find_key(key, from),
-            Needle::KeyNth(key, n) => {
-                let mut at = self.find_key(key, from)?;
-                for _ in 0..n {
-                    at = self.find_key(key, at + 1)?;
-                }
-                Some(at)
-            }
             Needle::TextNth(text, n) => {
                 let mut at = self.text.get(from..)?.find(text)? + from;
                 for _ in 0..n {

@@ -38,10 +38,6 @@ impl Workflow {
         self.forms.get(id).map(|&i| &self.def.forms[i])
     }
 
-    pub fn has_event(&self, id: &str) -> bool {
-        self.events.contains_key(id)
-    }
-
     pub fn event(&self, id: &str) -> Option<&super::EventDef> {
         self.events.get(id).map(|&i| &self.def.events[i])
     }
