@@ -270,6 +270,6 @@ mod tests {
         let result = check_fixture(include_str!("../self_test.json"), |entry, input| {
             (entry == "aggregate").then(|| handle(input, super::aggregate))
         });
-        assert_eq!(result, Ok(3));
+        assert_eq!(result, Ok(4));
     }
 }
