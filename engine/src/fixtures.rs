@@ -60,6 +60,23 @@ pub const ANNUAL: &str = r#"Workflow(
     ],
 )"#;
 
+/// A bare event (`e` as `r`, staying in `s`) with a payload and a link.
+pub fn event(seq: u64, prev: &str, payload: Value) -> Event {
+    Event {
+        seq,
+        date: date("2022-01-01"),
+        recorded_at: String::new(),
+        actor: "a".into(),
+        role: "r".into(),
+        event: "e".into(),
+        payload,
+        from: "s".into(),
+        to: "s".into(),
+        effects: vec![],
+        prev: prev.into(),
+    }
+}
+
 pub fn workflow(text: &str) -> Workflow {
     let source = Source::new("fixture.ron", text);
     let def = parse_ron(&source).unwrap_or_else(|d| panic!("fixture parses: {d}"));

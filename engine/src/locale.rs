@@ -21,24 +21,44 @@ pub struct Locale {
     pub transliterate: Option<Transliteration>,
 }
 
+/// A letter-by-letter mapping. Its pairs are put longest first once, when
+/// it is built (or read), so every `apply` can take the first match.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename = "Transliteration", deny_unknown_fields)]
+#[serde(rename = "Transliteration", deny_unknown_fields, from = "TransliterationFile")]
 pub struct Transliteration {
     /// The language transliterated (the pack's source language).
     pub from: String,
-    /// (from, to) pairs; longer ones win (`lj` before `l`).
-    pub pairs: Vec<(String, String)>,
+    /// (from, to) pairs, longest `from` first; empty ones dropped.
+    pairs: Vec<(String, String)>,
+}
+
+/// A transliteration as written in a locale file, in the author's order.
+#[derive(Deserialize)]
+#[serde(rename = "Transliteration", deny_unknown_fields)]
+struct TransliterationFile {
+    from: String,
+    pairs: Vec<(String, String)>,
+}
+
+impl From<TransliterationFile> for Transliteration {
+    fn from(file: TransliterationFile) -> Self {
+        Transliteration::new(file.from, file.pairs)
+    }
 }
 
 impl Transliteration {
+    pub fn new(from: String, mut pairs: Vec<(String, String)>) -> Transliteration {
+        pairs.retain(|(from, _)| !from.is_empty());
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.0.chars().count()));
+        Transliteration { from, pairs }
+    }
+
     /// Transliterates plain text, longest matching pair first.
     pub fn apply(&self, text: &str) -> String {
-        let mut pairs: Vec<&(String, String)> = self.pairs.iter().filter(|(from, _)| !from.is_empty()).collect();
-        pairs.sort_by_key(|p| std::cmp::Reverse(p.0.chars().count()));
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         'outer: while !rest.is_empty() {
-            for (from, to) in &pairs {
+            for (from, to) in &self.pairs {
                 if let Some(after) = rest.strip_prefix(from.as_str()) {
                     out.push_str(to);
                     rest = after;

@@ -53,25 +53,13 @@ fn short(hash: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::date::Date;
+    use crate::fixtures::event;
 
     fn chain(n: u64) -> Vec<Vec<u8>> {
         let mut out: Vec<Vec<u8>> = Vec::new();
         for seq in 1..=n {
-            let event = Event {
-                seq,
-                date: Date::new(2022, 1, 1).expect("date"),
-                recorded_at: String::new(),
-                actor: "a".into(),
-                role: "r".into(),
-                event: "e".into(),
-                payload: serde_json::json!({"n": seq}),
-                from: "s".into(),
-                to: "s".into(),
-                effects: vec![],
-                prev: out.last().map(|b| hash_hex(b)).unwrap_or_default(),
-            };
-            out.push(event.to_bytes());
+            let prev = out.last().map(|b| hash_hex(b)).unwrap_or_default();
+            out.push(event(seq, &prev, serde_json::json!({"n": seq})).to_bytes());
         }
         out
     }

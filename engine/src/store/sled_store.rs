@@ -75,6 +75,24 @@ fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T,
         .map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
 }
 
+/// One JSON record of a tree by id.
+fn get_record<T: serde::de::DeserializeOwned>(tree: &Tree, id: &str) -> Result<Option<T>, StoreError> {
+    match tree.get(id.as_bytes()).map_err(backend)? {
+        Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every JSON record of a tree, in key order.
+fn all_records<T: serde::de::DeserializeOwned>(tree: &Tree) -> Result<Vec<T>, StoreError> {
+    tree.iter()
+        .map(|item| {
+            let (key, bytes) = item.map_err(backend)?;
+            decode(&key, &bytes)
+        })
+        .collect()
+}
+
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize: all keys are strings")
 }
@@ -92,20 +110,11 @@ impl Store for SledStore {
     }
 
     fn institution(&self, id: &str) -> Result<Option<Institution>, StoreError> {
-        match self.institutions.get(id.as_bytes()).map_err(backend)? {
-            Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_record(&self.institutions, id)
     }
 
     fn institutions(&self) -> Result<Vec<Institution>, StoreError> {
-        self.institutions
-            .iter()
-            .map(|item| {
-                let (key, bytes) = item.map_err(backend)?;
-                decode(&key, &bytes)
-            })
-            .collect()
+        all_records(&self.institutions)
     }
 
     fn next_plan_number(&self) -> Result<u64, StoreError> {
@@ -143,20 +152,11 @@ impl Store for SledStore {
     }
 
     fn plan(&self, id: &str) -> Result<Option<PlanMeta>, StoreError> {
-        match self.plans.get(id.as_bytes()).map_err(backend)? {
-            Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
-        }
+        get_record(&self.plans, id)
     }
 
     fn plans(&self) -> Result<Vec<PlanMeta>, StoreError> {
-        self.plans
-            .iter()
-            .map(|item| {
-                let (key, bytes) = item.map_err(backend)?;
-                decode(&key, &bytes)
-            })
-            .collect()
+        all_records(&self.plans)
     }
 
     fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError> {
@@ -226,23 +226,8 @@ impl GroupCommit {
 mod tests {
     use super::*;
     use crate::date::Date;
-    use crate::store::{Event, events, hash_hex, verify_chain};
-
-    fn event(seq: u64, prev: &str) -> Event {
-        Event {
-            seq,
-            date: Date::new(2022, 1, 1).expect("date"),
-            recorded_at: String::new(),
-            actor: "a".into(),
-            role: "r".into(),
-            event: "e".into(),
-            payload: serde_json::Value::Null,
-            from: "s".into(),
-            to: "s".into(),
-            effects: vec![],
-            prev: prev.into(),
-        }
-    }
+    use crate::fixtures::event;
+    use crate::store::{events, hash_hex, verify_chain};
 
     #[test]
     fn events_survive_reopening_and_keep_their_chain() {
@@ -256,10 +241,10 @@ mod tests {
         };
         {
             let store = SledStore::open(dir.path()).expect("open");
-            let first = event(1, "");
+            let first = event(1, "", serde_json::Value::Null);
             store.add_plan(&meta, &first.to_bytes()).expect("plan");
             assert!(matches!(store.add_plan(&meta, &first.to_bytes()), Err(StoreError::Exists { .. })));
-            let second = event(2, &hash_hex(&first.to_bytes())).to_bytes();
+            let second = event(2, &hash_hex(&first.to_bytes()), serde_json::Value::Null).to_bytes();
             store.append("plan-1", 2, &second).expect("append");
             assert!(matches!(store.append("plan-1", 2, &second), Err(StoreError::Conflict { seq: 2, .. })));
         }
