@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use integritas::date::Date;
-use integritas::engine::{Engine, EngineError, MIGRATED};
-use integritas::executor::Command as Fire;
-use integritas::pack::{InstallError, Loader, install};
-use integritas::plugin::host::{HostConfig, PluginHost};
-use integritas::store::{Institution, SledStore, hash_hex};
+use integritas_core::date::Date;
+use integritas_core::engine::{Engine, EngineError, MIGRATED};
+use integritas_core::executor::Command as Fire;
+use integritas_core::pack::{InstallError, Loader, install};
+use integritas_core::plugin::host::{HostConfig, PluginHost};
+use integritas_core::store::{Institution, SledStore, hash_hex};
 use integritas_tests::{Install, packs_dir, repo_root};
 use serde_json::json;
 
@@ -168,14 +168,14 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
 
     // Migration: audited when compatible, refused with reasons across a major version.
     let moved = engine
-        .migrate(&plan, &integritas::pack::PackVersion::new(1, 1, 0), "analyst", day("2030-04-01"))
+        .migrate(&plan, &integritas_core::pack::PackVersion::new(1, 1, 0), "analyst", day("2030-04-01"))
         .expect("migrates");
     assert_eq!(moved.event.event, MIGRATED);
     assert_eq!(engine.plan(&plan).expect("plan").meta.pack_version, "1.1.0");
     let major = write_pack(work.path(), "2.0.0", |w| w);
     engine.add_pack(Arc::new(install(&major, &packs_store, &loader, &engine.catalog()).expect("installs 2.0.0")));
     let Err(EngineError::MigrationRefused { reasons, .. }) =
-        engine.migrate(&plan, &integritas::pack::PackVersion::new(2, 0, 0), "analyst", day("2030-04-02"))
+        engine.migrate(&plan, &integritas_core::pack::PackVersion::new(2, 0, 0), "analyst", day("2030-04-02"))
     else {
         panic!("a major version must be refused")
     };

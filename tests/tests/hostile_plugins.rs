@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use integritas::plugin::host::{HostConfig, MAX_MODULE_BYTES, PluginHost};
-use integritas::plugin::{PluginError, PluginRunner};
+use integritas_core::plugin::host::{HostConfig, MAX_MODULE_BYTES, PluginHost};
+use integritas_core::plugin::{PluginError, PluginRunner};
 use integritas_tests::repo_root;
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use integritas::store::{SledStore, Store, events, verify_chain};
+use integritas_core::store::{SledStore, Store, events, verify_chain};
 use integritas_tests::{packs_dir, repo_root};
 
 /// A random number from the standard library's per-process hash keys.

@@ -3,7 +3,7 @@
 //! in every language (Serbian Cyrillic mechanically from the Latin source),
 //! and a decision keeps the data it was taken on.
 
-use integritas::pack::{Loader, load_pack};
+use integritas_core::pack::{Loader, load_pack};
 use integritas_tests::{Install, binary, packs_dir, repo_root};
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ fn serbian_cyrillic_documents_are_the_latin_ones_transliterated() {
     assert!(english.contains("<html lang=\"en\">") && english != latin);
     // One source, two scripts: the Cyrillic page is exactly the Latin page
     // passed through the pack's transliteration table.
-    let host = integritas::plugin::host::PluginHost::new(Default::default()).expect("host");
+    let host = integritas_core::plugin::host::PluginHost::new(Default::default()).expect("host");
     let templates = repo_root().join("templates");
     let (pack, diagnostics) =
         load_pack(&packs_dir().join("rs"), &Loader { host: Some(&host), templates: Some(&templates) });
@@ -93,7 +93,7 @@ fn the_alunis_plan_imports_every_objective_and_measure() {
     // The sample passes the payload checks of the real `draft_plan` event
     // (lint), and the pack's scenario imports it on a real store; here its
     // content is held against the seed's shape.
-    let host = integritas::plugin::host::PluginHost::new(Default::default()).expect("host");
+    let host = integritas_core::plugin::host::PluginHost::new(Default::default()).expect("host");
     let templates = repo_root().join("templates");
     let (pack, diagnostics) =
         load_pack(&packs_dir().join("ro"), &Loader { host: Some(&host), templates: Some(&templates) });

@@ -4,12 +4,10 @@
 //! self-test fixtures, the compilation cache and `integritas plugin check`.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use integritas::cli_plugin::{self, PluginCmd};
-use integritas::plugin::host::{HostConfig, PluginHost};
-use integritas::plugin::{PluginError, PluginRunner};
+use integritas_core::plugin::host::{HostConfig, PluginHost};
+use integritas_core::plugin::{PluginError, PluginRunner};
 use integritas_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -308,24 +306,32 @@ fn the_compilation_cache_is_used_after_a_restart_and_a_tampered_artifact_is_igno
     assert_eq!(third.call("risk-matrix", "score", &input).expect("scores"), expected);
 }
 
+/// Runs `integritas plugin ARGS` (the real binary) and returns its exit code.
+fn plugin_cli(args: &[&std::ffi::OsStr]) -> i32 {
+    let out = std::process::Command::new(integritas_tests::binary()).arg("plugin").args(args).output().expect("runs");
+    out.status.code().unwrap_or(-1)
+}
+
 #[test]
 fn plugin_check_passes_for_committed_plugins_and_fails_for_a_hostile_one() {
     for name in PLUGINS {
         // Human output for one, JSON for the others: both paths run.
-        let json = name != "risk-matrix";
-        let code = cli_plugin::run(PluginCmd::Check { file: dist(name) }, json).expect("runs");
-        assert_eq!(code, ExitCode::SUCCESS, "{name}");
+        let file = dist(name);
+        let mut args = vec![std::ffi::OsStr::new("check"), file.as_os_str()];
+        if name != "risk-matrix" {
+            args.push("--json".as_ref());
+        }
+        assert_eq!(plugin_cli(&args), 0, "{name}");
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("wrong_abi.wasm");
     let bytes = wat::parse_file(repo_root().join("tests/hostile/wrong_abi.wat")).expect("valid wat");
     std::fs::write(&file, bytes).expect("write");
-    assert_eq!(cli_plugin::run(PluginCmd::Check { file }, false).expect("runs"), ExitCode::FAILURE);
+    assert_eq!(plugin_cli(&["check".as_ref(), file.as_os_str()]), 1);
 
-    let run = PluginCmd::Run {
-        file: dist("status-trend"),
-        entry: "trend".into(),
-        input: r#"{"config": {"symbols": {"unchanged": "=", "increased": "+", "decreased": "-"}}, "previous": 1, "current": 2}"#.into(),
-    };
-    assert_eq!(cli_plugin::run(run, true).expect("runs"), ExitCode::SUCCESS);
+    let trend = dist("status-trend");
+    let input = r#"{"config": {"symbols": {"unchanged": "=", "increased": "+", "decreased": "-"}}, "previous": 1, "current": 2}"#;
+    let args =
+        ["run".as_ref(), trend.as_os_str(), "trend".as_ref(), "--input".as_ref(), input.as_ref(), "--json".as_ref()];
+    assert_eq!(plugin_cli(&args), 0);
 }

@@ -209,7 +209,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     assert_eq!(scores["value"]["risks"][1]["score"], 6);
     assert_eq!(scores["provenance"]["id"], "rs@1.0.0/risk-matrix");
     let wasm = std::fs::read(integritas_tests::packs_dir().join("rs/plugins/risk-matrix.wasm")).expect("plugin file");
-    assert_eq!(scores["provenance"]["sha256"], integritas::store::hash_hex(&wasm));
+    assert_eq!(scores["provenance"]["sha256"], integritas_core::store::hash_hex(&wasm));
     // A bad date in a measure row: refused by the payload check, nothing recorded.
     let bad = json!({"measures": {"measures": [{"id": "M1", "deadline": "someday"}]}});
     let r = refusal(&install, "2022-05-11", "propose_measures", "coordinator", bad);

@@ -8,12 +8,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use integritas::date::Date;
-use integritas::engine::Engine;
-use integritas::executor::Command;
-use integritas::pack::Loader;
-use integritas::plugin::NoPlugins;
-use integritas::store::{Institution, SledStore};
+use integritas_core::date::Date;
+use integritas_core::engine::Engine;
+use integritas_core::executor::Command;
+use integritas_core::pack::Loader;
+use integritas_core::plugin::NoPlugins;
+use integritas_core::store::{Institution, SledStore};
 use serde_json::{Value, json};
 
 fn main() {

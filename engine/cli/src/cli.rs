@@ -9,15 +9,15 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::date::Date;
-use crate::deadline::{DueItem, Status};
-use crate::diagnostic::Diagnostic;
-use crate::engine::{Engine, EngineError};
-use crate::executor::Command;
-use crate::pack::{InstallError, Loader, install, load_installed, load_pack, load_workflow};
-use crate::plugin::host::{HostConfig, PluginHost};
-use crate::projection::Plan;
-use crate::store::{Event, Institution, SledStore};
+use integritas_core::date::Date;
+use integritas_core::deadline::{DueItem, Status};
+use integritas_core::diagnostic::Diagnostic;
+use integritas_core::engine::{Engine, EngineError};
+use integritas_core::executor::Command;
+use integritas_core::pack::{InstallError, Loader, install, load_installed, load_pack, load_workflow};
+use integritas_core::plugin::host::{HostConfig, PluginHost};
+use integritas_core::projection::Plan;
+use integritas_core::store::{Event, Institution, SledStore};
 
 /// integritas: integrity-plan workflows for public institutions.
 #[derive(Debug, Parser)]
@@ -64,7 +64,7 @@ enum Cmd {
     Pack(PackCmd),
     /// Inspect or call a WebAssembly scoring plugin.
     #[command(subcommand)]
-    Plugin(crate::cli_plugin::PluginCmd),
+    Plugin(crate::plugin_cmd::PluginCmd),
     /// Check workflow definitions or whole packs; lists every problem.
     Lint {
         /// Workflow `.ron` files, pack folders, or folders of packs.
@@ -214,7 +214,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     today(g)?;
     match cli.command {
         Cmd::Lint { paths } => lint(g, &paths),
-        Cmd::Plugin(cmd) => crate::cli_plugin::run(cmd, g.json),
+        Cmd::Plugin(cmd) => crate::plugin_cmd::run(cmd, g.json),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
         Cmd::Institution(cmd) => institution(g, cmd),
@@ -423,9 +423,9 @@ fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: D
 
 fn show_text(
     plan: &Plan,
-    workflow: &crate::definition::Workflow,
+    workflow: &integritas_core::definition::Workflow,
     role: Option<&str>,
-    next: &[(String, Option<crate::executor::Refusal>)],
+    next: &[(String, Option<integritas_core::executor::Refusal>)],
     due: &[DueItem],
     today: Date,
 ) -> String {
@@ -539,10 +539,10 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
         bail!("the pack in {} has errors; `integritas lint` lists them", dir.display());
     };
     let pack = Arc::new(pack);
-    let reports: Vec<crate::scenario::Report> = pack
+    let reports: Vec<integritas_core::scenario::Report> = pack
         .scenarios
         .iter()
-        .map(|(file, scenario)| crate::scenario::run(&pack, host.clone(), file, scenario))
+        .map(|(file, scenario)| integritas_core::scenario::run(&pack, host.clone(), file, scenario))
         .collect();
     let failed = reports.iter().filter(|r| !r.passed()).count();
     print(g, json!({"scenarios": reports, "failed": failed}), || {

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main};
-use integritas::plugin::PluginRunner;
-use integritas::plugin::host::{HostConfig, PluginHost};
+use integritas_core::plugin::PluginRunner;
+use integritas_core::plugin::host::{HostConfig, PluginHost};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

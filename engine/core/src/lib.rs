@@ -4,8 +4,6 @@
 //! a plan's events ([`store`]) → projections ([`projection`]) → what people
 //! see. The engine knows no country; jurisdictions arrive as packs.
 
-pub mod cli;
-pub mod cli_plugin;
 pub mod date;
 pub mod deadline;
 pub mod definition;

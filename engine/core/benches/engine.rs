@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use integritas::date::Date;
-use integritas::deadline;
-use integritas::engine::Engine;
-use integritas::executor::{self, Command};
-use integritas::pack::Loader;
-use integritas::plugin::NoPlugins;
-use integritas::store::{Institution, SledStore};
+use integritas_core::date::Date;
+use integritas_core::deadline;
+use integritas_core::engine::Engine;
+use integritas_core::executor::{self, Command};
+use integritas_core::pack::Loader;
+use integritas_core::plugin::NoPlugins;
+use integritas_core::store::{Institution, SledStore};
 use serde_json::{Value, json};
 
 /// A small workflow: a self-loop that appends to a register, guarded by a

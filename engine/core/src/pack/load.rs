@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 
 use super::{Catalog, DocumentDecl, ENGINE_VERSION, Manifest, Pack, SampleDecl, plugin_key};
 use crate::definition::parse::parse_ron;
+use crate::definition::scenario::Scenario;
 use crate::definition::{Action, FormDef, Workflow, WorkflowDef, check_forms, check_with_forms};
 use crate::diagnostic::{Diagnostic, Needle, Severity, Source};
 use crate::locale::{Locale, source_labels};
 use crate::plugin::host::PluginHost;
 use crate::render::{Templates, data_paths};
-use crate::scenario::Scenario;
 
 /// What loading needs besides the pack folder.
 #[derive(Default, Clone, Copy)]

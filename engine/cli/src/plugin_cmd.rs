@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::plugin::host::{HostConfig, PluginHost, PluginInfo, SelfTestReport};
-use crate::plugin::{PluginError, PluginRunner};
+use integritas_core::plugin::host::{HostConfig, PluginHost, PluginInfo, SelfTestReport};
+use integritas_core::plugin::{PluginError, PluginRunner};
 
 /// Plugin subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -145,19 +145,7 @@ fn limits_json(c: &HostConfig) -> Value {
 
 /// A stable machine-readable kind plus the human message.
 fn error_json(e: &PluginError) -> Value {
-    let kind = match e {
-        PluginError::UnknownPlugin(_) => "unknown_plugin",
-        PluginError::MissingEntry { .. } => "missing_entry",
-        PluginError::Load { .. } => "load",
-        PluginError::OutOfFuel { .. } => "out_of_fuel",
-        PluginError::OutOfMemory { .. } => "out_of_memory",
-        PluginError::Trap { .. } => "trap",
-        PluginError::BadOutput { .. } => "bad_output",
-        PluginError::Rejected { .. } => "rejected",
-        PluginError::ChecksumMismatch { .. } => "checksum_mismatch",
-        PluginError::ForbiddenImport { .. } => "forbidden_import",
-        PluginError::AbiMismatch { .. } => "abi_mismatch",
-    };
+    let kind = e.kind();
     json!({ "kind": kind, "message": e.to_string() })
 }
 

@@ -94,6 +94,7 @@
 
 pub mod check;
 pub mod parse;
+pub mod scenario;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -13,10 +13,10 @@ use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::definition::scenario::Scenario;
 use crate::definition::{FormDef, Workflow};
 use crate::locale::{Labels, Locale};
 use crate::render::Templates;
-use crate::scenario::Scenario;
 
 pub use install::{InstallError, install, load_installed};
 pub use load::{Loader, load_pack, load_workflow, read_source};

@@ -72,6 +72,25 @@ pub enum PluginError {
     AbiMismatch { plugin: String, found: Option<String>, supported: String },
 }
 
+impl PluginError {
+    /// A stable machine-readable name of the kind of failure.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::UnknownPlugin(_) => "unknown_plugin",
+            PluginError::MissingEntry { .. } => "missing_entry",
+            PluginError::Load { .. } => "load",
+            PluginError::OutOfFuel { .. } => "out_of_fuel",
+            PluginError::OutOfMemory { .. } => "out_of_memory",
+            PluginError::Trap { .. } => "trap",
+            PluginError::BadOutput { .. } => "bad_output",
+            PluginError::Rejected { .. } => "rejected",
+            PluginError::ChecksumMismatch { .. } => "checksum_mismatch",
+            PluginError::ForbiddenImport { .. } => "forbidden_import",
+            PluginError::AbiMismatch { .. } => "abi_mismatch",
+        }
+    }
+}
+
 /// Runs plugin entry points. Implemented by the WebAssembly host; the
 /// executor calls it for `Score` actions and plugin guards.
 pub trait PluginRunner: Send + Sync {
