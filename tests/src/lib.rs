@@ -115,6 +115,8 @@ impl Install {
         all.push("--json");
         let run = self.run(today, &all);
         assert_ne!(run.code, 0, "`{}` should have been refused: {}", args.join(" "), run.stdout);
-        run.json()["refused"].clone()
+        let error = run.json()["error"].clone();
+        assert_eq!(error["code"], "refused", "`{}`: {error}", args.join(" "));
+        error
     }
 }

@@ -83,7 +83,8 @@ fn ron_syntax_errors_are_located_and_explained() {
 fn bad_input_gets_a_clear_error_and_a_non_zero_exit() {
     let install = Install::default();
     let cases: [(&[&str], &str); 6] = [
-        (&["plan", "show", "plan-9"], "no plan `plan-9`"),
+        // A command that only reads never creates a store where --data points at nothing.
+        (&["plan", "show", "plan-9"], "no data folder"),
         (&["institution", "add", "--id", "a b", "--name", "X", "--jurisdiction", "rs"], "may use only letters"),
         (
             &["institution", "add", "--id", "x", "--name", "X", "--jurisdiction", "atlantis"],

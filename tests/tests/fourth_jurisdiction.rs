@@ -10,8 +10,10 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use integritas_core::date::Date;
-use integritas_core::engine::{Engine, EngineError, MIGRATED};
+use integritas_core::engine::{Engine, MIGRATED};
+use integritas_core::error::EngineError;
 use integritas_core::executor::Command as Fire;
+use integritas_core::executor::Refusal;
 use integritas_core::pack::{InstallError, Loader, install};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
 use integritas_core::store::{Institution, SledStore, hash_hex};
@@ -96,7 +98,7 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
         employees: Some(60),
         parent: None,
     };
-    assert!(matches!(engine.add_institution(utopia.clone()), Err(EngineError::NotFound { .. })));
+    assert!(matches!(engine.add_institution(utopia.clone()), Err(EngineError::NotFound(_))));
 
     let packs_store = work.path().join("data/packs");
     let source = write_pack(work.path(), "1.0.0", |w| w);
@@ -105,7 +107,8 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     assert!(packs_store.join("ut/1.0.0/pack.ron").is_file());
 
     engine.add_institution(utopia).expect("the new jurisdiction is known at once");
-    let plan = engine.new_plan("ut-ministry", "ut/register", "officer", day("2030-01-02")).expect("plan").meta.id;
+    let plan =
+        engine.new_plan("ut-ministry", "ut/register", "officer", day("2030-01-02")).expect("plan").meta.id.clone();
     let fire = |event: &str, role: &str, payload, on: &str| {
         engine
             .fire(&plan, &Fire { event: event.into(), role: role.into(), actor: role.into(), payload, today: day(on) })
@@ -132,7 +135,8 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     let source = write_pack(work.path(), "1.1.0", wider);
     let pack = install(&source, &packs_store, &loader, &engine.catalog()).expect("installs 1.1.0");
     engine.add_pack(Arc::new(pack));
-    let second = engine.new_plan("ut-ministry", "ut/register", "officer", day("2030-03-01")).expect("plan").meta;
+    let second =
+        engine.new_plan("ut-ministry", "ut/register", "officer", day("2030-03-01")).expect("plan").meta.clone();
     assert_eq!(second.pack_version, "1.1.0", "new plans start on the newest version");
     assert_eq!(engine.plan(&plan).expect("plan").meta.pack_version, "1.0.0", "the first plan stays pinned");
     let counts = engine.plans_per_version().expect("counts");
@@ -174,13 +178,13 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     assert_eq!(engine.plan(&plan).expect("plan").meta.pack_version, "1.1.0");
     let major = write_pack(work.path(), "2.0.0", |w| w);
     engine.add_pack(Arc::new(install(&major, &packs_store, &loader, &engine.catalog()).expect("installs 2.0.0")));
-    let Err(EngineError::MigrationRefused { reasons, .. }) =
+    let Err(EngineError::Refused(Refusal::Migration { reasons, .. })) =
         engine.migrate(&plan, &integritas_core::pack::PackVersion::new(2, 0, 0), "analyst", day("2030-04-02"))
     else {
         panic!("a major version must be refused")
     };
     assert!(reasons.iter().any(|r| r.contains("not compatible")), "{reasons:?}");
-    let history = engine.history(&plan).expect("history");
+    let history = engine.history(&plan, 1, usize::MAX).expect("history");
     assert_eq!(
         history.iter().filter(|e| e.event == MIGRATED).count(),
         1,

@@ -117,10 +117,10 @@ fn every_guard_refuses_with_a_reason() {
     );
     assert_eq!(r["guard"], "payload");
     let message = r["message"].as_str().expect("msg");
-    assert!(
-        message.contains("`coordinator_decision.number` must be text") && message.contains("no field `colour`"),
-        "{message}"
-    );
+    assert!(message.contains("must be text, not a number") && message.contains("no field `colour`"), "{message}");
+    let paths: Vec<&str> =
+        r["problems"].as_array().expect("problems").iter().filter_map(|p| p["path"].as_str()).collect();
+    assert_eq!(paths, ["coordinator_decision.colour", "coordinator_decision.number"], "{r}");
     let r = refusal(
         &install,
         "2021-12-01",

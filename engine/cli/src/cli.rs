@@ -1,5 +1,6 @@
-//! The `integritas` command line: a thin layer that parses arguments,
-//! calls the engine and prints for people (default) or scripts (`--json`).
+//! The `integritas` command line: parses arguments, calls the engine and
+//! prints for people (default) or scripts (`--json`, the wire types of
+//! `integritas_core::wire`). No engine logic lives here.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,17 +8,22 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use integritas_core::date::Date;
-use integritas_core::deadline::{DueItem, Status};
 use integritas_core::diagnostic::Diagnostic;
-use integritas_core::engine::{Engine, EngineError};
+use integritas_core::engine::Engine;
+use integritas_core::error::EngineError;
 use integritas_core::executor::Command;
-use integritas_core::pack::{InstallError, Loader, install, load_installed, load_pack, load_workflow};
+use integritas_core::open::{OpenOptions, Opened, open};
+use integritas_core::pack::{Catalog, InstallError, Loader, load_pack, load_workflow};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
-use integritas_core::projection::Plan;
-use integritas_core::store::{Event, Institution, SledStore};
+use integritas_core::store::{Event, Institution};
+use integritas_core::wire::{
+    DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, PackDetail, PackSummary, PlanSummary, PlanView,
+    VerifyView,
+};
 
 /// integritas: integrity-plan workflows for public institutions.
 #[derive(Debug, Parser)]
@@ -32,16 +38,17 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct Global {
     /// Folder of the data store.
-    #[arg(long, global = true, default_value = "./data")]
+    #[arg(long, global = true, default_value = "./data", env = "INTEGRITAS_DATA")]
     data: PathBuf,
-    /// Folder of the jurisdiction packs.
+    /// Folder of the bundled jurisdiction packs.
     #[arg(long, global = true, default_value = "./jurisdictions", env = "INTEGRITAS_PACKS")]
     packs: PathBuf,
     /// Folder of the shared templates (page wrapper and partials); by
     /// default `./templates`, or the `templates/` beside the packs folder.
     #[arg(long, global = true, env = "INTEGRITAS_TEMPLATES")]
     templates: Option<PathBuf>,
-    /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be simulated.
+    /// The date to act on (YYYY-MM-DD); defaults to today. Lets a cycle be
+    /// simulated on a data folder no server holds.
     #[arg(long, global = true)]
     today: Option<String>,
     /// Print JSON for scripts instead of text for people.
@@ -59,7 +66,7 @@ enum Cmd {
     Plan(PlanCmd),
     /// Check every plan's hash chain; names the first broken link.
     Verify,
-    /// Jurisdiction packs: test, install, list.
+    /// Jurisdiction packs: show, test, install, list.
     #[command(subcommand)]
     Pack(PackCmd),
     /// Inspect or call a WebAssembly scoring plugin.
@@ -75,6 +82,14 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum PackCmd {
+    /// What a pack offers: workflows, roles, events, forms with their JSON keys, documents, samples.
+    Show {
+        /// The pack id (e.g. from `pack list`).
+        id: String,
+        /// A version of it (default: the newest).
+        #[arg(long)]
+        version: Option<String>,
+    },
     /// Run a pack's scenario tests.
     Test {
         /// The pack folder.
@@ -115,18 +130,26 @@ enum InstitutionCmd {
 
 #[derive(Debug, Subcommand)]
 enum PlanCmd {
-    /// Start a plan for an institution.
+    /// Start a plan for an institution, from a workflow or from a pack's sample.
     New {
         #[arg(long)]
         institution: String,
         /// `pack/workflow`, or a workflow id unique across packs.
+        #[arg(long, required_unless_present = "sample", conflicts_with = "sample")]
+        workflow: Option<String>,
+        /// A sample of the institution's pack (`pack show ID` lists them):
+        /// the plan starts on its workflow, filled with its data.
         #[arg(long)]
-        workflow: String,
+        sample: Option<String>,
         #[arg(long, default_value = "cli")]
         actor: String,
     },
     /// List plans.
-    List,
+    List {
+        /// Only the plans of this institution.
+        #[arg(long)]
+        institution: Option<String>,
+    },
     /// Fire an event on a plan as someone in a role.
     Fire {
         plan: String,
@@ -148,7 +171,15 @@ enum PlanCmd {
         role: Option<String>,
     },
     /// The plan's event log.
-    History { plan: String },
+    History {
+        plan: String,
+        /// First event number shown (1 is the plan's creation).
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Most events shown.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Move a plan to a newer, compatible version of its pack.
     Migrate {
         plan: String,
@@ -177,10 +208,30 @@ enum PlanCmd {
     },
 }
 
+/// An error the CLI prints: by meaning when it comes from the engine.
+enum Failure {
+    Engine(EngineError),
+    Other(anyhow::Error),
+}
+
+impl From<EngineError> for Failure {
+    fn from(e: EngineError) -> Self {
+        Failure::Engine(e)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+type Outcome = std::result::Result<ExitCode, Failure>;
+
 /// Runs the CLI; never panics on user input.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr, quiet unless RUST_LOG asks (e.g. RUST_LOG=integritas=debug).
+    // Logs go to stderr, quiet unless RUST_LOG asks (e.g. RUST_LOG=integritas_core=debug).
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -188,18 +239,36 @@ pub fn main() -> ExitCode {
     let json = cli.global.json;
     match run(cli) {
         Ok(code) => code,
-        Err(error) => {
-            if json {
-                println!("{}", json!({ "error": { "message": format!("{error:#}") } }));
-            } else {
-                eprintln!("error: {error:#}");
-            }
+        Err(failure) => {
+            report(&failure, json);
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(mut cli: Cli) -> Result<ExitCode> {
+/// Prints an error: a JSON body on stdout with `--json`, sentences on stderr otherwise.
+fn report(failure: &Failure, json: bool) {
+    let view = match failure {
+        Failure::Engine(e) => ErrorView::from(e),
+        Failure::Other(e) => ErrorView::new("invalid", format!("{e:#}")),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&ErrorBody { error: view }).unwrap_or_default());
+        return;
+    }
+    match &view.guard {
+        Some(guard) => eprintln!("refused ({guard} guard): {}", view.message),
+        None => eprintln!("error: {}", view.message),
+    }
+    // Each problem once more, by its field, when the sentence listed several.
+    if view.problems.len() > 1 || view.guard.is_some() {
+        for p in &view.problems {
+            eprintln!("  at {}: {}", if p.path.is_empty() { "(the data)" } else { &p.path }, p.message);
+        }
+    }
+}
+
+fn run(mut cli: Cli) -> Outcome {
     let mut near: Vec<PathBuf> = vec![cli.global.packs.clone()];
     match &cli.command {
         Cmd::Lint { paths } => near.extend(paths.iter().cloned()),
@@ -213,8 +282,8 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
     match cli.command {
-        Cmd::Lint { paths } => lint(g, &paths),
-        Cmd::Plugin(cmd) => crate::plugin_cmd::run(cmd, g.json),
+        Cmd::Lint { paths } => Ok(lint(g, &paths)?),
+        Cmd::Plugin(cmd) => Ok(crate::plugin_cmd::run(cmd, g.json)?),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
         Cmd::Institution(cmd) => institution(g, cmd),
@@ -229,37 +298,16 @@ fn today(g: &Global) -> Result<Date> {
     }
 }
 
-/// Opens the store, the plugin host (with its compilation cache in the data
-/// folder) and the packs. Packs with errors are left out, with a warning.
-fn open_engine(g: &Global) -> Result<Engine> {
-    let (engine, _) = open_engine_with_host(g)?;
-    Ok(engine)
-}
-
-/// The engine and the plugin host it runs (for installing packs into it).
-fn open_engine_with_host(g: &Global) -> Result<(Engine, Arc<PluginHost>)> {
-    let store = SledStore::open(&g.data).with_context(|| {
-        format!("cannot open the data folder {} (is another integritas using it?)", g.data.display())
-    })?;
-    let config = HostConfig { cache_dir: Some(g.data.join("plugin-cache")), ..HostConfig::default() };
-    let host = Arc::new(PluginHost::new(config)?);
-    let loader = loader(g, &host);
-    let (mut catalog, mut diagnostics) = loader.load_dir(&g.packs);
-    diagnostics.extend(load_installed(&installed_packs(g), &loader, &mut catalog));
-    for d in diagnostics.iter().filter(|d| d.is_error()) {
+/// Opens the install. `create` only for commands that record something:
+/// one that only reads never leaves an empty store behind.
+fn open_engine(g: &Global, create: bool) -> std::result::Result<Engine, EngineError> {
+    let options =
+        OpenOptions { data: g.data.clone(), packs: Some(g.packs.clone()), templates: g.templates.clone(), create };
+    let Opened { engine, diagnostics } = open(&options)?;
+    for d in &diagnostics {
         eprintln!("warning: a pack was not loaded: {d}");
     }
-    Ok((Engine::new(Arc::new(store), catalog, host.clone()), host))
-}
-
-/// Where `pack install` keeps the versions it installed.
-fn installed_packs(g: &Global) -> PathBuf {
-    g.data.join("packs")
-}
-
-/// How packs are read: plugins into `host`, shared templates from `--templates`.
-fn loader<'a>(g: &'a Global, host: &'a PluginHost) -> Loader<'a> {
-    Loader { host: Some(host), templates: g.templates.as_deref() }
+    Ok(engine)
 }
 
 /// Fills in `--templates` when it was not given: `./templates`, else the
@@ -277,24 +325,29 @@ fn resolve_templates(g: &mut Global, near: &[&Path]) {
     g.templates = found.into_iter().find(|dir| dir.join("page.hbs").is_file());
 }
 
-fn print(g: &Global, value: Value, text: impl FnOnce() -> String) {
+/// Prints a wire value as JSON, or text for people.
+fn print<T: Serialize>(g: &Global, value: &T, text: impl FnOnce() -> String) {
     if g.json {
-        println!("{value}");
+        println!("{}", serde_json::to_string(value).unwrap_or_default());
     } else {
         println!("{}", text());
     }
 }
 
-fn institution(g: &Global, cmd: InstitutionCmd) -> Result<ExitCode> {
-    let engine = open_engine(g)?;
+fn institution(g: &Global, cmd: InstitutionCmd) -> Outcome {
     match cmd {
         InstitutionCmd::Add { id, name, jurisdiction, kind, employees, parent } => {
+            let engine = open_engine(g, true)?;
             let inst = engine.add_institution(Institution { id, name, jurisdiction, kind, employees, parent })?;
-            print(g, json!(inst), || format!("added institution {} ({})", inst.id, inst.name));
+            print(g, &inst, || format!("added institution {} ({})", inst.id, inst.name));
         }
         InstitutionCmd::List => {
-            let all = engine.store().institutions()?;
-            print(g, json!(all), || {
+            let engine = open_engine(g, false)?;
+            let all = engine.institutions()?;
+            print(g, &all, || {
+                if all.is_empty() {
+                    return "(no institutions yet; add one with `integritas institution add`)".into();
+                }
                 all.iter()
                     .map(|i| format!("{}\t{}\t{}\t{}", i.id, i.jurisdiction, i.kind, i.name))
                     .collect::<Vec<_>>()
@@ -305,14 +358,23 @@ fn institution(g: &Global, cmd: InstitutionCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
-    let engine = open_engine(g)?;
+fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
     let today = today(g)?;
     match cmd {
-        PlanCmd::New { institution, workflow, actor } => {
-            let plan = engine.new_plan(&institution, &workflow, &actor, today)?;
-            print(g, json!({"plan": plan.meta, "state": plan.state, "cycle": plan.cycle}), || {
-                format!(
+        PlanCmd::New { institution, workflow, sample, actor } => {
+            let engine = open_engine(g, true)?;
+            let (plan, imported) = match (workflow, sample) {
+                (_, Some(sample)) => {
+                    let (plan, fired) = engine.new_plan_from_sample(&institution, &sample, &actor, today)?;
+                    (plan, Some((sample, fired)))
+                }
+                (Some(workflow), None) => (engine.new_plan(&institution, &workflow, &actor, today)?, None),
+                (None, None) => return Err(anyhow::anyhow!("give --workflow or --sample").into()),
+            };
+            let summary = PlanSummary::from(&plan.meta);
+            let value = json!({"plan": summary, "state": plan.state, "cycle": {"number": plan.cycle.number, "start": plan.cycle.start}});
+            print(g, &value, || {
+                let mut text = format!(
                     "started {} ({} for {}), cycle {} from {}, in `{}`",
                     plan.meta.id,
                     plan.meta.workflow,
@@ -320,12 +382,28 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
                     plan.cycle.number,
                     plan.cycle.start,
                     plan.state
-                )
+                );
+                if let Some((sample, fired)) = &imported {
+                    text.push_str(&format!("\nimported sample {sample} ({}, #{})", fired.event.event, fired.event.seq));
+                }
+                text
             });
         }
-        PlanCmd::List => {
-            let plans = engine.plans()?;
-            print(g, json!(plans), || {
+        PlanCmd::List { institution } => {
+            let engine = open_engine(g, false)?;
+            if let Some(id) = &institution {
+                engine.institution(id)?;
+            }
+            let plans: Vec<PlanSummary> = engine
+                .plans()?
+                .iter()
+                .filter(|p| institution.as_ref().is_none_or(|i| &p.institution == i))
+                .map(PlanSummary::from)
+                .collect();
+            print(g, &plans, || {
+                if plans.is_empty() {
+                    return "(no plans yet; start one with `integritas plan new`)".into();
+                }
                 plans
                     .iter()
                     .map(|p| format!("{}\t{}\t{}@{}", p.id, p.institution, p.workflow, p.pack_version))
@@ -338,34 +416,25 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
                 Some(text) => read_payload(&text)?,
                 None => Value::Null,
             };
+            let engine = open_engine(g, true)?;
             let command = Command { event, role, actor, payload, today };
-            match engine.fire(&plan, &command) {
-                Ok(fired) => print(g, json!({"event": fired.event, "state": fired.state}), || {
-                    format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to)
-                }),
-                Err(EngineError::Refused(refusal)) => {
-                    let value = json!({"refused": {"guard": refusal.guard(), "message": refusal.to_string(), "detail": refusal}});
-                    if g.json {
-                        println!("{value}");
-                    } else {
-                        eprintln!("refused ({} guard): {refusal}", refusal.guard());
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
-                Err(e) => return Err(e.into()),
-            }
+            let fired = engine.fire(&plan, &command)?;
+            let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
+            print(g, &view, || format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to));
         }
-        PlanCmd::Show { plan, role } => show(g, &engine, &plan, role.as_deref(), today)?,
+        PlanCmd::Show { plan, role } => show(g, &open_engine(g, false)?, &plan, role.as_deref(), today)?,
         PlanCmd::Migrate { plan, to, actor } => {
             let to = semver::Version::parse(&to).with_context(|| format!("`{to}` is not a semver version"))?;
+            let engine = open_engine(g, true)?;
             let fired = engine.migrate(&plan, &to, &actor, today)?;
-            print(g, json!({"event": fired.event, "state": fired.state}), || {
-                format!("{plan} #{}: moved to version {to}", fired.event.seq)
-            });
+            let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
+            print(g, &view, || format!("{plan} #{}: moved to version {to}", fired.event.seq));
         }
         PlanCmd::Import { plan, sample, actor } => {
+            let engine = open_engine(g, true)?;
             let fired = engine.import_sample(&plan, &sample, &actor, today)?;
-            print(g, json!({"event": fired.event, "state": fired.state}), || {
+            let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
+            print(g, &view, || {
                 format!(
                     "{plan} #{}: imported sample {sample} ({}), now in `{}`",
                     fired.event.seq, fired.event.event, fired.state
@@ -373,7 +442,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
             });
         }
         PlanCmd::Document { plan, document, lang, out } => {
-            let html = engine.document(&plan, &document, lang.as_deref(), today)?;
+            let html = open_engine(g, false)?.document(&plan, &document, lang.as_deref(), today)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?
@@ -381,9 +450,10 @@ fn plan(g: &Global, cmd: PlanCmd) -> Result<ExitCode> {
                 None => print!("{html}"),
             }
         }
-        PlanCmd::History { plan } => {
-            let events = engine.history(&plan)?;
-            print(g, json!(events), || events.iter().map(history_line).collect::<Vec<_>>().join("\n"));
+        PlanCmd::History { plan, from, limit } => {
+            let events = open_engine(g, false)?.history(&plan, from, limit)?;
+            let views: Vec<EventView> = events.iter().map(EventView::from).collect();
+            print(g, &views, || events.iter().map(history_line).collect::<Vec<_>>().join("\n"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -403,74 +473,69 @@ fn history_line(e: &Event) -> String {
     format!("#{:<4} {}  {:<22} {:<20} {}", e.seq, e.date, e.event, who, moved)
 }
 
-fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: Date) -> Result<()> {
+fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: Date) -> Result<(), EngineError> {
     let plan = engine.plan(plan_id)?;
     let workflow = engine.workflow_of(&plan.meta)?;
+    let pack = engine.pack_of(&plan.meta)?;
     let due = engine.due(plan_id, today)?;
     let next = match role {
-        Some(role) => engine.next_events(plan_id, role, today)?,
+        Some(role) => {
+            engine.next_events(plan_id, role, today)?.iter().map(|n| NextEventView::new(n, &workflow)).collect()
+        }
         None => Vec::new(),
     };
-    let phase = workflow.state(&plan.state).and_then(|s| s.parent.clone());
-    let value = json!({
-        "plan": plan.meta, "state": plan.state, "phase": phase, "cycle": plan.cycle, "today": today,
-        "next": next.iter().map(|(e, r)| json!({"event": e, "ready": r.is_none(), "refusal": r.as_ref().map(ToString::to_string)})).collect::<Vec<_>>(),
-        "due": due, "data": plan.data, "scores": plan.scores, "documents": plan.documents,
-    });
-    print(g, value, || show_text(&plan, &workflow, role, &next, &due, today));
+    let view = PlanView::new(&plan, &workflow, &pack, today, next, &due);
+    print(g, &view, || show_text(&view, role));
     Ok(())
 }
 
-fn show_text(
-    plan: &Plan,
-    workflow: &integritas_core::definition::Workflow,
-    role: Option<&str>,
-    next: &[(String, Option<integritas_core::executor::Refusal>)],
-    due: &[DueItem],
-    today: Date,
-) -> String {
-    let title = |id: &str| workflow.state(id).map(|s| s.title.clone()).filter(|t| !t.is_empty()).unwrap_or_default();
+fn show_text(view: &PlanView, role: Option<&str>) -> String {
+    let p = &view.plan;
     let mut out = vec![
-        format!("{}  {}  {}@{}", plan.meta.id, plan.meta.institution, plan.meta.workflow, plan.meta.pack_version),
-        format!("cycle {} (from {})", plan.cycle.number, plan.cycle.start),
-        format!("state: {} {}", plan.state, title(&plan.state)),
+        format!("{}  {}  {}@{}", p.id, p.institution, p.workflow, p.pack_version),
+        format!("cycle {} (from {})", view.cycle.number, view.cycle.start),
+        format!("state: {} {}", view.state, view.state_title),
     ];
-    if let Some(phase) = workflow.state(&plan.state).and_then(|s| s.parent.as_deref()) {
-        out.push(format!("phase: {phase} {}", title(phase)));
+    if let (Some(phase), Some(title)) = (&view.phase, &view.phase_title) {
+        out.push(format!("phase: {phase} {title}"));
     }
     if let Some(role) = role {
         out.push(format!("next for {role}:"));
-        if next.is_empty() {
+        if view.next.is_empty() {
             out.push("  (nothing)".into());
         }
-        for (event, refusal) in next {
-            match refusal {
-                None => out.push(format!("  {event}  ready")),
-                Some(r) => out.push(format!("  {event}  not yet: {r}")),
+        for n in &view.next {
+            match &n.refusal {
+                None => out.push(format!("  {}  ready", n.event)),
+                Some(r) => out.push(format!("  {}  not yet: {r}", n.event)),
             }
         }
     }
-    out.push(format!("due at {today}:"));
-    if due.is_empty() {
-        out.push("  (nothing)".into());
+    out.push(format!("due at {}:", view.today));
+    if view.due.is_empty() {
+        out.push(if view.finished { "  (nothing: the plan is closed)".into() } else { "  (nothing)".into() });
     }
-    for item in due {
-        let when = match item.status {
-            Status::Overdue { days_late } => format!("OVERDUE by {days_late} days"),
-            Status::Upcoming { days_left: 0 } => "due today".into(),
-            Status::Upcoming { days_left } => format!("in {days_left} days"),
-            Status::Met { on, .. } => format!("met on {on}"),
-        };
-        out.push(format!("  {}  {:<16} {:<12} {} ({when})", item.due, item.deadline, item.who, item.what));
+    for item in &view.due {
+        out.push(format!("  {}  {:<16} {:<12} {} ({})", item.due, item.deadline, item.who, item.what, due_words(item)));
     }
     out.join("\n")
 }
 
-fn verify(g: &Global) -> Result<ExitCode> {
-    let engine = open_engine(g)?;
+fn due_words(item: &DueView) -> String {
+    match (item.status, item.days_left, item.days_late, item.on) {
+        ("overdue", _, Some(days), _) => format!("OVERDUE by {days} days"),
+        ("upcoming", Some(0), _, _) => "due today".into(),
+        ("upcoming", Some(days), _, _) => format!("in {days} days"),
+        (_, _, _, Some(on)) => format!("met on {on}"),
+        _ => item.status.to_string(),
+    }
+}
+
+fn verify(g: &Global) -> Outcome {
+    let engine = open_engine(g, false)?;
     let (checked, broken) = engine.verify()?;
-    let value = json!({"events_checked": checked, "broken": broken.iter().map(|b| json!({"plan": b.plan, "seq": b.seq, "reason": b.reason})).collect::<Vec<_>>()});
-    print(g, value, || {
+    let view = VerifyView { events_checked: checked, broken: broken.iter().map(Into::into).collect() };
+    print(g, &view, || {
         let mut lines: Vec<String> = broken.iter().map(|b| format!("BROKEN {b}")).collect();
         lines.push(format!("{checked} events in intact chains; {} broken plan(s)", broken.len()));
         lines.join("\n")
@@ -480,18 +545,17 @@ fn verify(g: &Global) -> Result<ExitCode> {
 
 /// Lints each path: a workflow file, a pack folder, or a folder of packs.
 fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
-    let json_out = g.json;
     let mut all: Vec<Diagnostic> = Vec::new();
     for path in paths {
         all.extend(lint_path(g, path)?);
     }
     let errors = all.iter().filter(|d| d.is_error()).count();
     let warnings = all.len() - errors;
-    if json_out {
+    if g.json {
         println!("{}", json!({"errors": errors, "warnings": warnings, "diagnostics": all}));
     } else {
         for d in &all {
-            println!("{d}");
+            println!("{}", d.render());
         }
         println!("{errors} error(s), {warnings} warning(s)");
     }
@@ -501,17 +565,18 @@ fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
 fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
     // A fresh host without a cache: lint compiles and self-tests every plugin.
     let host = PluginHost::new(HostConfig::default())?;
+    let loader = Loader { host: Some(&host), templates: g.templates.as_deref() };
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "pack.ron") {
-            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), &loader(g, &host)).1);
+            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), &loader).1);
         }
         return Ok(load_workflow(path).1);
     }
     if path.join("pack.ron").is_file() {
-        return Ok(load_pack(path, &loader(g, &host)).1);
+        return Ok(load_pack(path, &loader).1);
     }
     if path.is_dir() {
-        let (catalog, diagnostics) = loader(g, &host).load_dir(path);
+        let (catalog, diagnostics) = loader.load_dir(path);
         if catalog.all().next().is_none() && diagnostics.is_empty() {
             bail!("{} holds no pack (no pack.ron in it or in its sub-folders)", path.display());
         }
@@ -520,21 +585,98 @@ fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
     bail!("{} does not exist", path.display())
 }
 
-fn pack(g: &Global, cmd: PackCmd) -> Result<ExitCode> {
+fn pack(g: &Global, cmd: PackCmd) -> Outcome {
     match cmd {
-        PackCmd::Test { dir } => pack_test(g, &dir),
+        PackCmd::Show { id, version } => pack_show(g, &id, version.as_deref()),
+        PackCmd::Test { dir } => Ok(pack_test(g, &dir)?),
         PackCmd::Install { source } => pack_install(g, &source),
         PackCmd::List => pack_list(g),
     }
 }
 
+/// The packs and how many plans use each version. Without a data folder
+/// (nothing recorded yet) the bundled packs are read without touching the
+/// disk: a command that only reads never creates a store.
+fn catalog_and_counts(g: &Global) -> std::result::Result<(Arc<Catalog>, PlanCounts), EngineError> {
+    if g.data.exists() {
+        let engine = open_engine(g, false)?;
+        return Ok((engine.catalog(), engine.plans_per_version()?));
+    }
+    let (catalog, diagnostics) = Loader { host: None, templates: g.templates.as_deref() }.load_dir(&g.packs);
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("warning: a pack was not loaded: {d}");
+    }
+    Ok((Arc::new(catalog), PlanCounts::new()))
+}
+
+type PlanCounts = std::collections::HashMap<(String, String), usize>;
+
+fn pack_show(g: &Global, id: &str, version: Option<&str>) -> Outcome {
+    let (catalog, counts) = catalog_and_counts(g)?;
+    let version = version.map(semver::Version::parse).transpose().context("--version is not a semver version")?;
+    let pack = catalog.pack(id, version.as_ref()).ok_or_else(|| {
+        let known = match &version {
+            Some(_) => catalog.all().filter(|p| p.id() == id).map(|p| format!("{id} {}", p.version())).collect(),
+            None => catalog.ids(),
+        };
+        EngineError::not_found("pack", id, known)
+    })?;
+    let plans = counts.get(&(pack.id().to_string(), pack.version().to_string())).copied();
+    let detail = PackDetail::new(pack, plans.unwrap_or(0));
+    print(g, &detail, || pack_text(&detail));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pack_text(d: &PackDetail) -> String {
+    let s = &d.summary;
+    let mut out = vec![
+        format!("{} {} — {}", s.id, s.version, s.title),
+        format!("languages: {}   plans on this version: {}", s.languages.join(", "), s.plans),
+    ];
+    for w in &d.workflows {
+        out.push(format!("\nworkflow {}/{} — {}", s.id, w.id, w.title));
+        out.push(format!(
+            "  roles: {}",
+            w.roles.iter().map(|r| format!("{} ({})", r.id, r.title)).collect::<Vec<_>>().join(", ")
+        ));
+        out.push(format!("  starts in: {}", w.initial));
+        out.push("  events (who may fire them; the forms their --payload fills):".into());
+        for e in &w.events {
+            let fills = if e.fills.is_empty() { String::new() } else { format!("  fills {}", e.fills.join(", ")) };
+            out.push(format!("    {:<24} as {}{fills}", e.id, e.roles.join("|")));
+        }
+        out.push("  forms (JSON keys of a payload: {\"form\": {\"field\": value}}):".into());
+        for f in &w.forms {
+            out.push(format!("    {} — {}", f.id, f.title));
+            for field in &f.fields {
+                let req = if field.required { " required" } else { "" };
+                out.push(format!("      {:<40} {}{req}  {}", field.key, field.kind, field.title));
+                for c in &field.columns {
+                    let req = if c.required { " required" } else { "" };
+                    out.push(format!("        {:<38} {}{req}  {}", c.key, c.kind, c.title));
+                }
+            }
+        }
+    }
+    out.push("\ndocuments:".into());
+    out.extend(d.documents.iter().map(|doc| format!("  {:<28} {}", doc.id, doc.title)));
+    out.push("samples (start a plan with `integritas plan new --institution ID --sample SAMPLE`):".into());
+    if d.samples.is_empty() {
+        out.push("  (none)".into());
+    }
+    out.extend(
+        d.samples.iter().map(|x| format!("  {:<20} workflow {}, event {} as {}", x.id, x.workflow, x.event, x.role)),
+    );
+    out.join("\n")
+}
+
 /// Runs every scenario of a pack; exit 1 when the pack does not load or a scenario fails.
 fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
     let host = Arc::new(PluginHost::new(HostConfig::default())?);
-    let (pack, diagnostics) = load_pack(dir, &loader(g, &host));
+    let (pack, diagnostics) = load_pack(dir, &Loader { host: Some(&host), templates: g.templates.as_deref() });
     let Some(pack) = pack else {
         for d in diagnostics.iter().filter(|d| d.is_error()) {
-            eprintln!("{d}");
+            eprintln!("{}", d.render());
         }
         bail!("the pack in {} has errors; `integritas lint` lists them", dir.display());
     };
@@ -545,7 +687,7 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
         .map(|(file, scenario)| integritas_core::scenario::run(&pack, host.clone(), file, scenario))
         .collect();
     let failed = reports.iter().filter(|r| !r.passed()).count();
-    print(g, json!({"scenarios": reports, "failed": failed}), || {
+    print(g, &json!({"scenarios": reports, "failed": failed}), || {
         let mut lines = Vec::new();
         for r in &reports {
             let verdict = if r.passed() { "ok" } else { "FAILED" };
@@ -558,14 +700,12 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
     Ok(if failed == 0 && !reports.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn pack_install(g: &Global, source: &Path) -> Result<ExitCode> {
-    let (engine, host) = open_engine_with_host(g)?;
-    let catalog = engine.catalog();
-    match install(source, &installed_packs(g), &loader(g, &host), &catalog) {
+fn pack_install(g: &Global, source: &Path) -> Outcome {
+    let engine = open_engine(g, true)?;
+    match engine.install_pack(source) {
         Ok(pack) => {
             let (id, version) = (pack.id().to_string(), pack.version().to_string());
-            engine.add_pack(Arc::new(pack));
-            print(g, json!({"installed": {"id": id, "version": version}}), || format!("installed {id} {version}"));
+            print(g, &json!({"installed": {"id": id, "version": version}}), || format!("installed {id} {version}"));
             Ok(ExitCode::SUCCESS)
         }
         Err(InstallError::Invalid(diagnostics)) => {
@@ -573,43 +713,29 @@ fn pack_install(g: &Global, source: &Path) -> Result<ExitCode> {
             if g.json {
                 println!(
                     "{}",
-                    json!({"error": {"message": "the pack is invalid; nothing was installed", "diagnostics": diagnostics}})
+                    json!({"error": {"code": "invalid", "message": "the pack is invalid; nothing was installed", "diagnostics": diagnostics}})
                 );
             } else {
                 for d in &diagnostics {
-                    eprintln!("{d}");
+                    eprintln!("{}", d.render());
                 }
                 eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
             }
             Ok(ExitCode::FAILURE)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(anyhow::Error::from(e).into()),
     }
 }
 
-fn pack_list(g: &Global) -> Result<ExitCode> {
-    let engine = open_engine(g)?;
-    let counts = engine.plans_per_version()?;
-    let rows: Vec<Value> = engine
-        .catalog()
+fn pack_list(g: &Global) -> Outcome {
+    let (catalog, counts) = catalog_and_counts(g)?;
+    let rows: Vec<PackSummary> = catalog
         .all()
-        .map(|p| {
-            let plans = counts.get(&(p.id().to_string(), p.version().to_string())).copied().unwrap_or(0);
-            let title = p.manifest.title.get(p.source_language()).cloned().unwrap_or_default();
-            json!({"id": p.id(), "version": p.version().to_string(), "title": title, "languages": p.manifest.languages, "plans": plans, "dir": p.dir})
-        })
+        .map(|p| PackSummary::new(p, counts.get(&(p.id().to_string(), p.version().to_string())).copied().unwrap_or(0)))
         .collect();
-    print(g, json!(rows), || {
+    print(g, &rows, || {
         rows.iter()
-            .map(|r| {
-                format!(
-                    "{}\t{}\t{} plan(s)\t{}",
-                    r["id"].as_str().unwrap_or(""),
-                    r["version"].as_str().unwrap_or(""),
-                    r["plans"],
-                    r["title"].as_str().unwrap_or("")
-                )
-            })
+            .map(|r| format!("{}\t{}\t{} plan(s)\t{}", r.id, r.version, r.plans, r.title))
             .collect::<Vec<_>>()
             .join("\n")
     });

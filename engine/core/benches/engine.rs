@@ -110,7 +110,7 @@ fn durable_append(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = sled::Config::new().path(dir.path()).flush_every_ms(None).open().expect("sled");
     let tree = db.open_tree("events").expect("tree");
-    let sample = setup.engine.history("plan-1").expect("history").pop().expect("an event").to_bytes();
+    let sample = setup.engine.history("plan-1", 1, usize::MAX).expect("history").pop().expect("an event").to_bytes();
     let mut seq: u64 = 0;
     group.bench_function("raw_sled_insert_flush", |b| {
         b.iter(|| {
@@ -158,7 +158,7 @@ fn in_memory(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_with_1000_events");
     group.bench_function("decide_guards", |b| {
         let command = note(1001);
-        b.iter(|| executor::decide(&workflow, &plan, &command, &NoPlugins).expect("passes"))
+        b.iter(|| executor::decide(&workflow, &plan, &command, &NoPlugins, executor::Mode::Fire).expect("passes"))
     });
     let later = Date::new(2031, 6, 1).expect("date");
     group.bench_function("due_schedule", |b| b.iter(|| deadline::schedule(&workflow, &plan, later)));

@@ -39,14 +39,24 @@ impl DueItem {
 
 /// Every occurrence of every tracked deadline of the plan's current cycle,
 /// up to the first not yet due, sorted by date.
+///
+/// In a final state only what was met stays: nothing is due or overdue any more.
 pub fn schedule(workflow: &Workflow, plan: &Plan, today: Date) -> Vec<DueItem> {
+    let closed = workflow.is_final(&plan.state);
     let mut items: Vec<DueItem> = workflow.def().deadlines.iter().flat_map(|d| occurrences(d, plan, today)).collect();
+    if closed {
+        items.retain(|i| !i.is_open());
+    }
     items.sort_by(|a, b| (a.due, &a.deadline).cmp(&(b.due, &b.deadline)));
     items
 }
 
-/// Only what still needs doing: upcoming and overdue items.
+/// Only what still needs doing: upcoming and overdue items. A plan in a
+/// final state owes nothing more.
 pub fn open_items(workflow: &Workflow, plan: &Plan, today: Date) -> Vec<DueItem> {
+    if workflow.is_final(&plan.state) {
+        return Vec::new();
+    }
     schedule(workflow, plan, today).into_iter().filter(DueItem::is_open).collect()
 }
 

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::ron_spans::{self, Node};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -26,25 +28,70 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The line of the file the position is on, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<String>,
 }
 
 impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
-}
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// A diagnostic about a whole file (no position within it).
+    pub fn file(
+        severity: Severity,
+        code: &'static str,
+        file: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code,
+            file: file.into(),
+            line: 1,
+            column: 1,
+            element: String::new(),
+            message: message.into(),
+            hint: None,
+            source_line: None,
+        }
+    }
+
+    /// The diagnostic for a person: the `file:line:column` line, then the
+    /// offending source line with a caret under the column, then the hint.
+    pub fn render(&self) -> String {
+        let mut out = self.headline();
+        if let Some(text) = &self.source_line {
+            let number = self.line.to_string();
+            let pad = " ".repeat(number.len());
+            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let caret = " ".repeat(self.column.saturating_sub(1).min(shown.chars().count()));
+            out.push_str(&format!("\n {pad} |\n {number} | {shown}\n {pad} | {caret}^"));
+        }
+        if let Some(hint) = &self.hint {
+            out.push_str(&format!("\n    hint: {hint}"));
+        }
+        out
+    }
+
+    fn headline(&self) -> String {
         let severity = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}:{}: {severity}[{}]", self.file, self.line, self.column, self.code)?;
+        let mut out = format!("{}:{}:{}: {severity}[{}]", self.file, self.line, self.column, self.code);
         if !self.element.is_empty() {
-            write!(f, " {}:", self.element)?;
+            out.push_str(&format!(" {}:", self.element));
         }
-        write!(f, " {}", self.message)?;
+        out.push_str(&format!(" {}", self.message));
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline())?;
         if let Some(hint) = &self.hint {
             write!(f, "\n    hint: {hint}")?;
         }
@@ -57,6 +104,8 @@ impl fmt::Display for Diagnostic {
 pub struct Source {
     pub file: String,
     pub text: String,
+    /// Where each element is written (none when the file is not valid RON).
+    spans: Option<Node>,
 }
 
 /// One step of a search for an element's position in a source file.
@@ -70,37 +119,81 @@ pub enum Needle<'a> {
     Id(&'a str),
     /// The `n`-th (from 0) occurrence of literal text, e.g. `Transition(`.
     TextNth(&'a str, usize),
+    /// A named field of the element found so far (`transitions`).
+    Field(&'a str),
+    /// The `n`-th (from 0) item of the list found so far.
+    Item(usize),
 }
 
 impl Source {
     pub fn new(file: impl Into<String>, text: impl Into<String>) -> Source {
-        Source { file: file.into(), text: text.into() }
+        let text = text.into();
+        Source { file: file.into(), spans: ron_spans::parse(&text), text }
     }
 
     /// Finds the needles one after the other and returns the (1-based) line
     /// and column of the last one found; (1, 1) when none is.
     ///
-    /// Definitions are plain data without spans, so positions are recovered
-    /// by searching the text for the element's own words: ids are unique
-    /// within their section, which makes this exact in practice.
+    /// Structural needles (`Field`, `Item`, `Id`) walk the file's element
+    /// tree, so the position is the element's own; text needles (`Quoted`,
+    /// `Key`) search only inside the element reached so far.
     pub fn locate(&self, needles: &[Needle]) -> (usize, usize) {
-        let mut offset = 0;
+        let mut node = self.spans.as_ref();
+        let (mut from, mut until) = (0, self.text.len());
         let mut found = None;
         for needle in needles {
-            match self.find(*needle, offset) {
-                Some(at) => {
-                    found = Some(at);
-                    offset = at + 1;
+            let step = match (*needle, node) {
+                (Needle::Field(name), Some(n)) => match n.field(name) {
+                    Some((at, child)) => Some((at, Some(child))),
+                    None => self.find(Needle::Key(name), from, until).map(|at| (at, None)),
+                },
+                (Needle::Item(i), Some(n)) => n.item(i).map(|child| (child.start, Some(child))),
+                // An optional section: a forms file is the list itself, a workflow has it under `forms:`.
+                (Needle::Key(name), Some(n)) => match n.field(name) {
+                    Some((at, child)) => Some((at, Some(child))),
+                    None => continue,
+                },
+                (Needle::Id(id), Some(n)) => match Self::with_id(n, id, &self.text) {
+                    Some(child) => Some((child.start, Some(child))),
+                    None => self.find(Needle::Id(id), from, until).map(|at| (at, None)),
+                },
+                (Needle::Field(name), None) => self.find(Needle::Key(name), from, until).map(|at| (at, None)),
+                (Needle::Item(_), None) => continue,
+                (text, _) => self.find(text, from, until).map(|at| (at, None)),
+            };
+            let Some((at, child)) = step else { break };
+            found = Some(at);
+            match child {
+                Some(child) => {
+                    node = Some(child);
+                    (from, until) = (child.start, child.end);
                 }
-                None => break,
+                None => {
+                    node = None;
+                    from = at + 1;
+                }
             }
         }
         self.line_col(found.unwrap_or(0))
     }
 
-    fn find(&self, needle: Needle, from: usize) -> Option<usize> {
+    /// The item of a list (or the list in a field) whose `id` is `id`.
+    fn with_id<'n>(node: &'n Node, id: &str, text: &str) -> Option<&'n Node> {
+        let quoted = format!("\"{id}\"");
+        node.items
+            .iter()
+            .find(|item| item.field("id").is_some_and(|(_, v)| text.get(v.start..v.end) == Some(quoted.as_str())))
+    }
+
+    fn find(&self, needle: Needle, from: usize, until: usize) -> Option<usize> {
+        let found = self.find_from(needle, from)?;
+        (found < until).then_some(found)
+    }
+
+    fn find_from(&self, needle: Needle, from: usize) -> Option<usize> {
         match needle {
-            Needle::Key(key) => self.find_key(key, from),
+            Needle::Field(key) | Needle::Key(key) => self.find_key(key, from),
+            Needle::Item(_) => Some(from),
             Needle::TextNth(text, n) => {
                 let mut at = self.text.get(from..)?.find(text)? + from;
                 for _ in 0..n {
@@ -122,6 +215,11 @@ impl Source {
                 }
             }
         }
+    }
+
+    /// The text of a 1-based line.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        self.text.lines().nth(line.checked_sub(1)?)
     }
 
     /// Position of `key` used as a field name (followed by `:`, not part of
@@ -162,6 +260,19 @@ impl Source {
         message: impl Into<String>,
     ) -> Diagnostic {
         let (line, column) = self.locate(needles);
+        self.at(severity, code, line, column, element, message)
+    }
+
+    /// A diagnostic at a known line and column, with that line of the text.
+    pub fn at(
+        &self,
+        severity: Severity,
+        code: &'static str,
+        line: usize,
+        column: usize,
+        element: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity,
             code,
@@ -171,6 +282,7 @@ impl Source {
             element: element.into(),
             message: message.into(),
             hint: None,
+            source_line: self.line_text(line).map(str::to_string),
         }
     }
 }

@@ -1,12 +1,34 @@
-//! The engine facade the CLI (and later the server) drive: institutions,
-//! plans, firing events, deadlines and verification, over one [`Store`].
+//! The engine facade the CLI and the HTTP server drive: institutions,
+//! plans, firing events, deadlines, documents, packs and verification, over
+//! one [`Store`]. One `Engine` is shared by every request (`Engine: Send +
+//! Sync`; wrap it in an `Arc`).
 //!
-//! Architecture invariant: an event is acknowledged (this returns `Ok`) only
-//! after the store made it durable, and a plan's projection changes only
-//! after that. Events of one plan are decided one at a time (a lock per
-//! plan); different plans proceed in parallel and share flushes.
+//! Architecture invariants:
+//! - An event is acknowledged (`fire` returns `Ok`) only after the store
+//!   made it durable, and a plan's projection changes only after that.
+//! - Events of one plan are decided one at a time (a lock per plan);
+//!   different plans proceed in parallel and share the store's flushes.
+//! - Reading the pack catalog takes a snapshot (an `Arc`), never a lock a
+//!   caller could hold; installing a pack swaps in a new catalog.
+//! - Projections are cached in a bounded cache (least recently used
+//!   plans leave it first) and rebuilt from the log when needed.
+//!
+//! # Calls that block
+//! These wait on other threads or on the disk; an async caller (the HTTP
+//! server) runs them on a blocking thread (`tokio::task::spawn_blocking`):
+//! - every write ([`Engine::fire`], [`Engine::new_plan`],
+//!   [`Engine::add_institution`], [`Engine::migrate`], [`Engine::import_sample`]):
+//!   the store's group commit waits for a flush and `fdatasync`;
+//! - every call naming a plan: it takes the plan's lock, and on a cache miss
+//!   replays the plan's log from the store;
+//! - calls that run plugins (`fire` with a `Score` action or a plugin guard,
+//!   [`Engine::next_events`] with a plugin guard): a plugin slot may be busy;
+//! - [`Engine::verify`], [`Engine::document`], [`Engine::install_pack`]: they
+//!   read the whole store, render templates or compile plugins.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use semver::Version;
@@ -15,8 +37,11 @@ use serde_json::{Value, json};
 use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
-use crate::executor::{self, Command, Refusal};
-use crate::pack::{Catalog, Pack, plugin_key};
+use crate::error::{EngineError, NotFound};
+use crate::executor::{self, Command, Mode, Refusal};
+use crate::guard;
+use crate::pack::{Catalog, InstallError, Loader, Pack, install, plugin_key};
+use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
@@ -30,32 +55,13 @@ pub const MIGRATED: &str = "@migrated";
 /// The actor recorded for events of anonymous kinds.
 pub const ANONYMOUS: &str = "anonymous";
 
-/// Why an engine call did not do what was asked.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// A guard refused the event; nothing was written.
-    #[error("refused: {0}")]
-    Refused(Refusal),
-    #[error("no {kind} `{id}`")]
-    NotFound { kind: &'static str, id: String },
-    /// The request itself makes no sense (e.g. an institution without a name).
-    #[error("{0}")]
-    Invalid(String),
-    /// A plan cannot move to that pack version; every reason is listed.
-    #[error("plan {plan} cannot move to version {to}: {}", reasons.join("; "))]
-    MigrationRefused { plan: String, to: String, reasons: Vec<String> },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+/// Plans whose projections stay in memory by default: a plan of a few
+/// hundred risks is tens of KiB, so 4,096 bound the cache to a few hundred
+/// MiB at worst while every plan in use at once stays warm.
+pub const PLAN_CACHE_CAPACITY: usize = 4_096;
 
-// Not `#[from]`: that would make the refusal a "source" too, and error
-// chains would print its reason twice.
-impl From<Refusal> for EngineError {
-    fn from(refusal: Refusal) -> Self {
-        EngineError::Refused(refusal)
-    }
-}
+/// Times `fire` decides again when another writer appended first.
+const CONFLICT_RETRIES: usize = 3;
 
 /// What a successful `fire` recorded.
 #[derive(Debug, Clone)]
@@ -65,68 +71,133 @@ pub struct Fired {
     pub state: String,
 }
 
+/// An event a role may fire now, or why not yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextEvent {
+    pub event: String,
+    /// `None` when the event would pass with the data the plan has.
+    pub refusal: Option<Refusal>,
+}
+
+/// Where `pack install` puts pack versions and how it reads them.
+pub struct PackInstaller {
+    /// The plugin host packs' plugins are compiled into.
+    pub host: Arc<PluginHost>,
+    /// `<data>/packs`: installed versions, `<id>/<version>/`.
+    pub installed: PathBuf,
+    /// The shared `templates/` folder packs are checked against.
+    pub templates: Option<PathBuf>,
+}
+
 /// The engine over a store, a pack catalog and a plugin runner.
 pub struct Engine {
     store: Arc<dyn Store>,
-    catalog: RwLock<Catalog>,
+    catalog: RwLock<Arc<Catalog>>,
     plugins: Arc<dyn PluginRunner>,
-    plans: Mutex<HashMap<String, Arc<Mutex<Plan>>>>,
+    cache: PlanCache,
+    installer: Option<PackInstaller>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, catalog: Catalog, plugins: Arc<dyn PluginRunner>) -> Engine {
-        Engine { store, catalog: RwLock::new(catalog), plugins, plans: Mutex::new(HashMap::new()) }
+        Engine {
+            store,
+            catalog: RwLock::new(Arc::new(catalog)),
+            plugins,
+            cache: PlanCache::new(PLAN_CACHE_CAPACITY),
+            installer: None,
+        }
     }
 
-    pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+    /// Lets this engine install pack versions at run time.
+    pub fn with_installer(mut self, installer: PackInstaller) -> Engine {
+        self.installer = Some(installer);
+        self
     }
 
-    /// A snapshot of the pack versions active now (cheap: packs are shared).
-    /// A snapshot, not a guard, so a caller can never hold the lock that
-    /// [`Engine::add_pack`] needs.
-    pub fn catalog(&self) -> Catalog {
+    /// Bounds the plan cache to `capacity` plans (at least one).
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Engine {
+        self.cache = PlanCache::new(capacity.max(1));
+        self
+    }
+
+    /// A snapshot of the pack versions active now: an `Arc`, cheap to take,
+    /// never a lock a caller could hold while a pack is installed.
+    pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn add_institution(&self, institution: Institution) -> Result<Institution, EngineError> {
-        if institution.id.trim().is_empty() || institution.name.trim().is_empty() {
-            return Err(EngineError::Invalid("an institution needs an id and a name".into()));
+        let mut problems = Vec::new();
+        if institution.id.trim().is_empty() {
+            problems.push(("id", "an institution needs an id".to_string()));
+        } else if !institution.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || institution.id.len() > 64
+        {
+            let msg = format!("`{}` may use only letters, digits, `-` and `_` (at most 64)", institution.id);
+            problems.push(("id", msg));
         }
-        if !institution.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(EngineError::Invalid(format!(
-                "institution id `{}` may use only letters, digits, `-` and `_`",
-                institution.id
-            )));
+        if institution.name.trim().is_empty() || institution.name.chars().any(char::is_control) {
+            problems.push(("name", "an institution needs a name, on one line".to_string()));
         }
-        if self.catalog().pack(&institution.jurisdiction, None).is_none() {
-            return Err(EngineError::NotFound { kind: "jurisdiction pack", id: institution.jurisdiction });
+        if let Some(first) = problems.into_iter().next() {
+            return Err(EngineError::invalid(first.0, first.1));
+        }
+        let catalog = self.catalog();
+        if catalog.pack(&institution.jurisdiction, None).is_none() {
+            let known = catalog.ids();
+            return Err(NotFound::new("jurisdiction pack", &institution.jurisdiction, known).into());
         }
         if let Some(parent) = &institution.parent
             && self.store.institution(parent)?.is_none()
         {
-            return Err(EngineError::NotFound { kind: "institution", id: parent.clone() });
+            return Err(self.no_institution(parent));
         }
         self.store.add_institution(&institution)?;
         Ok(institution)
     }
 
-    /// Starts a plan of `workflow` (`pack/workflow`) for an institution, on
-    /// the newest version of the pack, in the cycle `today` falls in.
-    pub fn new_plan(&self, institution: &str, workflow: &str, actor: &str, today: Date) -> Result<Plan, EngineError> {
-        let inst = self
-            .store
-            .institution(institution)?
-            .ok_or_else(|| EngineError::NotFound { kind: "institution", id: institution.into() })?;
-        let (pack, wf) = self
-            .catalog()
-            .workflow(workflow, None)
-            .ok_or_else(|| EngineError::NotFound { kind: "workflow", id: workflow.into() })?;
+    pub fn institutions(&self) -> Result<Vec<Institution>, EngineError> {
+        Ok(self.store.institutions()?)
+    }
+
+    pub fn institution(&self, id: &str) -> Result<Institution, EngineError> {
+        self.store.institution(id)?.ok_or_else(|| self.no_institution(id))
+    }
+
+    fn no_institution(&self, id: &str) -> EngineError {
+        let known: Vec<String> =
+            self.store.institutions().map(|all| all.into_iter().map(|i| i.id).collect()).unwrap_or_default();
+        EngineError::not_found("institution", id, known)
+    }
+
+    /// Starts a plan of `workflow` (`pack/workflow`, or a workflow id
+    /// unique across packs) for an institution, on the newest version of
+    /// the pack, in the cycle `today` falls in.
+    pub fn new_plan(
+        &self,
+        institution: &str,
+        workflow: &str,
+        actor: &str,
+        today: Date,
+    ) -> Result<Arc<Plan>, EngineError> {
+        let inst = self.institution(institution)?;
+        let catalog = self.catalog();
+        let (pack, wf) = catalog.workflow(workflow, None).ok_or_else(|| {
+            let known = catalog
+                .all()
+                .flat_map(|p| p.workflows.keys().map(move |w| format!("{}/{w}", p.id())))
+                .collect::<Vec<_>>();
+            EngineError::not_found("workflow", workflow, known)
+        })?;
         if pack.manifest.id != inst.jurisdiction {
-            return Err(EngineError::Invalid(format!(
-                "institution `{institution}` falls under `{}`, but workflow `{workflow}` belongs to pack `{}`",
-                inst.jurisdiction, pack.manifest.id
-            )));
+            return Err(EngineError::invalid(
+                "workflow",
+                format!(
+                    "institution `{institution}` falls under `{}`, but workflow `{workflow}` belongs to pack `{}`",
+                    inst.jurisdiction, pack.manifest.id
+                ),
+            ));
         }
         let id = format!("plan-{}", self.store.next_plan_number()?);
         let meta = PlanMeta {
@@ -152,20 +223,25 @@ impl Engine {
         };
         let bytes = first.to_bytes();
         self.store.add_plan(&meta, &bytes)?;
-        let plan = Plan::replay(meta, &wf, &[(first, bytes)]).expect("a log with one event replays");
-        self.lock_plans().insert(id, Arc::new(Mutex::new(plan.clone())));
+        let plan =
+            Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
+        self.cache.insert(&id, plan.clone());
         Ok(plan)
     }
 
     /// Fires an event. `Ok` means it is durable; a refusal writes nothing.
     pub fn fire(&self, plan_id: &str, command: &Command) -> Result<Fired, EngineError> {
-        // A conflict means another writer got there first: reload and decide again.
-        for _ in 0..3 {
+        for _ in 0..CONFLICT_RETRIES {
             let slot = self.slot(plan_id)?;
-            let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let plan = guard.clone();
             let workflow = self.workflow_of(&plan.meta)?;
             let plugins = self.plugins_for(&plan.meta);
-            let decision = executor::decide(&workflow, &plan, command, &plugins).inspect_err(|refusal| {
+            let mut command = command.clone();
+            if let Some(event) = workflow.event(&command.event) {
+                guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+            }
+            let decision = executor::decide(&workflow, &plan, &command, &plugins, Mode::Fire).inspect_err(|refusal| {
                 tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
             })?;
             // Anonymous answers keep no actor and no time of day that could be matched to a login.
@@ -182,7 +258,7 @@ impl Engine {
                 actor,
                 role: command.role.clone(),
                 event: command.event.clone(),
-                payload: command.payload.clone(),
+                payload: command.payload,
                 from: plan.state.clone(),
                 to: decision.to,
                 effects: decision.effects,
@@ -191,28 +267,30 @@ impl Engine {
             let bytes = event.to_bytes();
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
-                    plan.apply(&workflow, &event, hash_hex(&bytes));
+                    drop(plan);
+                    Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
                     tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
-                    let state = plan.state.clone();
+                    let state = guard.state.clone();
                     return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    drop(plan);
-                    self.lock_plans().remove(plan_id);
+                    drop(guard);
+                    self.cache.remove(plan_id);
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Invalid(format!("plan {plan_id} is being changed by another writer; try again")))
+        Err(EngineError::Conflict { message: format!("plan {plan_id} is being changed by another writer; try again") })
     }
 
-    /// The plan's current projection.
-    pub fn plan(&self, plan_id: &str) -> Result<Plan, EngineError> {
+    /// The plan's current projection (a snapshot: later events do not change it).
+    pub fn plan(&self, plan_id: &str) -> Result<Arc<Plan>, EngineError> {
         let slot = self.slot(plan_id)?;
-        let plan = slot.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(plan.clone())
+        let plan = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(plan)
     }
 
+    /// Every plan, as recorded (no replay: cheap however many plans there are).
     pub fn plans(&self) -> Result<Vec<PlanMeta>, EngineError> {
         Ok(self.store.plans()?)
     }
@@ -221,16 +299,33 @@ impl Engine {
     pub fn workflow_of(&self, meta: &PlanMeta) -> Result<Arc<Workflow>, EngineError> {
         let version = Version::parse(&meta.pack_version).ok();
         self.catalog().workflow(&meta.workflow, version.as_ref()).map(|(_, wf)| wf).ok_or_else(|| {
-            EngineError::NotFound {
-                kind: "workflow",
-                id: format!("{} (pack version {})", meta.workflow, meta.pack_version),
+            EngineError::Internal {
+                message: format!(
+                    "plan {} follows {} of pack version {}, which is not loaded; reinstall that pack version",
+                    meta.id, meta.workflow, meta.pack_version
+                ),
             }
         })
     }
 
-    pub fn history(&self, plan_id: &str) -> Result<Vec<Event>, EngineError> {
+    /// The plan's log, oldest first: `limit` events from number `from` (1-based).
+    pub fn history(&self, plan_id: &str, from: u64, limit: usize) -> Result<Vec<Event>, EngineError> {
         self.meta(plan_id)?;
-        Ok(store::events(self.store.as_ref(), plan_id)?)
+        let raw = self.store.raw_events(plan_id)?;
+        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        raw.iter()
+            .enumerate()
+            .skip(skip)
+            .take(limit)
+            .map(|(i, bytes)| {
+                serde_json::from_slice(bytes).map_err(|e| {
+                    EngineError::from(StoreError::Corrupt {
+                        key: format!("{plan_id}#{}", i + 1),
+                        reason: e.to_string(),
+                    })
+                })
+            })
+            .collect()
     }
 
     /// Upcoming and overdue deadlines of a plan at `today`.
@@ -240,16 +335,18 @@ impl Engine {
         Ok(deadline::open_items(&workflow, &plan, today))
     }
 
-    /// Each event `role` may fire now, with the refusal it would get with
-    /// an empty payload (`None` when it would pass).
-    pub fn next_events(
-        &self,
-        plan_id: &str,
-        role: &str,
-        today: Date,
-    ) -> Result<Vec<(String, Option<Refusal>)>, EngineError> {
+    /// Each event `role` may fire from the plan's state, with the refusal
+    /// it would get now with no new data (`None` when it would pass). Runs
+    /// the guards only, with the plugins of the plan's own pack version;
+    /// nothing is scored. An unknown role is an error, not an empty list.
+    pub fn next_events(&self, plan_id: &str, role: &str, today: Date) -> Result<Vec<NextEvent>, EngineError> {
         let plan = self.plan(plan_id)?;
         let workflow = self.workflow_of(&plan.meta)?;
+        if workflow.role(role).is_none() {
+            let known = workflow.def().roles.iter().map(|r| r.id.clone());
+            return Err(EngineError::not_found("role", role, known));
+        }
+        let plugins = self.plugins_for(&plan.meta);
         Ok(executor::events_for_role(&workflow, &plan, role)
             .into_iter()
             .map(|event| {
@@ -260,8 +357,8 @@ impl Engine {
                     payload: Value::Null,
                     today,
                 };
-                let refusal = executor::decide(&workflow, &plan, &command, self.plugins.as_ref()).err();
-                (event, refusal)
+                let refusal = executor::decide(&workflow, &plan, &command, &plugins, Mode::Preview).err();
+                NextEvent { event, refusal }
             })
             .collect())
     }
@@ -269,16 +366,32 @@ impl Engine {
     /// Activates a pack version in the running engine: new plans start on
     /// it at once; existing plans stay on the version they are pinned to.
     pub fn add_pack(&self, pack: Arc<Pack>) {
-        self.catalog.write().unwrap_or_else(|p| p.into_inner()).insert_arc(pack);
+        let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = Catalog::clone(&catalog);
+        next.insert_arc(pack);
+        *catalog = Arc::new(next);
     }
 
-    /// How many plans are on each pack version: `(pack, version) → count`.
+    /// Validates a pack (a folder or `.tar.gz`), installs it into the data
+    /// folder and activates it.
+    pub fn install_pack(&self, source: &std::path::Path) -> Result<Arc<Pack>, InstallError> {
+        let installer = self
+            .installer
+            .as_ref()
+            .ok_or_else(|| InstallError::Refused("this engine was opened without a packs store".into()))?;
+        let loader = Loader { host: Some(&installer.host), templates: installer.templates.as_deref() };
+        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog())?);
+        self.add_pack(pack.clone());
+        Ok(pack)
+    }
+
+    /// How many plans are on each pack version: `(pack, version) → count`,
+    /// from the plans' records (no replay).
     pub fn plans_per_version(&self) -> Result<HashMap<(String, String), usize>, EngineError> {
         let mut counts = HashMap::new();
         for meta in self.store.plans()? {
-            let version = self.plan(&meta.id).map_or(meta.pack_version.clone(), |p| p.meta.pack_version);
             let pack = meta.workflow.split('/').next().unwrap_or_default().to_string();
-            *counts.entry((pack, version)).or_insert(0) += 1;
+            *counts.entry((pack, meta.pack_version)).or_insert(0) += 1;
         }
         Ok(counts)
     }
@@ -288,15 +401,18 @@ impl Engine {
     /// major, newer) and the plan's state and data fit the new version.
     pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let slot = self.slot(plan_id)?;
-        let mut plan = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = guard.clone();
         let current = Version::parse(&plan.meta.pack_version)
-            .map_err(|e| EngineError::Invalid(format!("the plan's pack version is not semver: {e}")))?;
-        let refuse =
-            |reasons: Vec<String>| EngineError::MigrationRefused { plan: plan_id.into(), to: to.to_string(), reasons };
+            .map_err(|e| internal(format!("the plan's pack version is not semver: {e}")))?;
+        let refuse = |reasons: Vec<String>| EngineError::Refused(Refusal::Migration { to: to.to_string(), reasons });
         let (pack_id, workflow_id) = plan.meta.workflow.split_once('/').unwrap_or_default();
         let Some(target) = self.catalog().pack(pack_id, Some(to)).cloned() else {
             return Err(refuse(vec![format!("version {to} of pack `{pack_id}` is not installed")]));
         };
+        if let Some((previous, at_start)) = plan.latest_date().filter(|(d, _)| today < *d) {
+            return Err(Refusal::Date { date: today, previous, at_start }.into());
+        }
         let reasons = migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref));
         if !reasons.is_empty() {
             return Err(refuse(reasons));
@@ -315,33 +431,40 @@ impl Engine {
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
-        self.store.append(plan_id, event.seq, &bytes)?;
-        let workflow = target.workflows.get(workflow_id).cloned().expect("checked above");
-        plan.apply(&workflow, &event, hash_hex(&bytes));
-        Ok(Fired { event, state: plan.state.clone() })
+        let mut meta = plan.meta.clone();
+        meta.pack_version = to.to_string();
+        self.store.append_and_update(plan_id, event.seq, &bytes, &meta)?;
+        let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
+        drop(plan);
+        Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
+        Ok(Fired { event, state: guard.state.clone() })
     }
 
     /// The pack version a plan is pinned to.
     pub fn pack_of(&self, meta: &PlanMeta) -> Result<Arc<Pack>, EngineError> {
         let pack_id = meta.workflow.split('/').next().unwrap_or_default();
         let version = Version::parse(&meta.pack_version).ok();
-        self.catalog()
-            .pack(pack_id, version.as_ref())
-            .cloned()
-            .ok_or_else(|| EngineError::NotFound { kind: "pack", id: format!("{pack_id} {}", meta.pack_version) })
+        self.catalog().pack(pack_id, version.as_ref()).cloned().ok_or_else(|| {
+            internal(format!("pack {pack_id} {} is not loaded; reinstall that pack version", meta.pack_version))
+        })
     }
 
     /// Fires a pack sample's event with its data on a plan (through every guard).
     pub fn import_sample(&self, plan_id: &str, sample: &str, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let plan = self.plan(plan_id)?;
         let pack = self.pack_of(&plan.meta)?;
-        let (decl, payload) =
-            pack.samples.get(sample).ok_or_else(|| EngineError::NotFound { kind: "sample", id: sample.into() })?;
+        let (decl, payload) = pack
+            .samples
+            .get(sample)
+            .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
         if format!("{}/{}", pack.id(), decl.workflow) != plan.meta.workflow {
-            return Err(EngineError::Invalid(format!(
-                "sample `{sample}` is for workflow `{}`, but plan {plan_id} follows `{}`",
-                decl.workflow, plan.meta.workflow
-            )));
+            return Err(EngineError::invalid(
+                "sample",
+                format!(
+                    "sample `{sample}` is for workflow `{}`, but plan {plan_id} follows `{}`",
+                    decl.workflow, plan.meta.workflow
+                ),
+            ));
         }
         let command = Command {
             event: decl.event.clone(),
@@ -351,6 +474,29 @@ impl Engine {
             today,
         };
         self.fire(plan_id, &command)
+    }
+
+    /// Starts a plan from one of its pack's samples: the sample names the
+    /// workflow, and its event is fired at once with its data.
+    pub fn new_plan_from_sample(
+        &self,
+        institution: &str,
+        sample: &str,
+        actor: &str,
+        today: Date,
+    ) -> Result<(Arc<Plan>, Fired), EngineError> {
+        let inst = self.institution(institution)?;
+        let catalog = self.catalog();
+        let pack = catalog.pack(&inst.jurisdiction, None).ok_or_else(|| {
+            internal(format!("the pack `{}` of institution `{institution}` is not loaded", inst.jurisdiction))
+        })?;
+        let (decl, _) = pack
+            .samples
+            .get(sample)
+            .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
+        let plan = self.new_plan(institution, &format!("{}/{}", pack.id(), decl.workflow), actor, today)?;
+        let fired = self.import_sample(&plan.meta.id, sample, actor, today)?;
+        Ok((self.plan(&plan.meta.id)?, fired))
     }
 
     /// Renders one of the plan's documents in a language of its pack.
@@ -369,20 +515,17 @@ impl Engine {
         let current = self.plan(plan_id)?;
         let produced = current.documents.iter().rev().find(|d| d.id == document).map(|d| (d.seq, d.date));
         let (plan, today) = match produced {
-            Some((seq, date)) => (self.replay(plan_id, Some(seq))?, date),
+            Some((seq, date)) => (Arc::new(self.replay(plan_id, Some(seq))?), date),
             None => (current, today),
         };
         let pack = self.pack_of(&plan.meta)?;
         let workflow = self.workflow_of(&plan.meta)?;
         if !workflow.def().documents.iter().any(|d| d == document) {
-            return Err(EngineError::NotFound { kind: "document", id: document.into() });
+            return Err(EngineError::not_found("document", document, workflow.def().documents.iter().cloned()));
         }
         let language = language.unwrap_or(pack.source_language());
         if !pack.manifest.languages.iter().any(|l| l == language) {
-            return Err(EngineError::Invalid(format!(
-                "the pack speaks {}, not `{language}`",
-                pack.manifest.languages.join(", ")
-            )));
+            return Err(EngineError::not_found("language", language, pack.manifest.languages.iter().cloned()));
         }
         let institution = self.store.institution(&plan.meta.institution)?;
         let labels = pack.labels(language);
@@ -401,12 +544,13 @@ impl Engine {
             "deadlines": deadline::schedule(&workflow, &plan, today),
             "events": plan.happened,
         });
-        pack.render(document, language, context)
-            .map_err(|e| EngineError::Invalid(format!("document `{document}` cannot be rendered: {e}")))
+        pack.render(document, language, context).map_err(|e| {
+            internal(format!("document `{document}` of pack {} {} cannot be rendered: {e}", pack.id(), pack.version()))
+        })
     }
 
     /// Checks every plan's hash chain; returns the number of events checked
-    /// or the first broken link of each broken plan.
+    /// and the first broken link of each broken plan.
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
         let mut checked = 0;
         let mut broken = Vec::new();
@@ -426,11 +570,11 @@ impl Engine {
     }
 
     fn meta(&self, plan_id: &str) -> Result<PlanMeta, EngineError> {
-        self.store.plan(plan_id)?.ok_or_else(|| EngineError::NotFound { kind: "plan", id: plan_id.into() })
-    }
-
-    fn lock_plans(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Mutex<Plan>>>> {
-        self.plans.lock().unwrap_or_else(|p| p.into_inner())
+        self.store.plan(plan_id)?.ok_or_else(|| {
+            let known: Vec<String> =
+                self.store.plans().map(|all| all.into_iter().map(|p| p.id).collect()).unwrap_or_default();
+            EngineError::not_found("plan", plan_id, known)
+        })
     }
 
     /// Rebuilds a plan from its log: all of it, or (for a document) up to
@@ -467,13 +611,69 @@ impl Engine {
     }
 
     /// The cached projection of a plan, replayed from the log on first use.
-    fn slot(&self, plan_id: &str) -> Result<Arc<Mutex<Plan>>, EngineError> {
-        if let Some(slot) = self.lock_plans().get(plan_id) {
-            return Ok(slot.clone());
+    fn slot(&self, plan_id: &str) -> Result<Slot, EngineError> {
+        if let Some(slot) = self.cache.get(plan_id) {
+            return Ok(slot);
         }
-        let plan = self.replay(plan_id, None)?;
+        let plan = Arc::new(self.replay(plan_id, None)?);
+        Ok(self.cache.insert(plan_id, plan))
+    }
+}
+
+fn internal(message: impl Into<String>) -> EngineError {
+    EngineError::Internal { message: message.into() }
+}
+
+/// One plan's projection behind the lock that orders its events.
+type Slot = Arc<Mutex<Arc<Plan>>>;
+
+/// Projections of the plans in use, at most `capacity` of them; the least
+/// recently used leaves first. Each plan sits behind its own lock, which
+/// orders the events of that plan.
+struct PlanCache {
+    capacity: usize,
+    clock: AtomicU64,
+    slots: Mutex<HashMap<String, (Slot, u64)>>,
+}
+
+impl PlanCache {
+    fn new(capacity: usize) -> PlanCache {
+        PlanCache { capacity, clock: AtomicU64::new(0), slots: Mutex::new(HashMap::new()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Slot, u64)>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<Slot> {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut slots = self.lock();
+        let (slot, used) = slots.get_mut(id)?;
+        *used = tick;
+        Some(slot.clone())
+    }
+
+    /// Caches a plan unless another thread cached it first; returns the slot in use.
+    fn insert(&self, id: &str, plan: Arc<Plan>) -> Slot {
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut slots = self.lock();
+        if let Some((slot, used)) = slots.get_mut(id) {
+            *used = tick;
+            return slot.clone();
+        }
+        if slots.len() >= self.capacity {
+            // Evicting is O(capacity), once per miss when full: far less than the replay that caused it.
+            if let Some(oldest) = slots.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                slots.remove(&oldest);
+            }
+        }
         let slot = Arc::new(Mutex::new(plan));
-        Ok(self.lock_plans().entry(plan_id.to_string()).or_insert(slot).clone())
+        slots.insert(id.to_string(), (slot.clone(), tick));
+        slot
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
     }
 }
 
@@ -517,8 +717,6 @@ fn migration_problems(plan: &Plan, current: &Version, to: &Version, target: Opti
     let data = Value::Object(
         plan.data.iter().filter(|(k, _)| known.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
     );
-    reasons.extend(
-        crate::guard::validate_payload(workflow, &known, &data).into_iter().map(|p| format!("under {to}, {p}")),
-    );
+    reasons.extend(guard::validate_payload(workflow, &known, &data).into_iter().map(|p| format!("under {to}, {p}")));
     reasons
 }

@@ -3,13 +3,16 @@
 //! plan and the definition and writes nothing.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::date::Date;
-use crate::definition::{Action, Workflow};
-use crate::guard::{self, Context};
+use crate::definition::{Action, PluginGuard, Workflow};
+use crate::diagnostic::did_you_mean;
+use crate::error::Problem;
+use crate::guard::{self, Context, Draft};
+use crate::message::{Message, english, list};
 use crate::plugin::PluginRunner;
-use crate::projection::{Plan, merge_forms};
+use crate::projection::Plan;
 use crate::store::Effect;
 
 /// A request to fire an event.
@@ -29,29 +32,67 @@ pub struct Decision {
     pub effects: Vec<Effect>,
 }
 
-/// Why an event was not accepted. Each variant names the guard.
+/// How much of a decision to work out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything: guards, then the actions' effects (plugins score).
+    Fire,
+    /// Guards only: whether the event would pass now, without scoring.
+    Preview,
+}
+
+/// Why an event was not accepted. Each variant names the guard; the
+/// problems with field paths are in [`Refusal::problems`].
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[serde(tag = "guard", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Refusal {
-    #[error("the plan is in `{state}`, a final state; nothing more can happen")]
+    #[error("{}", Message::new("refusal.finished").arg("state", state))]
     Finished { state: String },
-    #[error("`{event}` is not an event of this workflow")]
-    UnknownEvent { event: String },
-    #[error("`{event}` cannot happen while the plan is in `{state}`; possible now: {}", list(allowed))]
+    #[error("{}", Message::new("refusal.unknown_event").arg("event", event).arg("hint", hint(event, known)))]
+    UnknownEvent { event: String, known: Vec<String> },
+    #[error("{}", Message::new("refusal.state").arg("event", event).arg("state", state).arg("allowed", list(allowed)))]
     State { event: String, state: String, allowed: Vec<String> },
-    #[error("role `{role}` may not fire `{event}`; it takes: {}", list(allowed))]
+    #[error("{}", Message::new("refusal.role").arg("role", role).arg("event", event).arg("allowed", list(allowed)))]
     Role { event: String, role: String, allowed: Vec<String> },
-    #[error("the payload is not valid: {}", problems.join("; "))]
-    Payload { problems: Vec<String> },
-    #[error("form `{form}` is not complete; missing: {}", missing.join(", "))]
-    Form { form: String, missing: Vec<String> },
-    #[error("{reason}")]
-    Condition { reason: String },
-    #[error("the check `{plugin}` refused: {reason}")]
-    Plugin { plugin: String, reason: String },
-    #[error("scoring with `{plugin}` failed: {reason}")]
-    Score { plugin: String, reason: String },
+    /// The act is dated before the plan's previous event (or its start).
+    #[error("{}", date_message(*date, *previous, *at_start))]
+    Date { date: Date, previous: Date, at_start: bool },
+    #[error("{}", Message::new("refusal.payload").arg("problems", join(problems)))]
+    Payload { problems: Vec<Problem> },
+    #[error("{}", Message::new("refusal.form").arg("form", form).arg("missing", join(missing)))]
+    Form { form: String, missing: Vec<Problem> },
+    #[error("{}", problem.message)]
+    Condition { problem: Problem },
+    #[error("{}", Message::new("refusal.plugin").arg("plugin", plugin).arg("reason", reason))]
+    Plugin {
+        plugin: String,
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+    },
+    #[error("{}", Message::new("refusal.score").arg("plugin", plugin).arg("reason", reason))]
+    Score { plugin: String, reason: String, path: String },
+    /// A migration to another pack version is not possible; every reason is listed.
+    #[error("{}", Message::new("refusal.migration").arg("to", to).arg("reasons", reasons.join("; ")))]
+    Migration { to: String, reasons: Vec<String> },
+}
+
+fn join(problems: &[Problem]) -> String {
+    problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; ")
+}
+
+fn hint(event: &str, known: &[String]) -> String {
+    match did_you_mean(event, known.iter().map(String::as_str)) {
+        Some(suggestion) => format!("; {suggestion}"),
+        None if known.is_empty() => String::new(),
+        None => format!("; its events are: {}", known.join(", ")),
+    }
+}
+
+fn date_message(date: Date, previous: Date, at_start: bool) -> Message {
+    let what = if at_start { english("word.plan_start") } else { english("word.previous_event") };
+    Message::new("refusal.date").arg("date", date).arg("previous", previous).arg("previous_what", what)
 }
 
 impl Refusal {
@@ -62,17 +103,65 @@ impl Refusal {
             Refusal::UnknownEvent { .. } => "unknown_event",
             Refusal::State { .. } => "state",
             Refusal::Role { .. } => "role",
+            Refusal::Date { .. } => "date",
             Refusal::Payload { .. } => "payload",
             Refusal::Form { .. } => "form",
             Refusal::Condition { .. } => "condition",
             Refusal::Plugin { .. } => "plugin",
             Refusal::Score { .. } => "score",
+            Refusal::Migration { .. } => "migration",
         }
     }
-}
 
-fn list(items: &[String]) -> String {
-    if items.is_empty() { "nothing".into() } else { items.join(", ") }
+    /// The problems a form can place on its fields (each with its path).
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            Refusal::Payload { problems } => problems.clone(),
+            Refusal::Form { missing, .. } => missing.clone(),
+            Refusal::Condition { problem } => vec![problem.clone()],
+            Refusal::Plugin { path: Some(path), reason, .. } => {
+                vec![Problem::new(path.clone(), Message::new("problem.input").arg("message", reason))]
+            }
+            Refusal::Score { path, reason, .. } => {
+                vec![Problem::new(path.clone(), Message::new("problem.input").arg("message", reason))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The refusal's sentence in another language (English fallback).
+    pub fn render(&self, translate: &dyn Fn(&str) -> Option<String>) -> String {
+        let render_all =
+            |problems: &[Problem]| problems.iter().map(|p| p.render(translate)).collect::<Vec<_>>().join("; ");
+        let message = match self {
+            Refusal::Finished { state } => Message::new("refusal.finished").arg("state", state),
+            Refusal::UnknownEvent { event, known } => {
+                Message::new("refusal.unknown_event").arg("event", event).arg("hint", hint(event, known))
+            }
+            Refusal::State { event, state, allowed } => {
+                Message::new("refusal.state").arg("event", event).arg("state", state).arg("allowed", list(allowed))
+            }
+            Refusal::Role { event, role, allowed } => {
+                Message::new("refusal.role").arg("role", role).arg("event", event).arg("allowed", list(allowed))
+            }
+            Refusal::Date { date, previous, at_start } => date_message(*date, *previous, *at_start),
+            Refusal::Payload { problems } => Message::new("refusal.payload").arg("problems", render_all(problems)),
+            Refusal::Form { form, missing } => {
+                Message::new("refusal.form").arg("form", form).arg("missing", render_all(missing))
+            }
+            Refusal::Condition { problem } => return problem.render(translate),
+            Refusal::Plugin { plugin, reason, .. } => {
+                Message::new("refusal.plugin").arg("plugin", plugin).arg("reason", reason)
+            }
+            Refusal::Score { plugin, reason, .. } => {
+                Message::new("refusal.score").arg("plugin", plugin).arg("reason", reason)
+            }
+            Refusal::Migration { to, reasons } => {
+                Message::new("refusal.migration").arg("to", to).arg("reasons", reasons.join("; "))
+            }
+        };
+        message.render(translate)
+    }
 }
 
 /// Events `role` may fire from the plan's current state (guards not evaluated).
@@ -85,18 +174,21 @@ pub fn events_for_role(workflow: &Workflow, plan: &Plan, role: &str) -> Vec<Stri
         .collect()
 }
 
-/// Decides what `command` does to `plan`.
+/// Decides what `command` does to `plan`. The payload must already be
+/// normalized ([`guard::normalize_payload`]); `decide` reads it as given.
 pub fn decide(
     workflow: &Workflow,
     plan: &Plan,
     command: &Command,
     plugins: &dyn PluginRunner,
+    mode: Mode,
 ) -> Result<Decision, Refusal> {
     if workflow.is_final(&plan.state) {
         return Err(Refusal::Finished { state: plan.state.clone() });
     }
     let Some(event) = workflow.event(&command.event) else {
-        return Err(Refusal::UnknownEvent { event: command.event.clone() });
+        let known = workflow.def().events.iter().map(|e| e.id.clone()).collect();
+        return Err(Refusal::UnknownEvent { event: command.event.clone(), known });
     };
     let Some(transition) = workflow.transition(&plan.state, &command.event) else {
         let allowed = workflow.transitions_from(&plan.state).iter().map(|t| t.on.clone()).collect();
@@ -109,16 +201,18 @@ pub fn decide(
             allowed: transition.roles.clone(),
         });
     }
+    if let Some((previous, at_start)) = plan.latest_date().filter(|(d, _)| command.today < *d) {
+        return Err(Refusal::Date { date: command.today, previous, at_start });
+    }
     let problems = guard::validate_payload(workflow, &event.fills, &command.payload);
     if !problems.is_empty() {
         return Err(Refusal::Payload { problems });
     }
     // Guards see the data as it would be after this event.
-    let mut data = plan.data.clone();
-    merge_forms(&mut data, &command.payload, event.append_rows);
+    let draft = Draft::new(&plan.data, &command.payload, event.append_rows);
     for form_id in &transition.forms_complete {
         if let Some(form) = workflow.form(form_id) {
-            let missing = guard::missing_fields(form, data.get(form_id));
+            let missing = guard::missing_fields(form_id, form, &draft);
             if !missing.is_empty() {
                 return Err(Refusal::Form { form: form_id.clone(), missing });
             }
@@ -126,32 +220,41 @@ pub fn decide(
     }
     let ctx = Context { today: command.today, cycle_start: plan.cycle.start };
     for condition in &transition.conditions {
-        guard::evaluate(workflow, condition, &data, ctx).map_err(|reason| Refusal::Condition { reason })?;
+        guard::evaluate(workflow, condition, &draft, ctx).map_err(|problem| Refusal::Condition { problem })?;
     }
     if let Some(check) = &transition.plugin {
-        let forms: serde_json::Map<String, Value> =
-            check.forms.iter().filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone()))).collect();
-        let input = json!({ "config": check.config, "data": forms, "today": command.today });
-        let refuse = |reason: String| Refusal::Plugin { plugin: check.plugin.clone(), reason };
-        let output = plugins.call(&check.plugin, &check.entry, &input).map_err(|e| refuse(e.to_string()))?;
-        if output.value.get("ok") != Some(&Value::Bool(true)) {
-            let reason = output.value.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
-            return Err(refuse(reason.to_string()));
-        }
+        plugin_guard(check, &draft, command.today, plugins)?;
     }
     let mut effects = Vec::new();
-    for action in &transition.actions {
-        effects.push(effect_of(workflow, plan, action, &data, plugins)?);
+    if mode == Mode::Fire {
+        for action in &transition.actions {
+            effects.push(effect_of(workflow, plan, action, &draft, plugins)?);
+        }
     }
     let to = transition.to.clone().unwrap_or_else(|| plan.state.clone());
     Ok(Decision { to, effects })
+}
+
+/// Asks a plugin whether the event may pass: `{"ok": true}`, or
+/// `{"ok": false, "reason": "...", "path": "form.field[2].column"}`.
+fn plugin_guard(check: &PluginGuard, draft: &Draft, today: Date, plugins: &dyn PluginRunner) -> Result<(), Refusal> {
+    let forms: Map<String, Value> = check.forms.iter().filter_map(|f| draft.form(f).map(|v| (f.clone(), v))).collect();
+    let input = json!({ "config": check.config, "data": forms, "today": today });
+    let refuse = |reason: String, path: Option<String>| Refusal::Plugin { plugin: check.plugin.clone(), reason, path };
+    let output = plugins.call(&check.plugin, &check.entry, &input).map_err(|e| refuse(e.to_string(), None))?;
+    if output.value.get("ok") == Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let reason = output.value.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
+    let path = output.value.get("path").and_then(Value::as_str).map(str::to_string);
+    Err(refuse(reason.to_string(), path))
 }
 
 fn effect_of(
     workflow: &Workflow,
     plan: &Plan,
     action: &Action,
-    data: &serde_json::Map<String, Value>,
+    draft: &Draft,
     plugins: &dyn PluginRunner,
 ) -> Result<Effect, Refusal> {
     Ok(match action {
@@ -159,12 +262,14 @@ fn effect_of(
         Action::Notify { roles, message } => Effect::Notice { roles: roles.clone(), message: message.clone() },
         Action::Score { plugin, entry, input, output, config } => {
             // The rows go under the table's own field name: `register.risks` → `{"risks": [...]}`.
-            let rows = guard::lookup(data, input).cloned().unwrap_or(Value::Array(Vec::new()));
+            let rows = draft.rows_at(input).to_value();
             let key = input.split_once('.').map_or(input.as_str(), |(_, field)| field);
             let call_input = json!({ "config": config, key: rows });
-            let result = plugins
-                .call(plugin, entry, &call_input)
-                .map_err(|e| Refusal::Score { plugin: plugin.clone(), reason: e.to_string() })?;
+            let result = plugins.call(plugin, entry, &call_input).map_err(|e| Refusal::Score {
+                plugin: plugin.clone(),
+                reason: e.to_string(),
+                path: input.clone(),
+            })?;
             Effect::Scores { output: output.clone(), value: result.value, provenance: result.provenance }
         }
         Action::OpenNextCycle => {
@@ -235,14 +340,62 @@ mod tests {
         }
     }
 
-    fn adopt(risks: Value) -> Command {
-        Command {
-            event: "adopt".into(),
-            role: "head".into(),
-            actor: "t".into(),
-            payload: json!({"register": {"risks": risks}}),
-            today: date("2025-03-01"),
+    /// One line saying what deciding did: the target and the effects, or
+    /// the guard that refused with each problem's path and sentence.
+    fn describe(result: Result<Decision, Refusal>) -> String {
+        match result {
+            Ok(d) => {
+                let effects: Vec<String> = d
+                    .effects
+                    .iter()
+                    .map(|e| match e {
+                        Effect::Document { id } => format!("document {id}"),
+                        Effect::Scores { output, value, provenance } => {
+                            format!("{output}={value} by {}", provenance.id)
+                        }
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                format!("to {}; {}", d.to, effects.join(", "))
+            }
+            Err(r) => {
+                let problems = r.problems();
+                if problems.is_empty() {
+                    format!("refused {}: {r}", r.guard())
+                } else {
+                    let listed: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+                    format!("refused {}: {}", r.guard(), listed.join(" | "))
+                }
+            }
         }
+    }
+
+    struct Case {
+        /// Events the plan went through: (event, date, state after).
+        history: &'static [(&'static str, &'static str, &'static str)],
+        event: &'static str,
+        role: &'static str,
+        date: &'static str,
+        payload: Value,
+        limit: usize,
+        expect: &'static str,
+    }
+
+    #[track_caller]
+    fn check(case: Case) {
+        let wf = workflow(ANNUAL);
+        let events: Vec<(&str, &str, &str, Value)> =
+            case.history.iter().map(|(e, d, to)| (*e, *d, *to, Value::Null)).collect();
+        let p = plan(&wf, "2025-01-10", &events);
+        let command = Command {
+            event: case.event.into(),
+            role: case.role.into(),
+            actor: "t".into(),
+            payload: case.payload,
+            today: date(case.date),
+        };
+        let actual = describe(decide(&wf, &p, &command, &Double { limit: case.limit }, Mode::Fire));
+        assert_eq!(actual, case.expect);
     }
 
     fn risks(special: usize) -> Value {
@@ -252,83 +405,155 @@ mod tests {
                 |i| json!({"area": format!("special {i}"), "kind": "special", "probability": 2, "consequence": 3}),
             ),
         );
-        json!(rows)
+        json!({"register": {"risks": rows}})
+    }
+
+    const ADOPTED: &[(&str, &str, &str)] = &[("adopt", "2025-03-01", "monitoring")];
+
+    #[test]
+    fn decisions_and_refusals() {
+        let cases = [
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: risks(2),
+                limit: 10,
+                expect: "to monitoring; document adoption_decision, risk_scores=[20,6,6] by matrix",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: risks(1),
+                limit: 10,
+                expect: "refused condition: register.risks: special areas: 1 with kind = `special`; this transition needs at least 2",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: risks(3),
+                limit: 3,
+                expect: "refused plugin: the check `quality` refused: 4 risks is too many",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "manager",
+                date: "2025-03-01",
+                payload: risks(2),
+                limit: 10,
+                expect: "refused role: role `manager` may not fire `adopt`; it takes: head",
+            },
+            Case {
+                history: &[],
+                event: "adpot",
+                role: "head",
+                date: "2025-03-01",
+                payload: Value::Null,
+                limit: 10,
+                expect: "refused unknown_event: `adpot` is not an event of this workflow; did you mean `adopt`?",
+            },
+            Case {
+                history: &[],
+                event: "end",
+                role: "head",
+                date: "2025-03-01",
+                payload: Value::Null,
+                limit: 10,
+                expect: "refused state: `end` cannot happen while the plan is in `drafting`; possible now: adopt",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-01-09",
+                payload: risks(2),
+                limit: 10,
+                expect: "refused date: the date of this act, 2025-01-09, is before the start of the plan (2025-01-10); a plan's dates never go backwards",
+            },
+            Case {
+                history: ADOPTED,
+                event: "end",
+                role: "head",
+                date: "2025-02-28",
+                payload: Value::Null,
+                limit: 10,
+                expect: "refused date: the date of this act, 2025-02-28, is before the plan's previous event (2025-03-01); a plan's dates never go backwards",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: json!({"register": {"risks": [{"area": "x", "kind": "unusual", "probability": 11}, "not a row", {"area": "y", "kind": "general", "probability": 5.5, "severity": 1}]}}),
+                limit: 10,
+                expect: "refused payload: register.risks[0].kind: kind in row 1 of risks is `unusual`, which is not one of: general, special \
+                         | register.risks[0].probability: probability in row 1 of risks is 11, outside 1 to 10 \
+                         | register.risks[1]: row 2 of risks must be a JSON object of columns \
+                         | register.risks[2].probability: probability in row 3 of risks must be a whole number, not 5.5 \
+                         | register.risks[2].severity: the table risks has no column `severity`; there are: area, kind, probability, consequence",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: json!({"register": {"risks": [{"area": "", "kind": "special"}, {"area": "b", "kind": "special"}]}}),
+                limit: 10,
+                expect: "refused form: register.risks[0].area: row 1 of risks: area is required",
+            },
+            Case {
+                history: &[],
+                event: "adopt",
+                role: "head",
+                date: "2025-03-01",
+                payload: json!({"report": {"year": 2025}}),
+                limit: 10,
+                expect: "refused payload: report: this event does not fill the form `report` (it fills: register)",
+            },
+            Case {
+                history: ADOPTED,
+                event: "end",
+                role: "head",
+                date: "2026-01-01",
+                payload: Value::Null,
+                limit: 10,
+                expect: "to ended; ",
+            },
+            Case {
+                history: &[("adopt", "2025-03-01", "monitoring"), ("end", "2026-01-01", "ended")],
+                event: "end",
+                role: "head",
+                date: "2026-01-02",
+                payload: Value::Null,
+                limit: 10,
+                expect: "refused finished: the plan is in `ended`, a final state; nothing more can happen",
+            },
+        ];
+        for case in cases {
+            check(case);
+        }
     }
 
     #[test]
-    fn score_actions_record_the_plugin_output_and_provenance() {
+    fn a_missing_plugin_is_a_refusal_not_a_crash_and_preview_does_not_score() {
         let wf = workflow(ANNUAL);
         let p = plan(&wf, "2025-01-10", &[]);
-        let decision = decide(&wf, &p, &adopt(risks(2)), &Double { limit: 10 }).expect("passes");
-        assert_eq!(decision.to, "monitoring");
-        assert_eq!(decision.effects[0], Effect::Document { id: "adoption_decision".into() });
-        let Effect::Scores { output, value, provenance } = &decision.effects[1] else {
-            panic!("scores expected: {decision:?}")
-        };
-        assert_eq!((output.as_str(), value), ("risk_scores", &json!([20, 6, 6])));
-        assert_eq!(provenance.id, "matrix");
-    }
-
-    #[test]
-    fn plugin_guards_and_counts_refuse_with_reasons() {
-        let wf = workflow(ANNUAL);
-        let p = plan(&wf, "2025-01-10", &[]);
-        let refusal = decide(&wf, &p, &adopt(risks(1)), &Double { limit: 10 }).expect_err("one special area");
-        assert_eq!(
-            refusal,
-            Refusal::Condition {
-                reason: "special areas: 1 with kind = `special`; this transition needs at least 2".into()
-            }
-        );
-        let refusal = decide(&wf, &p, &adopt(risks(3)), &Double { limit: 3 }).expect_err("too many");
-        assert_eq!(refusal, Refusal::Plugin { plugin: "quality".into(), reason: "4 risks is too many".into() });
-        assert_eq!(refusal.guard(), "plugin");
-        let refusal = decide(&wf, &p, &adopt(risks(2)), &crate::plugin::NoPlugins).expect_err("no plugin loaded");
-        assert_eq!(refusal.guard(), "plugin");
-        assert!(refusal.to_string().contains("no plugin named `quality`"), "{refusal}");
-    }
-
-    #[test]
-    fn payloads_are_checked_against_the_forms() {
-        let wf = workflow(ANNUAL);
-        let p = plan(&wf, "2025-01-10", &[]);
-        let bad = json!([{"area": "x", "kind": "unusual", "probability": 11}, "not a row"]);
-        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &adopt(bad), &Double { limit: 10 }) else {
-            panic!("payload refusal expected")
-        };
-        assert_eq!(
-            problems,
-            [
-                "`register.risks row 1 kind` is `unusual`, which is not one of: general, special",
-                "`register.risks row 1 probability` is 11, outside 1 to 10",
-                "`register.risks row 2` must be a JSON object of columns",
-            ]
-        );
-        let mut command = adopt(risks(2));
-        command.payload = json!({"report": {"year": 2025}});
-        let Err(Refusal::Payload { problems }) = decide(&wf, &p, &command, &Double { limit: 10 }) else {
-            panic!("payload refusal expected")
-        };
-        assert_eq!(problems, ["this event does not fill the form `report` (it fills: register)"]);
-    }
-
-    #[test]
-    fn phases_carry_transitions_and_final_states_end_everything() {
-        let wf = workflow(ANNUAL);
-        let p = plan(&wf, "2025-01-10", &[("adopt", "2025-03-01", "monitoring", Value::Null)]);
-        let end = Command {
-            event: "end".into(),
+        let command = Command {
+            event: "adopt".into(),
             role: "head".into(),
             actor: "t".into(),
-            payload: Value::Null,
-            today: date("2026-01-01"),
+            payload: risks(2),
+            today: date("2025-03-01"),
         };
-        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect("end").to, "ended");
-        let p = plan(
-            &wf,
-            "2025-01-10",
-            &[("adopt", "2025-03-01", "monitoring", Value::Null), ("end", "2026-01-01", "ended", Value::Null)],
-        );
-        assert_eq!(decide(&wf, &p, &end, &Double { limit: 1 }).expect_err("final").guard(), "finished");
+        let refusal = decide(&wf, &p, &command, &crate::plugin::NoPlugins, Mode::Fire).expect_err("no plugin loaded");
+        assert_eq!(refusal.to_string(), "the check `quality` refused: no plugin named `quality` is loaded");
+        let preview = decide(&wf, &p, &command, &Double { limit: 10 }, Mode::Preview).expect("passes");
+        assert_eq!(preview, Decision { to: "monitoring".into(), effects: vec![] });
     }
 }

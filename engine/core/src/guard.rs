@@ -1,6 +1,11 @@
 //! Guards over a plan's data: payload validation against form definitions,
-//! form completeness, and the conditions a transition lists. Each failure is
-//! a sentence a coordinator can act on.
+//! form completeness, and the conditions a transition lists. Each failure
+//! is a [`Problem`] with the JSON path of the value concerned and a sentence
+//! a coordinator can act on.
+//!
+//! Guards read the data as it would be after the event through a [`Draft`],
+//! the stored data with the payload laid over it, so deciding an event
+//! costs the size of its payload, not the size of the plan.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +13,22 @@ use serde_json::{Map, Value};
 
 use crate::date::Date;
 use crate::definition::{Condition, DateRef, FieldDef, FieldKind, FormDef, Workflow};
+use crate::diagnostic::did_you_mean;
+use crate::error::Problem;
+use crate::message::{Message, english};
+
+/// Longest `Text` value (in characters) unless the field sets `max_length`:
+/// a name, a number, a title — a line, not a document.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Longest `LongText` value unless the field sets `max_length`: several
+/// pages of a report's reasoning.
+pub const MAX_LONG_TEXT_CHARS: usize = 50_000;
+/// Most rows one event may bring to one table unless the field sets
+/// `max_rows`: a register of a large ministry has a few hundred risks.
+pub const MAX_ROWS_PER_EVENT: usize = 5_000;
+/// Largest payload of one event, serialized: bounds what one request can
+/// make the store keep forever.
+pub const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
 
 /// What conditions may compare against besides the plan's data.
 #[derive(Debug, Clone, Copy)]
@@ -16,95 +37,270 @@ pub struct Context {
     pub cycle_start: Date,
 }
 
+/// The JSON path of a field (`form.field`) or of a cell (`form.table[3].column`).
+pub fn path_of(form: &str, field: &str, cell: Option<(usize, &str)>) -> String {
+    match cell {
+        Some((row, column)) => format!("{form}.{field}[{row}].{column}"),
+        None => format!("{form}.{field}"),
+    }
+}
+
+fn label_of(field: &FieldDef) -> String {
+    if field.title.is_empty() { field.id.clone() } else { field.title.clone() }
+}
+
+fn label_key(form: &str, field: &str, column: Option<&str>) -> String {
+    match column {
+        Some(column) => format!("field.{form}.{field}.{column}"),
+        None => format!("field.{form}.{field}"),
+    }
+}
+
+/// Where a value sits in a payload, for naming it in a problem.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    form: &'a str,
+    field: &'a FieldDef,
+    /// The table and the row, when the value is a cell.
+    cell: Option<(&'a FieldDef, usize)>,
+}
+
+impl At<'_> {
+    fn path(&self) -> String {
+        match self.cell {
+            Some((table, row)) => path_of(self.form, &table.id, Some((row, &self.field.id))),
+            None => path_of(self.form, &self.field.id, None),
+        }
+    }
+
+    fn problem(&self, message: Message) -> Problem {
+        let key = match self.cell {
+            Some((table, _)) => label_key(self.form, &table.id, Some(&self.field.id)),
+            None => label_key(self.form, &self.field.id, None),
+        };
+        Problem::new(self.path(), message.arg("field", self.name())).with_field_key(Some(key))
+    }
+
+    /// "Probability" or, for a cell, "Probability in row 4 of Risks".
+    fn name(&self) -> String {
+        match self.cell {
+            Some((table, row)) => format!("{} in row {} of {}", label_of(self.field), row + 1, label_of(table)),
+            None => label_of(self.field),
+        }
+    }
+}
+
+/// Makes a payload canonical before it is checked and stored: a whole
+/// number written with a fraction (`5.0`, as spreadsheets export it) in an
+/// `Integer` field becomes `5`.
+pub fn normalize_payload(workflow: &Workflow, fills: &[String], payload: &mut Value) {
+    let Value::Object(forms) = payload else { return };
+    for (form_id, fields) in forms.iter_mut() {
+        let (Some(form), Value::Object(fields)) = (workflow.form(form_id), fields) else { continue };
+        if !fills.contains(form_id) {
+            continue;
+        }
+        for (field_id, value) in fields.iter_mut() {
+            if let Some(field) = form.fields.iter().find(|f| &f.id == field_id) {
+                normalize_value(field, value);
+            }
+        }
+    }
+}
+
+fn normalize_value(field: &FieldDef, value: &mut Value) {
+    match (field.kind, value) {
+        (FieldKind::Integer, value @ Value::Number(_)) => {
+            if let Some(f) = value.as_f64().filter(|f| !value.is_i64() && !value.is_u64() && f.fract() == 0.0)
+                && f.abs() < 9.0e15
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        (FieldKind::Table, Value::Array(rows)) => {
+            for row in rows.iter_mut().filter_map(Value::as_object_mut) {
+                for (column_id, cell) in row.iter_mut() {
+                    if let Some(column) = field.columns.iter().find(|c| &c.id == column_id) {
+                        normalize_value(column, cell);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Checks an event's payload (`{form: {field: value}}`) against the forms
 /// the event may fill; returns every problem found.
-pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) -> Vec<String> {
+pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let forms = match payload {
         Value::Null => return problems,
         Value::Object(forms) => forms,
-        _ => {
-            return vec!["the payload must be a JSON object of forms, like {\"form\": {\"field\": value}}".into()];
-        }
+        _ => return vec![Problem::new("", Message::new("problem.payload_not_object"))],
     };
+    let size = serde_json::to_vec(payload).map_or(0, |b| b.len());
+    if size > MAX_PAYLOAD_BYTES {
+        let message = Message::new("problem.payload_too_large").arg("bytes", size).arg("max", MAX_PAYLOAD_BYTES);
+        return vec![Problem::new("", message)];
+    }
     for (form_id, fields) in forms {
         if !fills.contains(form_id) {
-            let allowed = if fills.is_empty() { "none".to_string() } else { fills.join(", ") };
-            problems.push(format!("this event does not fill the form `{form_id}` (it fills: {allowed})"));
+            let message = Message::new("problem.form_not_filled_by_event")
+                .arg("form", form_id)
+                .arg("allowed", crate::message::list(fills));
+            problems.push(Problem::new(form_id.clone(), message));
             continue;
         }
-        let Some(form) = workflow.form(form_id) else {
-            continue;
-        };
+        let Some(form) = workflow.form(form_id) else { continue };
         let Value::Object(fields) = fields else {
-            problems.push(format!("`{form_id}` must be a JSON object of fields"));
+            problems.push(Problem::new(form_id.clone(), Message::new("problem.form_not_object").arg("form", form_id)));
             continue;
         };
         for (field_id, value) in fields {
             match form.fields.iter().find(|f| &f.id == field_id) {
-                None => problems.push(format!("form `{form_id}` has no field `{field_id}`")),
-                Some(field) => check_value(field, value, &format!("{form_id}.{field_id}"), &mut problems),
+                None => {
+                    let hint = hint_for(field_id, form.fields.iter().map(|f| f.id.as_str()));
+                    let message = Message::new("problem.unknown_field")
+                        .arg("form", form_id)
+                        .arg("field_id", field_id)
+                        .arg("hint", hint);
+                    problems.push(Problem::new(path_of(form_id, field_id, None), message));
+                }
+                Some(field) => check_value(At { form: form_id, field, cell: None }, value, &mut problems),
             }
         }
     }
     problems
 }
 
-fn check_value(field: &FieldDef, value: &Value, at: &str, problems: &mut Vec<String>) {
-    let mut bad = |what: &str| problems.push(format!("`{at}` {what}"));
+/// "; did you mean `x`?" or "; the fields are: a, b".
+fn hint_for<'a>(word: &str, candidates: impl Iterator<Item = &'a str> + Clone) -> String {
+    match did_you_mean(word, candidates.clone()) {
+        Some(suggestion) => format!("; {suggestion}"),
+        None => format!("; there are: {}", candidates.collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn check_value(at: At, value: &Value, problems: &mut Vec<Problem>) {
+    let field = at.field;
     match (field.kind, value) {
         (_, Value::Null) => {}
-        (FieldKind::Text | FieldKind::LongText, Value::String(_)) => {}
+        (FieldKind::Text | FieldKind::LongText, Value::String(text)) => check_text(at, text, problems),
         (FieldKind::Bool, Value::Bool(_)) => {}
-        (FieldKind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
-            check_bounds(field, n.as_f64(), at, problems)
+        (FieldKind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => check_bounds(at, n.as_f64(), problems),
+        (FieldKind::Integer, Value::Number(n)) => {
+            problems.push(at.problem(Message::new("problem.not_whole_number").arg("value", n)));
         }
-        (FieldKind::Number, Value::Number(n)) => check_bounds(field, n.as_f64(), at, problems),
+        (FieldKind::Number, Value::Number(n)) => check_bounds(at, n.as_f64(), problems),
         (FieldKind::Date, Value::String(text)) => {
-            if let Err(e) = text.parse::<Date>() {
-                bad(&format!("is not a date: {e}"));
+            if text.parse::<Date>().is_err() {
+                problems.push(at.problem(Message::new("problem.not_a_date").arg("value", shorten(text))));
             }
         }
         (FieldKind::Choice, Value::String(choice)) => {
             if !field.choices.contains(choice) {
-                bad(&format!("is `{choice}`, which is not one of: {}", field.choices.join(", ")));
+                problems.push(
+                    at.problem(
+                        Message::new("problem.not_a_choice")
+                            .arg("value", shorten(choice))
+                            .arg("choices", field.choices.join(", ")),
+                    ),
+                );
             }
         }
         (FieldKind::Choices, Value::Array(items)) => {
             for item in items {
-                match item.as_str() {
-                    Some(choice) if field.choices.iter().any(|c| c == choice) => {}
-                    _ => bad(&format!("contains {item}, which is not one of: {}", field.choices.join(", "))),
+                if !item.as_str().is_some_and(|choice| field.choices.iter().any(|c| c == choice)) {
+                    let shown = item.as_str().map_or_else(|| item.to_string(), str::to_string);
+                    problems.push(
+                        at.problem(
+                            Message::new("problem.not_a_choice")
+                                .arg("value", shorten(&shown))
+                                .arg("choices", field.choices.join(", ")),
+                        ),
+                    );
                 }
             }
         }
-        (FieldKind::Table, Value::Array(rows)) => check_rows(field, rows, at, problems),
-        (kind, other) => bad(&format!("must be {}, not {}", kind_words(kind), json_kind(other))),
+        (FieldKind::Table, Value::Array(rows)) => check_rows(at, rows, problems),
+        (kind, other) => problems.push(at.problem(
+            Message::new("problem.wrong_kind").arg("expected", kind_words(kind)).arg("found", json_kind(other)),
+        )),
     }
 }
 
-fn check_rows(field: &FieldDef, rows: &[Value], at: &str, problems: &mut Vec<String>) {
+/// Text is bounded in length and holds no control characters (a tab, and
+/// line breaks in a `LongText`, are text).
+fn check_text(at: At, text: &str, problems: &mut Vec<Problem>) {
+    let field = at.field;
+    let max = field.max_length.unwrap_or(match field.kind {
+        FieldKind::LongText => MAX_LONG_TEXT_CHARS,
+        _ => MAX_TEXT_CHARS,
+    });
+    let length = text.chars().count();
+    if length > max {
+        problems.push(at.problem(Message::new("problem.text_too_long").arg("length", length).arg("max", max)));
+    }
+    let allowed = |c: char| c == '\t' || (field.kind == FieldKind::LongText && (c == '\n' || c == '\r'));
+    if let Some(c) = text.chars().find(|c| c.is_control() && !allowed(*c)) {
+        problems.push(
+            at.problem(Message::new("problem.control_character").arg("character", format!("U+{:04X}", c as u32))),
+        );
+    }
+}
+
+fn check_rows(at: At, rows: &[Value], problems: &mut Vec<Problem>) {
+    let table = at.field;
+    let max = table.max_rows.map_or(MAX_ROWS_PER_EVENT, |m| usize::try_from(m).unwrap_or(usize::MAX));
+    if rows.len() > max {
+        problems.push(at.problem(Message::new("problem.too_many_rows").arg("rows", rows.len()).arg("max", max)));
+        return;
+    }
     for (i, row) in rows.iter().enumerate() {
-        let row_at = format!("{at} row {}", i + 1);
         let Value::Object(cells) = row else {
-            problems.push(format!("`{row_at}` must be a JSON object of columns"));
+            let problem = Problem::new(format!("{}[{i}]", at.path()), Message::new("problem.row_not_object"))
+                .with_field_key(Some(label_key(at.form, &table.id, None)));
+            let mut problem = problem;
+            problem.args.insert("row".into(), (i + 1).to_string());
+            problem.args.insert("field".into(), label_of(table));
+            problem.message = Message { key: problem.code, args: problem.args.clone() }.to_string();
+            problems.push(problem);
             continue;
         };
         for (column_id, value) in cells {
-            match field.columns.iter().find(|c| &c.id == column_id) {
-                None => problems.push(format!("`{at}` has no column `{column_id}` (row {})", i + 1)),
-                Some(column) => check_value(column, value, &format!("{row_at} {column_id}"), problems),
+            match table.columns.iter().find(|c| &c.id == column_id) {
+                None => {
+                    let hint = hint_for(column_id, table.columns.iter().map(|c| c.id.as_str()));
+                    let message = Message::new("problem.unknown_column")
+                        .arg("field", label_of(table))
+                        .arg("column", column_id)
+                        .arg("hint", hint);
+                    problems.push(Problem::new(format!("{}[{i}].{column_id}", at.path()), message));
+                }
+                Some(column) => {
+                    check_value(At { form: at.form, field: column, cell: Some((table, i)) }, value, problems)
+                }
             }
         }
     }
 }
 
-fn check_bounds(field: &FieldDef, n: Option<f64>, at: &str, problems: &mut Vec<String>) {
+fn check_bounds(at: At, n: Option<f64>, problems: &mut Vec<Problem>) {
     let Some(n) = n else { return };
-    let low = field.min.is_some_and(|min| n < min);
-    let high = field.max.is_some_and(|max| n > max);
-    if low || high {
-        problems.push(format!("`{at}` is {n}, outside {}", bounds_words(field.min, field.max)));
+    if !in_bounds(n, at.field.min, at.field.max) {
+        problems.push(at.problem(
+            Message::new("problem.out_of_range").arg("value", n).arg("range", bounds_words(at.field.min, at.field.max)),
+        ));
+    }
+}
+
+/// At most 60 characters of a value quoted back in a message.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 60 {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(60).collect::<String>())
     }
 }
 
@@ -125,6 +321,7 @@ fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "true/false",
+        Value::Number(n) if n.is_f64() => "a number with a fraction",
         Value::Number(_) => "a number",
         Value::String(_) => "text",
         Value::Array(_) => "a list",
@@ -151,157 +348,329 @@ fn filled(value: Option<&Value>) -> bool {
     }
 }
 
-/// The required fields (and table rows) a form still lacks.
-pub fn missing_fields(form: &FormDef, data: Option<&Value>) -> Vec<String> {
-    let empty = Map::new();
-    let fields = data.and_then(Value::as_object).unwrap_or(&empty);
+/// The rows of a table as they would be after an event: the stored rows
+/// followed by appended ones, or the rows the event replaces them with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rows<'a> {
+    stored: &'a [Value],
+    added: &'a [Value],
+}
+
+impl<'a> Rows<'a> {
+    pub fn len(&self) -> usize {
+        self.stored.len() + self.added.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a Value> + 'a {
+        self.stored.iter().chain(self.added.iter())
+    }
+
+    /// The rows this event brings (all of them unless it appends).
+    pub fn added(&self) -> (usize, &'a [Value]) {
+        (self.stored.len(), self.added)
+    }
+
+    /// A copy of every row, for a plugin.
+    pub fn to_value(&self) -> Value {
+        Value::Array(self.iter().cloned().collect())
+    }
+}
+
+/// The plan's data as it would be after an event, without copying it: the
+/// stored forms with the event's payload laid over them, exactly as
+/// [`crate::projection::merge_forms`] will merge them.
+#[derive(Debug, Clone, Copy)]
+pub struct Draft<'a> {
+    stored: &'a Map<String, Value>,
+    payload: Option<&'a Map<String, Value>>,
+    append: bool,
+}
+
+impl<'a> Draft<'a> {
+    /// The stored data with `payload` over it; `append` adds table rows
+    /// instead of replacing them.
+    pub fn new(stored: &'a Map<String, Value>, payload: &'a Value, append: bool) -> Draft<'a> {
+        Draft { stored, payload: payload.as_object(), append }
+    }
+
+    /// The stored data alone.
+    pub fn stored(stored: &'a Map<String, Value>) -> Draft<'a> {
+        Draft { stored, payload: None, append: false }
+    }
+
+    /// What the payload says of a field: `None` when it does not touch it.
+    fn given(&self, form: &str, field: &str) -> Option<&'a Value> {
+        self.payload?.get(form)?.as_object()?.get(field)
+    }
+
+    fn stored_value(&self, form: &str, field: &str) -> Option<&'a Value> {
+        self.stored.get(form)?.get(field)
+    }
+
+    /// The value of `form.field` (a table's rows as a list when the event
+    /// replaces them; use [`Draft::rows`] for tables).
+    pub fn value(&self, form: &str, field: &str) -> Option<&'a Value> {
+        match self.given(form, field) {
+            Some(Value::Null) => None,
+            Some(value) if self.append && value.is_array() => self.stored_value(form, field).or(Some(value)),
+            Some(value) => Some(value),
+            None => self.stored_value(form, field),
+        }
+    }
+
+    /// The value at a `form.field` path.
+    pub fn lookup(&self, path: &str) -> Option<&'a Value> {
+        let (form, field) = path.split_once('.')?;
+        self.value(form, field)
+    }
+
+    /// The rows of the table `form.field` after the event.
+    pub fn rows(&self, form: &str, field: &str) -> Rows<'a> {
+        let stored = self.stored_value(form, field).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        match self.given(form, field) {
+            None => Rows { stored, added: &[] },
+            Some(Value::Array(added)) if self.append => Rows { stored, added },
+            Some(Value::Array(rows)) => Rows { stored: &[], added: rows },
+            Some(_) => Rows::default(),
+        }
+    }
+
+    /// The rows at a `form.field` path.
+    pub fn rows_at(&self, path: &str) -> Rows<'a> {
+        path.split_once('.').map_or_else(Rows::default, |(form, field)| self.rows(form, field))
+    }
+
+    /// A merged copy of one form, for a plugin guard.
+    pub fn form(&self, form_id: &str) -> Option<Value> {
+        let mut data = Map::new();
+        if let Some(stored) = self.stored.get(form_id) {
+            data.insert(form_id.to_string(), stored.clone());
+        }
+        if let Some(given) = self.payload.and_then(|p| p.get(form_id)) {
+            let payload = Value::Object(Map::from_iter([(form_id.to_string(), given.clone())]));
+            crate::projection::merge_forms(&mut data, &payload, self.append);
+        }
+        data.remove(form_id)
+    }
+}
+
+/// The required fields (and table rows) a form still lacks after the
+/// event. When the event appends rows, the rows stored before it were
+/// checked when they came, so only the new ones are read: the cost of a
+/// check is the size of the event, however long the table grows.
+pub fn missing_fields(form_id: &str, form: &FormDef, draft: &Draft) -> Vec<Problem> {
     let mut missing = Vec::new();
     for field in &form.fields {
-        let value = fields.get(&field.id);
-        let name = display_name(field);
-        if field.required && !filled(value) {
-            missing.push(name.clone());
-            continue;
-        }
-        let rows = value.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-        if let Some(min) = field.min_rows
-            && (rows.len() as u64) < min
-        {
-            missing.push(format!("{name} (has {} rows, needs at least {min})", rows.len()));
-        }
-        for (i, row) in rows.iter().enumerate() {
-            for column in field.columns.iter().filter(|c| c.required) {
-                if !filled(row.get(&column.id)) {
-                    missing.push(format!("{name}, row {}: {}", i + 1, display_name(column)));
+        let at = At { form: form_id, field, cell: None };
+        if field.kind == FieldKind::Table {
+            let rows = draft.rows(form_id, &field.id);
+            if field.required && rows.is_empty() {
+                missing.push(at.problem(Message::new("problem.required")));
+                continue;
+            }
+            if let Some(min) = field.min_rows.filter(|min| (rows.len() as u64) < *min) {
+                missing.push(at.problem(Message::new("problem.too_few_rows").arg("rows", rows.len()).arg("min", min)));
+            }
+            let (first, new_rows) = if draft.append { rows.added() } else { (0, &[][..]) };
+            let checked: Box<dyn Iterator<Item = (usize, &Value)>> = if draft.append {
+                Box::new(new_rows.iter().enumerate().map(|(i, r)| (first + i, r)))
+            } else {
+                Box::new(rows.iter().enumerate())
+            };
+            for (i, row) in checked {
+                for column in field.columns.iter().filter(|c| c.required) {
+                    if !filled(row.get(&column.id)) {
+                        let cell = At { form: form_id, field: column, cell: Some((field, i)) };
+                        let mut problem = cell.problem(Message::new("problem.required_in_row"));
+                        problem.args.insert("row".into(), (i + 1).to_string());
+                        problem.args.insert("table".into(), label_of(field));
+                        problem.args.insert("field".into(), label_of(column));
+                        problem.message = Message { key: problem.code, args: problem.args.clone() }.to_string();
+                        missing.push(problem);
+                    }
                 }
             }
+        } else if field.required && !filled(draft.value(form_id, &field.id)) {
+            missing.push(at.problem(Message::new("problem.required")));
         }
     }
     missing
 }
 
-fn display_name(field: &FieldDef) -> String {
-    if field.title.is_empty() { field.id.clone() } else { field.title.clone() }
-}
-
-/// The value at `form.field` in plan data.
+/// The value at `form.field` in stored plan data.
 pub fn lookup<'a>(data: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let (form, field) = path.split_once('.')?;
     data.get(form)?.get(field)
 }
 
-/// Evaluates a condition; `Err` says, in words, why it does not hold.
-pub fn evaluate(
-    workflow: &Workflow,
-    condition: &Condition,
-    data: &Map<String, Value>,
-    ctx: Context,
-) -> Result<(), String> {
-    let label = |path: &str, label: &Option<String>| -> String {
-        label.clone().unwrap_or_else(|| {
-            workflow.field(path).filter(|f| !f.title.is_empty()).map_or(path.to_string(), |f| f.title.clone())
-        })
+/// Evaluates a condition against the data after the event; `Err` is the
+/// problem, placed on the field the condition reads.
+pub fn evaluate(workflow: &Workflow, condition: &Condition, draft: &Draft, ctx: Context) -> Result<(), Problem> {
+    let what = |path: &str, label: &Option<String>| -> String {
+        label.clone().unwrap_or_else(|| workflow.field(path).map_or(path.to_string(), label_of))
+    };
+    let problem = |path: &str, message: Message| {
+        let key = path.split_once('.').map(|(form, field)| label_key(form, field, None));
+        Problem::new(path, message).with_field_key(key)
     };
     match condition {
-        Condition::Count { path, min, max, label: l } => {
-            let n = rows(data, path).len() as u64;
-            within(n, *min, *max).map_err(|need| format!("{}: {n}; this transition needs {need}", label(path, l)))
-        }
-        Condition::CountWhere { path, column, equals, min, max, label: l } => {
-            let n =
-                rows(data, path).iter().filter(|r| text_of(r.get(column)).as_deref() == Some(equals.as_str())).count()
-                    as u64;
+        Condition::Count { path, min, max, label } => {
+            let n = draft.rows_at(path).len() as u64;
             within(n, *min, *max).map_err(|need| {
-                format!("{}: {n} with {column} = `{equals}`; this transition needs {need}", label(path, l))
+                problem(
+                    path,
+                    Message::new("condition.count").arg("what", what(path, label)).arg("count", n).arg("need", need),
+                )
             })
         }
-        Condition::Distinct { path, column, min, max, label: l } => {
-            let values: BTreeSet<String> = rows(data, path).iter().filter_map(|r| text_of(r.get(column))).collect();
+        Condition::CountWhere { path, column, equals, min, max, label } => {
+            let n = draft
+                .rows_at(path)
+                .iter()
+                .filter(|r| text_of(r.get(column)).as_deref() == Some(equals.as_str()))
+                .count() as u64;
+            within(n, *min, *max).map_err(|need| {
+                let message = Message::new("condition.count_where")
+                    .arg("what", what(path, label))
+                    .arg("count", n)
+                    .arg("column", column)
+                    .arg("value", equals)
+                    .arg("need", need);
+                problem(path, message)
+            })
+        }
+        Condition::Distinct { path, column, min, max, label } => {
+            let values: BTreeSet<String> = draft.rows_at(path).iter().filter_map(|r| text_of(r.get(column))).collect();
             let n = values.len() as u64;
             within(n, *min, *max).map_err(|need| {
-                format!("{}: {n} different {column} values; this transition needs {need}", label(path, l))
+                let message = Message::new("condition.distinct")
+                    .arg("what", what(path, label))
+                    .arg("count", n)
+                    .arg("column", column)
+                    .arg("need", need);
+                problem(path, message)
             })
         }
-        Condition::Range { path, column: None, min, max, label: l } => match lookup(data, path).and_then(Value::as_f64)
-        {
-            None => Err(format!("{} has no number yet; it must be {}", label(path, l), bounds_words(*min, *max))),
-            Some(v) if in_bounds(v, *min, *max) => Ok(()),
-            Some(v) => Err(format!("{} is {v}; it must be {}", label(path, l), bounds_words(*min, *max))),
-        },
-        Condition::Range { path, column: Some(column), min, max, label: l } => {
-            for (i, row) in rows(data, path).iter().enumerate() {
+        Condition::Range { path, column: None, min, max, label } => {
+            let range = bounds_words(*min, *max);
+            match draft.lookup(path).and_then(Value::as_f64) {
+                None => Err(problem(
+                    path,
+                    Message::new("condition.no_number").arg("what", what(path, label)).arg("range", range),
+                )),
+                Some(v) if in_bounds(v, *min, *max) => Ok(()),
+                Some(v) => Err(problem(
+                    path,
+                    Message::new("condition.number_out_of_range")
+                        .arg("what", what(path, label))
+                        .arg("value", v)
+                        .arg("range", range),
+                )),
+            }
+        }
+        Condition::Range { path, column: Some(column), min, max, label } => {
+            for (i, row) in draft.rows_at(path).iter().enumerate() {
                 match row.get(column).and_then(Value::as_f64) {
                     Some(v) if in_bounds(v, *min, *max) => {}
                     other => {
                         let is = other.map_or("empty".to_string(), |v| v.to_string());
-                        let need = bounds_words(*min, *max);
-                        return Err(format!("{}, row {}: {column} is {is}; it must be {need}", label(path, l), i + 1));
+                        let message = Message::new("condition.row_number_out_of_range")
+                            .arg("what", what(path, label))
+                            .arg("row", i + 1)
+                            .arg("column", column)
+                            .arg("value", is)
+                            .arg("range", bounds_words(*min, *max));
+                        let (form, field) = path.split_once('.').unwrap_or((path, ""));
+                        return Err(Problem::new(path_of(form, field, Some((i, column))), message)
+                            .with_field_key(Some(label_key(form, field, Some(column)))));
                     }
                 }
             }
             Ok(())
         }
-        Condition::Date { path, not_before, not_after, label: l } => {
-            let name = label(path, l);
-            let Some(date) = lookup(data, path).and_then(Value::as_str).and_then(|s| s.parse::<Date>().ok()) else {
-                return Err(format!("{name} has no date yet"));
+        Condition::Date { path, not_before, not_after, label } => {
+            let name = what(path, label);
+            let Some(date) = draft.lookup(path).and_then(Value::as_str).and_then(|s| s.parse::<Date>().ok()) else {
+                return Err(problem(path, Message::new("condition.no_date").arg("what", name)));
             };
-            if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, data, ctx))
+            let bound = |key: &'static str, limit: Date, reference: String| {
+                problem(
+                    path,
+                    Message::new(key)
+                        .arg("what", &name)
+                        .arg("date", date)
+                        .arg("limit", limit)
+                        .arg("reference", reference),
+                )
+            };
+            if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, draft, ctx))
                 && date < limit
             {
-                return Err(format!("{name} is {date}; it must not be before {limit} ({words})"));
+                return Err(bound("condition.date_before", limit, words));
             }
-            if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, data, ctx))
+            if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, draft, ctx))
                 && date > limit
             {
-                return Err(format!("{name} is {date}; it must not be after {limit} ({words})"));
+                return Err(bound("condition.date_after", limit, words));
             }
             Ok(())
         }
-        Condition::Equals { path, value, label: l } => {
-            let actual = text_of(lookup(data, path));
+        Condition::Equals { path, value, label } => {
+            let actual = text_of(draft.lookup(path));
             if actual.as_deref() == Some(value.as_str()) {
                 Ok(())
             } else {
                 let is = actual.map_or("empty".to_string(), |a| format!("`{a}`"));
-                Err(format!("{} is {is}; this transition needs `{value}`", label(path, l)))
+                Err(problem(
+                    path,
+                    Message::new("condition.not_equal")
+                        .arg("what", what(path, label))
+                        .arg("value", is)
+                        .arg("expected", value),
+                ))
             }
         }
-        Condition::Filled { path, label: l } => {
-            if filled(lookup(data, path)) {
+        Condition::Filled { path, label } => {
+            if filled(draft.lookup(path)) {
                 Ok(())
             } else {
-                Err(format!("{} is empty", label(path, l)))
+                Err(problem(path, Message::new("condition.empty").arg("what", what(path, label))))
             }
         }
-        Condition::All(list) => list.iter().try_for_each(|c| evaluate(workflow, c, data, ctx)),
+        Condition::All(list) => list.iter().try_for_each(|c| evaluate(workflow, c, draft, ctx)),
         Condition::Any(list) => {
             let mut reasons = Vec::new();
+            let mut first_path = String::new();
             for c in list {
-                match evaluate(workflow, c, data, ctx) {
+                match evaluate(workflow, c, draft, ctx) {
                     Ok(()) => return Ok(()),
-                    Err(reason) => reasons.push(reason),
+                    Err(p) => {
+                        if first_path.is_empty() {
+                            first_path = p.path.clone();
+                        }
+                        reasons.push(p.message);
+                    }
                 }
             }
-            Err(format!("none of these holds: {}", reasons.join("; ")))
+            Err(Problem::new(first_path, Message::new("condition.none_holds").arg("reasons", reasons.join("; "))))
         }
     }
 }
 
-fn resolve(r: &DateRef, data: &Map<String, Value>, ctx: Context) -> Option<(Date, String)> {
+fn resolve(r: &DateRef, draft: &Draft, ctx: Context) -> Option<(Date, String)> {
     match r {
-        DateRef::Today => Some((ctx.today, "today".into())),
-        DateRef::CycleStart => Some((ctx.cycle_start, "the start of the cycle".into())),
-        DateRef::Fixed(date) => Some((*date, "a fixed date".into())),
+        DateRef::Today => Some((ctx.today, english("word.today").into())),
+        DateRef::CycleStart => Some((ctx.cycle_start, english("word.cycle_start").into())),
+        DateRef::Fixed(date) => Some((*date, english("word.fixed_date").into())),
         DateRef::Field(path) => {
-            let date = lookup(data, path)?.as_str()?.parse().ok()?;
+            let date = draft.lookup(path)?.as_str()?.parse().ok()?;
             Some((date, format!("`{path}`")))
         }
     }
-}
-
-fn rows<'a>(data: &'a Map<String, Value>, path: &str) -> &'a [Value] {
-    lookup(data, path).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 fn text_of(value: Option<&Value>) -> Option<String> {
@@ -326,6 +695,6 @@ fn within(n: u64, min: Option<u64>, max: Option<u64>) -> Result<(), String> {
         (Some(min), Some(max)) => format!("{min} to {max}"),
         (Some(min), None) => format!("at least {min}"),
         (None, Some(max)) => format!("at most {max}"),
-        (None, None) => unreachable!("without bounds every count is within them"),
+        (None, None) => String::new(),
     })
 }

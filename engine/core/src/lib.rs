@@ -9,15 +9,20 @@ pub mod deadline;
 pub mod definition;
 pub mod diagnostic;
 pub mod engine;
+pub mod error;
 pub mod executor;
 pub mod guard;
 pub mod pack;
 pub mod plugin;
 pub mod projection;
 pub mod store;
+pub mod wire;
 
 #[cfg(test)]
 mod fixtures;
 pub mod locale;
+pub mod message;
+pub mod open;
 pub mod render;
+pub mod ron_spans;
 pub mod scenario;

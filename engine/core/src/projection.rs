@@ -73,6 +73,8 @@ pub struct Plan {
     pub documents: Vec<DocumentRecord>,
     /// Sequence number of the last event.
     pub seq: u64,
+    /// Business date of the last event (the plan's dates never go back).
+    pub last_date: Date,
     /// Hash of the last event's stored bytes (the next event's `prev`).
     pub head: String,
 }
@@ -93,6 +95,7 @@ impl Plan {
             notices: Vec::new(),
             documents: Vec::new(),
             seq: 0,
+            last_date: first.date,
             head: String::new(),
         };
         for (event, raw) in events {
@@ -117,6 +120,7 @@ impl Plan {
         }
         self.state = event.to.clone();
         self.seq = event.seq;
+        self.last_date = self.last_date.max(event.date);
         self.head = hash;
     }
 
@@ -151,6 +155,12 @@ impl Plan {
             }
             Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
         }
+    }
+
+    /// The date no new act may precede, and whether it is the plan's start
+    /// (no act recorded yet) rather than a previous act.
+    pub fn latest_date(&self) -> Option<(Date, bool)> {
+        (self.seq > 0).then_some((self.last_date, self.seq == 1))
     }
 
     /// Records entry into a step and each phase above it.

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::date::Date;
 use crate::deadline::{self, Status};
 pub use crate::definition::scenario::{Expect, Scenario, ScenarioInstitution, Step, ValueCheck};
-use crate::engine::{Engine, EngineError};
+use crate::engine::Engine;
+use crate::error::EngineError;
 use crate::executor::Command;
 use crate::pack::{Catalog, Pack};
 use crate::plugin::PluginRunner;
@@ -61,7 +62,7 @@ fn run_steps(
         parent: None,
     })?;
     let workflow = format!("{}/{}", pack.manifest.id, scenario.workflow);
-    let plan = engine.new_plan("scenario", &workflow, "scenario", scenario.start)?.meta.id;
+    let plan = engine.new_plan("scenario", &workflow, "scenario", scenario.start)?.meta.id.clone();
     for (i, step) in scenario.steps.iter().enumerate() {
         let problems = match step {
             Step::Fire { date, role, event, payload, expect } => {
@@ -92,7 +93,7 @@ fn run_steps(
 }
 
 fn fire(engine: &Engine, plan: &str, command: &Command, expect: &Expect) -> Result<Vec<String>, EngineError> {
-    let before = engine.plan(plan)?.state;
+    let before = engine.plan(plan)?.state.clone();
     let what = format!("`{}` as {} on {}", command.event, command.role, command.today);
     Ok(match (engine.fire(plan, command), expect) {
         (Ok(_), Expect::Accepted) => vec![],

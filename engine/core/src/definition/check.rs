@@ -175,6 +175,7 @@ impl Checker<'_> {
             "role" => "E104",
             "form" => "E105",
             "document" => "E107",
+            "section" => "E121",
             _ => "E106",
         };
         let hint = did_you_mean(name, known.iter().copied())
@@ -211,17 +212,17 @@ impl Checker<'_> {
         for event in &d.events {
             for form in &event.fills {
                 if !forms.contains_key(form) {
-                    let at = [Needle::Key("events"), Needle::Id(&event.id), Needle::Quoted(form)];
+                    let at = [Needle::Field("events"), Needle::Id(&event.id), Needle::Quoted(form)];
                     self.unknown("form", form, forms.keys(), &at, format!("event `{}`", event.id));
                 }
             }
         }
         match states.get(&d.initial).map(|&i| d.states[i].kind) {
-            None => self.unknown("state", &d.initial, states.keys(), &[Needle::Key("initial")], "initial".into()),
+            None => self.unknown("state", &d.initial, states.keys(), &[Needle::Field("initial")], "initial".into()),
             Some(StateKind::Step) => {}
             Some(_) => {
                 let msg = format!("the initial state `{}` must be a step (not a phase or a final state)", d.initial);
-                self.error("E111", &[Needle::Key("initial")], "initial".into(), msg);
+                self.error("E111", &[Needle::Field("initial")], "initial".into(), msg);
             }
         }
         (states, events, roles, forms)
@@ -230,7 +231,7 @@ impl Checker<'_> {
     fn form(&mut self, form: &FormDef) {
         let mut seen = HashSet::new();
         for field in &form.fields {
-            let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Id(&field.id)];
+            let at = [Needle::Key("forms"), Needle::Id(&form.id), Needle::Field("fields"), Needle::Id(&field.id)];
             let element = format!("form `{}` field `{}`", form.id, field.id);
             // A field, or a table column (a register's column groups), names a section of its form.
             let named = field.section.iter().map(|s| (s, element.clone())).chain(
@@ -255,7 +256,7 @@ impl Checker<'_> {
     fn field(&mut self, field: &FieldDef, at: &[Needle], element: &str, top_level: bool) {
         let kind = field.kind;
         let problem = |this: &mut Self, msg: String| {
-            this.error("E111", at, element.to_string(), msg);
+            this.error("E114", at, element.to_string(), msg);
         };
         let is_choice = matches!(kind, FieldKind::Choice | FieldKind::Choices);
         if is_choice && field.choices.is_empty() {
@@ -277,10 +278,18 @@ impl Checker<'_> {
                 if !seen.insert(&column.id) {
                     problem(self, format!("the column id `{}` is used twice", column.id));
                 }
-                self.field(column, at, &element, false);
+                let mut here = at.to_vec();
+                here.extend([Needle::Field("columns"), Needle::Id(&column.id)]);
+                self.field(column, &here, &element, false);
             }
-        } else if !field.columns.is_empty() || field.min_rows.is_some() {
-            problem(self, "`columns` and `min_rows` only apply to Table fields".into());
+        } else if !field.columns.is_empty() || field.min_rows.is_some() || field.max_rows.is_some() {
+            problem(self, "`columns`, `min_rows` and `max_rows` only apply to Table fields".into());
+        }
+        if field.max_length.is_some() && !matches!(kind, FieldKind::Text | FieldKind::LongText) {
+            problem(self, "`max_length` only applies to Text and LongText fields".into());
+        }
+        if field.max_length == Some(0) || field.max_rows == Some(0) {
+            problem(self, "`max_length` and `max_rows` must be at least 1".into());
         }
         let numeric = matches!(kind, FieldKind::Integer | FieldKind::Number);
         if !numeric && (field.min.is_some() || field.max.is_some()) {
@@ -295,16 +304,16 @@ impl Checker<'_> {
 
     fn state(&mut self, state: &StateDef, states: &Index) {
         let Some(parent) = &state.parent else { return };
-        let at = [Needle::Key("states"), Needle::Id(&state.id), Needle::Key("parent")];
+        let at = [Needle::Field("states"), Needle::Id(&state.id), Needle::Key("parent")];
         let element = format!("state `{}`", state.id);
         match states.get(parent).map(|&i| &self.def.states[i]) {
             None => self.unknown("state", parent, states.keys(), &at, element),
             Some(p) if p.kind != StateKind::Phase => {
                 let msg = format!("its parent `{parent}` is not a Phase; only phases group steps");
-                self.error("E111", &at, element, msg);
+                self.error("E115", &at, element, msg);
             }
             Some(_) if state.kind == StateKind::Phase => {
-                self.error("E111", &at, element, "phases cannot be nested inside phases".into());
+                self.error("E115", &at, element, "phases cannot be nested inside phases".into());
             }
             Some(_) => {}
         }
@@ -330,22 +339,19 @@ impl Checker<'_> {
         let mut moves: HashMap<(String, String), usize> = HashMap::new();
         for (i, t) in self.def.transitions.iter().enumerate() {
             let element = format!("transition {} (on `{}`)", i + 1, t.on);
-            let here = |value: &'static str| {
-                [Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Key(value)]
-            };
-            let at_value = |v| in_transition(i, v);
+            let here = |value: &'static str| [Needle::Field("transitions"), Needle::Item(i), Needle::Field(value)];
             if !events.contains_key(&t.on) {
-                self.unknown("event", &t.on, events.keys(), &at_value(&t.on), element.clone());
+                self.unknown("event", &t.on, events.keys(), &in_field(i, "on", &t.on), element.clone());
             }
             if t.from.is_empty() {
-                self.error("E111", &here("from"), element.clone(), "`from` names no state".into());
+                self.error("E116", &here("from"), element.clone(), "`from` names no state".into());
             }
             for from in &t.from {
                 match states.get(from).map(|&s| self.def.states[s].kind) {
-                    None => self.unknown("state", from, states.keys(), &at_value(from), element.clone()),
+                    None => self.unknown("state", from, states.keys(), &in_field(i, "from", from), element.clone()),
                     Some(StateKind::Final) => {
                         let msg = format!("`{from}` is a final state: nothing can happen after it");
-                        self.error("E111", &at_value(from), element.clone(), msg);
+                        self.error("E116", &in_field(i, "from", from), element.clone(), msg);
                     }
                     Some(_) => {}
                 }
@@ -356,7 +362,7 @@ impl Checker<'_> {
                             t.on,
                             other + 1
                         );
-                        self.error("E110", &at_value(from), element.clone(), msg);
+                        self.error("E110", &in_field(i, "from", from), element.clone(), msg);
                     } else {
                         moves.insert((step, t.on.clone()), i);
                     }
@@ -364,40 +370,42 @@ impl Checker<'_> {
             }
             if let Some(to) = &t.to {
                 match states.get(to).map(|&s| self.def.states[s].kind) {
-                    None => self.unknown("state", to, states.keys(), &at_value(to), element.clone()),
+                    None => self.unknown("state", to, states.keys(), &in_field(i, "to", to), element.clone()),
                     Some(StateKind::Phase) => {
                         let msg = format!("`{to}` is a phase; a transition must lead to one of its steps");
-                        self.error("E111", &at_value(to), element.clone(), msg);
+                        self.error("E116", &in_field(i, "to", to), element.clone(), msg);
                     }
                     Some(_) => {}
                 }
             }
             if t.roles.is_empty() {
                 let msg = "`roles` is empty: nobody could fire this transition".into();
-                self.error("E111", &here("roles"), element.clone(), msg);
+                self.error("E117", &here("roles"), element.clone(), msg);
             }
             for role in &t.roles {
                 match roles.get(role).map(|&r| &self.def.roles[r]) {
-                    None => self.unknown("role", role, roles.keys(), &at_value(role), element.clone()),
+                    None => self.unknown("role", role, roles.keys(), &in_field(i, "roles", role), element.clone()),
                     Some(r) if r.read_only => {
                         let msg = format!("role `{role}` is read-only (oversight) and cannot fire events");
-                        self.error("E111", &at_value(role), element.clone(), msg);
+                        self.error("E117", &in_field(i, "roles", role), element.clone(), msg);
                     }
                     Some(_) => {}
                 }
             }
             for form in &t.forms_complete {
                 if !forms.contains_key(form) {
-                    self.unknown("form", form, forms.keys(), &at_value(form), element.clone());
+                    self.unknown("form", form, forms.keys(), &in_field(i, "forms_complete", form), element.clone());
                 }
             }
-            for condition in &t.conditions {
-                self.condition(condition, &element, i);
+            for (j, condition) in t.conditions.iter().enumerate() {
+                let at =
+                    vec![Needle::Field("transitions"), Needle::Item(i), Needle::Field("conditions"), Needle::Item(j)];
+                self.condition(condition, &element, &at);
             }
             if let Some(guard) = &t.plugin {
                 for form in &guard.forms {
                     if !forms.contains_key(form) {
-                        self.unknown("form", form, forms.keys(), &at_value(form), element.clone());
+                        self.unknown("form", form, forms.keys(), &in_field(i, "plugin", form), element.clone());
                     }
                 }
             }
@@ -408,13 +416,20 @@ impl Checker<'_> {
         moves
     }
 
-    fn condition(&mut self, condition: &Condition, element: &str, i: usize) {
-        let at = |v| in_transition(i, v);
+    /// Checks a condition written at `place` (the needles to it).
+    fn condition(&mut self, condition: &Condition, element: &str, place: &[Needle]) {
+        let at = |v| {
+            let mut needles = place.to_vec();
+            needles.push(Needle::Quoted(v));
+            needles
+        };
         use FieldKind as K;
         let (path, column, wanted): (&String, Option<&String>, &[FieldKind]) = match condition {
             Condition::Any(list) | Condition::All(list) => {
-                for c in list {
-                    self.condition(c, element, i);
+                for (k, c) in list.iter().enumerate() {
+                    let mut inner = place.to_vec();
+                    inner.extend([Needle::Item(0), Needle::Item(k)]);
+                    self.condition(c, element, &inner);
                 }
                 return;
             }
@@ -448,7 +463,7 @@ impl Checker<'_> {
             && !matches!(c.kind, K::Integer | K::Number)
         {
             let msg = format!("`Range` needs a number column, but `{path}.{column}` is {:?}", c.kind);
-            self.error("E111", &at(path), element.to_string(), msg);
+            self.error("E118", &at(path), element.to_string(), msg);
         }
     }
 
@@ -456,7 +471,7 @@ impl Checker<'_> {
         if let (Some(min), Some(max)) = (min, max)
             && min > max
         {
-            self.error("E111", at, element.to_string(), format!("`min` {min} is larger than `max` {max}"));
+            self.error("E119", at, element.to_string(), format!("`min` {min} is larger than `max` {max}"));
         }
     }
 
@@ -489,7 +504,7 @@ impl Checker<'_> {
         if !wanted.is_empty() && !wanted.contains(&field.kind) {
             let names: Vec<String> = wanted.iter().map(|k| format!("{k:?}")).collect();
             let msg = format!("`{path}` is a {:?} field; this condition needs {}", field.kind, names.join(" or "));
-            self.error("E111", at, element.clone(), msg);
+            self.error("E118", at, element.clone(), msg);
         }
         if let Some(column) = column
             && !field.columns.iter().any(|c| &c.id == column)
@@ -556,7 +571,7 @@ impl Checker<'_> {
             }
         }
         for s in &d.states {
-            let at = [Needle::Key("states"), Needle::Id(&s.id)];
+            let at = [Needle::Field("states"), Needle::Id(&s.id)];
             let element = format!("state `{}`", s.id);
             let reachable = match s.kind {
                 StateKind::Phase => {
@@ -589,8 +604,8 @@ impl Checker<'_> {
                 self.unknown("role", &dl.who, roles.keys(), &at(&dl.who), element.clone());
             }
             if dl.met_by.is_empty() {
-                let at = [Needle::Key("deadlines"), Needle::Id(&dl.id)];
-                self.error("E111", &at, element.clone(), "`met_by` names no event: nothing could meet it".into());
+                let at = [Needle::Field("deadlines"), Needle::Id(&dl.id)];
+                self.error("E120", &at, element.clone(), "`met_by` names no event: nothing could meet it".into());
             }
             for event in &dl.met_by {
                 if !events.contains_key(event) {
@@ -600,18 +615,21 @@ impl Checker<'_> {
             let mut named: Vec<&String> = dl.active_in.iter().collect();
             match &dl.due {
                 Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
-                Due::Yearly { month, day } if crate::date::Date::new(2024, *month, *day).is_none() => {
-                    let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
-                    self.error(
-                        "E111",
-                        &at,
-                        element.clone(),
-                        format!("month {month}, day {day} is not a day of the year"),
-                    );
+                Due::Yearly { month, day } if crate::date::Date::new(2023, *month, *day).is_none() => {
+                    let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
+                    let (msg, hint) = if (*month, *day) == (2, 29) {
+                        (
+                            "February 29 exists only in leap years: a yearly deadline on it would fall due one year in four".to_string(),
+                            Some("use February 28 or March 1".to_string()),
+                        )
+                    } else {
+                        (format!("month {month}, day {day} is not a day of the year"), None)
+                    };
+                    self.error("E120", &at, element.clone(), msg).hint = hint;
                 }
                 Due::EveryYears { years: 0, .. } => {
-                    let at = [Needle::Key("deadlines"), Needle::Id(&dl.id), Needle::Key("due")];
-                    self.error("E111", &at, element.clone(), "`years` must be at least 1".into());
+                    let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
+                    self.error("E120", &at, element.clone(), "`years` must be at least 1".into());
                 }
                 _ => {}
             }
@@ -627,9 +645,9 @@ impl Checker<'_> {
         let (states, _, _, forms) = idx;
         let Some(cycle) = &self.def.cycle else { return };
         let element = "cycle".to_string();
-        let at = |v| vec![Needle::Key("cycle"), Needle::Quoted(v)];
+        let at = |v| vec![Needle::Field("cycle"), Needle::Quoted(v)];
         if cycle.every_years == 0 {
-            self.error("E112", &[Needle::Key("cycle")], element.clone(), "`every_years` must be at least 1".into());
+            self.error("E112", &[Needle::Field("cycle")], element.clone(), "`every_years` must be at least 1".into());
         }
         match states.get(&cycle.restart_at).map(|&s| self.def.states[s].kind) {
             None => self.unknown("state", &cycle.restart_at, states.keys(), &at(&cycle.restart_at), element.clone()),
@@ -652,7 +670,7 @@ impl Checker<'_> {
         let used_events: BTreeSet<&str> = d.transitions.iter().map(|t| t.on.as_str()).collect();
         for e in &d.events {
             if !used_events.contains(e.id.as_str()) {
-                let at = [Needle::Key("events"), Needle::Id(&e.id)];
+                let at = [Needle::Field("events"), Needle::Id(&e.id)];
                 self.warning("W201", &at, format!("event `{}`", e.id), "no transition handles this event".into());
             }
         }
@@ -670,12 +688,17 @@ impl Checker<'_> {
 
 /// Where a value used by the `i`-th transition is written.
 fn in_transition(i: usize, value: &str) -> Vec<Needle<'_>> {
-    vec![Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Quoted(value)]
+    vec![Needle::Field("transitions"), Needle::Item(i), Needle::Quoted(value)]
+}
+
+/// Where a value of field `name` of the `i`-th transition is written.
+fn in_field<'a>(i: usize, name: &'static str, value: &'a str) -> Vec<Needle<'a>> {
+    vec![Needle::Field("transitions"), Needle::Item(i), Needle::Field(name), Needle::Quoted(value)]
 }
 
 /// Where a value used by a deadline is written.
 fn in_deadline<'a>(id: &'a str, value: &'a str) -> Vec<Needle<'a>> {
-    vec![Needle::Key("deadlines"), Needle::Id(id), Needle::Quoted(value)]
+    vec![Needle::Field("deadlines"), Needle::Id(id), Needle::Quoted(value)]
 }
 
 #[cfg(test)]
@@ -788,7 +811,7 @@ mod tests {
     #[test]
     fn read_only_roles_and_wrong_field_kinds_are_refused() {
         let text = BASE.replace(r#"to: "done", roles: ["head"]"#, r#"to: "done", roles: ["agency"]"#);
-        assert!(codes(&text).iter().any(|(c, m)| *c == "E111" && m.contains("read-only")));
+        assert!(codes(&text).iter().any(|(c, m)| *c == "E117" && m.contains("read-only")));
         let text = BASE.replace(
             "Count(path: \"group.members\", min: 3, max: 7)",
             "Range(path: \"group.members\", min: 7, max: 3)",
@@ -796,5 +819,54 @@ mod tests {
         let found = codes(&text);
         assert!(found.iter().any(|(_, m)| m.contains("larger than")), "{found:?}");
         assert!(found.iter().any(|(_, m)| m.contains("is a Table field")), "{found:?}");
+    }
+
+    /// Each diagnostic as `line:column code message`, in file order.
+    fn lines(text: &str) -> Vec<String> {
+        diagnostics(text).iter().map(|d| format!("{}:{} {} {}", d.line, d.column, d.code, d.message)).collect()
+    }
+
+    /// (what to replace in BASE, its replacement, the diagnostics expected).
+    const CASES: &[(&str, &str, &[&str])] = &[
+        // The second condition on the same field is reported on its own line.
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7),\n                Range(path: \"group.members\", min: 1)]",
+            &["18:29 E118 `group.members` is a Table field; this condition needs Integer or Number"],
+        ),
+        ("min: 3, max: 7", "min: 7, max: 3", &["17:38 E119 `min` 7 is larger than `max` 3"]),
+        (
+            "Transition(from: [\"prep\"], on: \"finish\", to: \"done\", roles: [\"head\"]),",
+            "Transition(from: [\"prep\"], on: \"finish\", to: \"prep\", roles: []),",
+            &[
+                "11:9 E108 no sequence of transitions from the initial state reaches this state",
+                "18:54 E116 `prep` is a phase; a transition must lead to one of its steps",
+                "18:62 E117 `roles` is empty: nobody could fire this transition",
+            ],
+        ),
+        (
+            "],\n    initial: \"a\",",
+            "],\n    initial: \"a\",\n    deadlines: [Deadline(id: \"leap\", what: \"x\", who: \"head\", due: Yearly(month: 2, day: 29), met_by: [\"go\"])],",
+            &[
+                "14:62 E120 February 29 exists only in leap years: a yearly deadline on it would fall due one year in four",
+            ],
+        ),
+        (
+            "Field(id: \"name\", kind: Text)",
+            "Field(id: \"name\", kind: Integer, max_length: 10, choices: [\"a\"])",
+            &[
+                "5:53 E114 `choices` only apply to Choice fields, not Integer",
+                "5:53 E114 `max_length` only applies to Text and LongText fields",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn each_problem_has_its_code_and_exact_place() {
+        for (from, to, expected) in CASES {
+            assert!(BASE.contains(from), "{from}");
+            let text = BASE.replacen(from, to, 1);
+            assert_eq!(lines(&text), *expected, "after replacing {from:?}");
+        }
     }
 }

@@ -19,7 +19,10 @@
 //! **Forms** — the data a plan collects. Field kinds: `Text`, `LongText`,
 //! `Integer`, `Number`, `Date`, `Bool`, `Choice` (one of `choices`),
 //! `Choices` (several of `choices`) and `Table` (repeating rows of `columns`,
-//! with optional `min_rows`). `min`/`max` bound numbers.
+//! with optional `min_rows` and `max_rows`). `min`/`max` bound numbers;
+//! `max_length` bounds a text (defaults: 2,000 characters for `Text`, 50,000
+//! for `LongText`). Control characters other than tab (and line breaks in
+//! `LongText`) are refused.
 //! ```ron
 //! forms: [Form(id: "working_group", title: "Working group decision", fields: [
 //!     Field(id: "members", kind: Table, required: true, columns: [
@@ -190,6 +193,13 @@ pub struct FieldDef {
     pub min: Option<f64>,
     #[serde(default)]
     pub max: Option<f64>,
+    /// Longest text (in characters) a `Text` or `LongText` field takes; the
+    /// engine's defaults are 2,000 and 50,000.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Most rows one event may bring to a `Table` (default 5,000).
+    #[serde(default)]
+    pub max_rows: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

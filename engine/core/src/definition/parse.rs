@@ -22,16 +22,10 @@ pub fn translate(source: &Source, error: &SpannedError) -> Diagnostic {
     } else {
         explain(&error.code)
     };
-    Diagnostic {
-        severity: Severity::Error,
-        code: "E001",
-        file: source.file.clone(),
-        line: error.span.start.line.max(1),
-        column: error.span.start.col.max(1),
-        element: String::new(),
-        message,
-        hint,
-    }
+    let mut d =
+        source.at(Severity::Error, "E001", error.span.start.line.max(1), error.span.start.col.max(1), "", message);
+    d.hint = hint;
+    d
 }
 
 /// Byte offset of a 1-based line and column.

@@ -30,16 +30,9 @@ pub struct Loader<'a> {
 /// Reads a file as a diagnostic source; a missing file is a diagnostic too.
 pub fn read_source(path: &Path) -> Result<Source, Diagnostic> {
     let file = path.display().to_string();
-    std::fs::read_to_string(path).map(|text| Source::new(file.clone(), text)).map_err(|e| Diagnostic {
-        severity: Severity::Error,
-        code: "E002",
-        file,
-        line: 1,
-        column: 1,
-        element: String::new(),
-        message: format!("cannot read the file: {e}"),
-        hint: None,
-    })
+    std::fs::read_to_string(path)
+        .map(|text| Source::new(file.clone(), text))
+        .map_err(|e| Diagnostic::file(Severity::Error, "E002", file, format!("cannot read the file: {e}")))
 }
 
 /// Reads and parses a RON file; problems go to `out`.
@@ -87,16 +80,7 @@ impl Loader<'_> {
 }
 
 fn file_error(path: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        code: "E002",
-        file: path.display().to_string(),
-        line: 1,
-        column: 1,
-        element: String::new(),
-        message,
-        hint: None,
-    }
+    Diagnostic::file(Severity::Error, "E002", path.display().to_string(), message)
 }
 
 /// Reads and checks a whole pack folder; the pack exists only without errors.
@@ -106,6 +90,12 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
     check_manifest(&manifest, &source, &mut out);
     let forms = load_forms(&manifest, dir, &mut out);
     let checked = load_workflows(&manifest, dir, &forms, &source, &mut out);
+    // What the other files say is checked against the forms and workflows;
+    // when one of those is broken, that check would only repeat the one
+    // real error as dozens of consequences, so it waits until it is fixed.
+    if out.iter().any(Diagnostic::is_error) {
+        return (None, out);
+    }
     let (templates, documents) = load_documents(&manifest, dir, loader.templates, &source, &mut out);
     let workflows: BTreeMap<String, Arc<Workflow>> =
         checked.iter().map(|(w, _)| (w.id().to_string(), Arc::new(w.clone()))).collect();
@@ -228,21 +218,18 @@ fn load_documents(
     }
     let (templates, problems) = Templates::compile(&texts, shared, &dir.join("documents/partials"));
     for p in problems {
-        let file = manifest
-            .documents
-            .iter()
-            .find(|d| d.id == p.name)
-            .map_or(p.name.clone(), |d| dir.join(&d.template).display().to_string());
-        out.push(Diagnostic {
-            severity: Severity::Error,
-            code: "E502",
-            file,
-            line: p.line.max(1),
-            column: p.column.max(1),
-            element: format!("template `{}`", p.name),
-            message: p.message,
-            hint: None,
-        });
+        let decl = manifest.documents.iter().find(|d| d.id == p.name);
+        let file = decl.map_or(p.name.clone(), |d| dir.join(&d.template).display().to_string());
+        let text = decl.and_then(|d| texts.get(&d.id)).cloned().unwrap_or_default();
+        let element = format!("pack `{}` template `{}`", manifest.id, p.name);
+        out.push(Source::new(file, text).at(
+            Severity::Error,
+            "E502",
+            p.line.max(1),
+            p.column.max(1),
+            element,
+            p.message,
+        ));
     }
     (templates, texts)
 }
@@ -275,16 +262,8 @@ fn check_documents(
             if !known {
                 let needle = format!("data.{form}.{field}");
                 let (line, column) = text.find(&needle).map_or((1, 1), |i| template.line_col(i));
-                out.push(Diagnostic {
-                    severity: Severity::Error,
-                    code: "E504",
-                    file: decl.template.clone(),
-                    line,
-                    column,
-                    element: format!("document `{id}`"),
-                    message: format!("the template uses `{needle}`, but no form of the pack defines that field"),
-                    hint: None,
-                });
+                let message = format!("the template uses `{needle}`, but no form of the pack defines that field");
+                out.push(template.at(Severity::Error, "E504", line, column, format!("document `{id}`"), message));
             }
         }
     }
@@ -382,7 +361,7 @@ fn load_samples(
         };
         let Some((payload, _)) = read_ron::<Value>(&dir.join(&decl.file), out) else { continue };
         for problem in crate::guard::validate_payload(workflow, &event.fills, &payload) {
-            out.push(source.diagnostic(Severity::Error, "E602", &at, element.clone(), problem));
+            out.push(source.diagnostic(Severity::Error, "E602", &at, element.clone(), problem.to_string()));
         }
         samples.insert(decl.id.clone(), (decl.clone(), payload));
     }

@@ -183,6 +183,11 @@ impl Catalog {
         }
     }
 
+    /// The ids of the packs loaded.
+    pub fn ids(&self) -> Vec<String> {
+        self.packs.keys().cloned().collect()
+    }
+
     /// Every pack version, by id then version.
     pub fn all(&self) -> impl Iterator<Item = &Arc<Pack>> {
         self.packs.values().flat_map(|versions| versions.values())

@@ -105,6 +105,12 @@ pub enum StoreError {
     Conflict { plan: String, seq: u64 },
     #[error("{kind} `{id}` already exists")]
     Exists { kind: &'static str, id: String },
+    /// Another process holds the data folder.
+    #[error("{0}")]
+    Locked(String),
+    /// The data folder cannot be read as a store.
+    #[error("{0}")]
+    Damaged(String),
 }
 
 /// The storage boundary. Every write returns only once it is durable.
@@ -121,6 +127,9 @@ pub trait Store: Send + Sync {
     /// Appends the stored bytes of event number `seq` to a plan's log;
     /// `Conflict` if that number is taken.
     fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError>;
+    /// Appends an event and replaces the plan's record in one atomic write
+    /// (a migration changes the pack version the plan is pinned to).
+    fn append_and_update(&self, plan: &str, seq: u64, event: &[u8], meta: &PlanMeta) -> Result<(), StoreError>;
     /// A plan's log as stored bytes, in order.
     fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError>;
 }

@@ -168,6 +168,24 @@ impl Store for SledStore {
         self.durable()
     }
 
+    fn append_and_update(&self, plan: &str, seq: u64, event: &[u8], meta: &PlanMeta) -> Result<(), StoreError> {
+        let key = event_key(plan, seq);
+        let record = encode(meta);
+        let result = (&self.plans, &self.events).transaction(|(plans, events)| {
+            if events.get(&key)?.is_some() {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            events.insert(key.clone(), event)?;
+            plans.insert(plan.as_bytes(), record.clone())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.durable(),
+            Err(TransactionError::Abort(())) => Err(StoreError::Conflict { plan: plan.to_string(), seq }),
+            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        }
+    }
+
     fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         self.events
             .scan_prefix(plan_prefix(plan))
