@@ -107,9 +107,12 @@ const HUGE_BODY_BYTES: u64 = MAX_FUNCTION_BODY_BYTES as u64 + 1;
 /// per-function cap, together over the code cap.
 const LARGE_BODY_BYTES: usize = 240 * 1024;
 
+/// Writes a module's bytes.
+type Generate = fn() -> Vec<u8>;
+
 /// Modules too big to commit as text, or built quicker as bytes: each is
 /// an otherwise valid ABI module (see [`generated::Spec`]) with one excess.
-const GENERATED: &[(&str, fn() -> Vec<u8>)] = &[
+const GENERATED: &[(&str, Generate)] = &[
     ("many_functions", || generated::Spec { functions: HALF_A_MILLION as u32, ..Default::default() }.build()),
     ("huge_function", || {
         generated::Spec { functions: 1, body: generated::body_of((HUGE_BODY_BYTES - 2) as usize), ..Default::default() }

@@ -121,9 +121,14 @@ fn link(builder: &mut Builder, path: &str, kind: EntryType, target: &str) {
 /// 3 GiB of zeros: the size the bomb unpacked to.
 const BOMB_BYTES: u64 = 3 << 30;
 
+/// Appends entries to an archive.
+type Entries = fn(&mut Builder);
+/// Whether a refusal is the expected one.
+type Refusal = fn(&UnpackError) -> bool;
+
 /// Hostile archive entries, each appended after a valid pack, and the
 /// refusal each must bring.
-const HOSTILE: &[(&str, fn(&mut Builder), fn(&UnpackError) -> bool)] = &[
+const HOSTILE: &[(&str, Entries, Refusal)] = &[
     (
         "a path with `..`",
         |b| append(b, "ut-1.0.0/../../escaped.ron", EntryType::Regular, b"[]"),

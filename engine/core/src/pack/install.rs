@@ -35,7 +35,7 @@ pub enum InstallError {
     /// The pack's files could not be brought in safely (a link, a path
     /// outside its folder, an archive over its limits...).
     #[error("the pack was not unpacked: {0}; nothing was installed")]
-    Unpack(#[from] UnpackError),
+    Unpack(UnpackError),
     /// Some of the pack's own scenarios fail; the failed ones are listed.
     #[error("{}", scenario_failures(.0))]
     Scenarios(Vec<Report>),
@@ -43,6 +43,14 @@ pub enum InstallError {
     Refused(String),
     #[error("{0}")]
     Io(String),
+}
+
+// Not `#[from]`: that would make the unpack error the source as well, and
+// error reports that print the chain would say it twice.
+impl From<UnpackError> for InstallError {
+    fn from(e: UnpackError) -> Self {
+        InstallError::Unpack(e)
+    }
 }
 
 fn scenario_failures(failed: &[Report]) -> String {
