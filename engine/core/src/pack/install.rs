@@ -155,11 +155,11 @@ pub fn install(source: &Path, store: &Path, loader: &Loader, catalog: &Catalog) 
     }
     drop(pack);
 
+    std::fs::create_dir_all(target.parent().unwrap_or(store)).map_err(|e| io("cannot create the pack's folder", e))?;
+    std::fs::rename(&root, &target).map_err(|e| io("cannot move the pack into place", e))?;
     if let Some(host) = &staging_host {
         host.commit_cache();
     }
-    std::fs::create_dir_all(target.parent().unwrap_or(store)).map_err(|e| io("cannot create the pack's folder", e))?;
-    std::fs::rename(&root, &target).map_err(|e| io("cannot move the pack into place", e))?;
     // Loaded again from its final place, into the real host, so the pack
     // knows where it lives (its plugins come from the cache just written).
     let shared = target.join(SHARED_DIR);
