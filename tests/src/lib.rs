@@ -79,18 +79,23 @@ impl Install {
 
     /// Runs `integritas --data … --packs … ARGS` on a given day.
     pub fn run(&self, today: &str, args: &[&str]) -> Run {
-        let output: Output = Command::new(binary())
-            .arg("--data")
-            .arg(self.data())
-            .arg("--packs")
-            .arg(&self.packs)
-            // The shared page and partials packs' documents use (templates/).
-            .arg("--templates")
-            .arg(repo_root().join("templates"))
-            .args(["--today", today])
-            .args(args)
-            .output()
-            .expect("run integritas");
+        // The shared page and partials packs' documents use (templates/).
+        self.run_in(None, Some(&repo_root().join("templates")), today, args)
+    }
+
+    /// Runs `integritas --data … --packs … ARGS` on a given day, in the
+    /// working folder `cwd` (this process's when `None`), with
+    /// `--templates` only when `templates` is given.
+    pub fn run_in(&self, cwd: Option<&Path>, templates: Option<&Path>, today: &str, args: &[&str]) -> Run {
+        let mut command = Command::new(binary());
+        command.arg("--data").arg(self.data()).arg("--packs").arg(&self.packs);
+        if let Some(templates) = templates {
+            command.arg("--templates").arg(templates);
+        }
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let output: Output = command.args(["--today", today]).args(args).output().expect("run integritas");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -118,5 +123,80 @@ impl Install {
         let error = run.json()["error"].clone();
         assert_eq!(error["code"], "refused", "`{}`: {error}", args.join(" "));
         error
+    }
+}
+
+/// The invented jurisdiction `ut` (`tests/fixtures/fourth`): a pack built
+/// from files alone, with a plugin compiled here from a test source.
+pub mod ut {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::sync::OnceLock;
+
+    use integritas_core::store::hash_hex;
+
+    use super::repo_root;
+
+    /// The files of the fixture pack, as written in it.
+    pub const FILES: [&str; 5] = [
+        "forms/register.ron",
+        "documents/summary.hbs",
+        "scenarios/register.ron",
+        "locales/en.ron",
+        "workflows/register.ron",
+    ];
+
+    /// Builds the test plugin from `tests/fixtures/fourth/plugin-src` (once
+    /// per test process) and returns its bytes.
+    pub fn plugin_wasm() -> Vec<u8> {
+        static BUILT: OnceLock<PathBuf> = OnceLock::new();
+        let path = BUILT.get_or_init(|| {
+            let src = repo_root().join("tests/fixtures/fourth/plugin-src");
+            let target = repo_root().join("target/fixture-plugins");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--locked",
+                    "--release",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--manifest-path",
+                ])
+                .arg(src.join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                .status()
+                .expect("run cargo");
+            assert!(
+                status.success(),
+                "building the test plugin failed (is the wasm32-unknown-unknown target installed?)"
+            );
+            target.join("wasm32-unknown-unknown/release/ut_grade.wasm")
+        });
+        std::fs::read(path).expect("built plugin")
+    }
+
+    /// Writes the pack at `version` into `dir/ut-<version>` from the
+    /// fixture files, the built plugin and its sha256. `edit` may change any
+    /// text file: it gets the file's path in the pack (`pack.ron`,
+    /// `workflows/register.ron`...) and its text, and returns the text.
+    pub fn write_pack(dir: &Path, version: &str, edit: impl Fn(&str, String) -> String) -> PathBuf {
+        let fixture = repo_root().join("tests/fixtures/fourth/pack");
+        let pack = dir.join(format!("ut-{version}"));
+        for sub in ["workflows", "forms", "documents", "scenarios", "locales", "plugins"] {
+            std::fs::create_dir_all(pack.join(sub)).expect("mkdir");
+        }
+        for file in FILES {
+            let text = std::fs::read_to_string(fixture.join(file)).expect("fixture file");
+            std::fs::write(pack.join(file), edit(file, text)).expect("write fixture file");
+        }
+        let wasm = plugin_wasm();
+        std::fs::write(pack.join("plugins/grade.wasm"), &wasm).expect("write plugin");
+        let manifest = std::fs::read_to_string(fixture.join("pack.ron")).expect("manifest");
+        let manifest = manifest.replace("VERSION", version).replace("SHA256", &hash_hex(&wasm));
+        std::fs::write(pack.join("pack.ron"), edit("pack.ron", manifest)).expect("write manifest");
+        pack
     }
 }

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use integritas_core::date::Date;
 use integritas_core::engine::{Engine, MIGRATED};
@@ -17,56 +17,17 @@ use integritas_core::executor::Refusal;
 use integritas_core::pack::{InstallError, Loader, install};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
 use integritas_core::store::{Institution, SledStore, hash_hex};
-use integritas_tests::{Install, packs_dir, repo_root};
+use integritas_tests::{Install, packs_dir, repo_root, ut};
 use serde_json::json;
 
-/// Builds the test plugin from `tests/fixtures/fourth/plugin-src` (once).
 fn plugin_wasm() -> Vec<u8> {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let path = BUILT.get_or_init(|| {
-        let src = repo_root().join("tests/fixtures/fourth/plugin-src");
-        let target = repo_root().join("target/fixture-plugins");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "--locked",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--manifest-path",
-            ])
-            .arg(src.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the test plugin failed (is the wasm32-unknown-unknown target installed?)");
-        target.join("wasm32-unknown-unknown/release/ut_grade.wasm")
-    });
-    std::fs::read(path).expect("built plugin")
+    ut::plugin_wasm()
 }
 
-/// Writes the invented pack at `version` into `dir/ut` from the fixture
-/// files, the built plugin and its sha256; `edit` may change the workflow.
+/// Writes the invented pack at `version` into `dir/ut-<version>`; `edit`
+/// may change the workflow.
 fn write_pack(dir: &Path, version: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let fixture = repo_root().join("tests/fixtures/fourth/pack");
-    let pack = dir.join(format!("ut-{version}"));
-    for sub in ["workflows", "forms", "documents", "scenarios", "locales", "plugins"] {
-        std::fs::create_dir_all(pack.join(sub)).expect("mkdir");
-    }
-    for file in ["forms/register.ron", "documents/summary.hbs", "scenarios/register.ron", "locales/en.ron"] {
-        std::fs::copy(fixture.join(file), pack.join(file)).expect("copy fixture");
-    }
-    let workflow = std::fs::read_to_string(fixture.join("workflows/register.ron")).expect("workflow");
-    std::fs::write(pack.join("workflows/register.ron"), edit(workflow)).expect("write workflow");
-    let wasm = plugin_wasm();
-    std::fs::write(pack.join("plugins/grade.wasm"), &wasm).expect("write plugin");
-    let manifest = std::fs::read_to_string(fixture.join("pack.ron")).expect("manifest");
-    let manifest = manifest.replace("VERSION", version).replace("SHA256", &hash_hex(&wasm));
-    std::fs::write(pack.join("pack.ron"), manifest).expect("write manifest");
-    pack
+    ut::write_pack(dir, version, |file, text| if file == "workflows/register.ron" { edit(text) } else { text })
 }
 
 fn day(s: &str) -> Date {

@@ -140,6 +140,16 @@ fn limits_json(c: &HostConfig) -> Value {
         "max_input_bytes": c.max_input_bytes,
         "max_output_bytes": c.max_output_bytes,
         "max_concurrent_calls": c.max_concurrent_calls,
+        "max_functions": c.module_limits.max_functions,
+        "max_function_body_bytes": c.module_limits.max_function_body_bytes,
+        "max_code_bytes": c.module_limits.max_code_bytes,
+        "max_locals_per_function": c.module_limits.max_locals_per_function,
+        "max_imports": c.module_limits.max_imports,
+        "max_exports": c.module_limits.max_exports,
+        "max_types": c.module_limits.max_types,
+        "max_globals": c.module_limits.max_globals,
+        "max_data_segments": c.module_limits.max_data_segments,
+        "max_element_segments": c.module_limits.max_element_segments,
     })
 }
 

@@ -1,42 +1,91 @@
 //! Installing pack versions at run time: a folder or a `.tar.gz` of one is
-//! validated whole in a staging folder and only then moved into the
-//! install's packs store (`<data>/packs/<id>/<version>/`). A refused pack
-//! leaves nothing behind, and the versions already installed keep serving.
+//! brought into a staging folder within limits ([`super::unpack`]),
+//! keeping only what its manifest names, checked whole, its scenarios run,
+//! and only then moved into the install's packs store
+//! (`<data>/packs/<id>/<version>/`).
+//!
+//! Invariants:
+//! - A refused pack leaves nothing behind: not in the packs store, not in
+//!   the plugin host, not in the compilation cache (its plugins are tried
+//!   in a [staging host](crate::plugin::host::PluginHost::staging)).
+//! - An installed version is self-contained: it keeps the shared templates
+//!   it was checked against in `_shared/`, and loads from there wherever
+//!   integritas runs, so a later change to `templates/` never changes a
+//!   document it issues.
+//! - Problems name the pack's own files (`ut/workflows/w.ron:12:5`), never
+//!   the staging folder.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::{Catalog, Loader, Pack, load_pack};
-use crate::diagnostic::Diagnostic;
+use super::unpack::{self, Declared, SHARED_DIR, UnpackError};
+use super::{Catalog, Loader, Manifest, Pack, load_pack};
+use crate::definition::parse::parse_ron;
+use crate::diagnostic::{Diagnostic, Severity, Source};
+use crate::plugin::{NoPlugins, PluginRunner};
+use crate::scenario::{self, Report};
 
-/// Why a pack was not installed.
+/// Why a pack was not installed. In every case nothing was kept.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InstallError {
     /// The pack has errors; every one is listed.
     #[error("the pack is invalid ({} error(s)); nothing was installed", .0.iter().filter(|d| d.is_error()).count())]
     Invalid(Vec<Diagnostic>),
+    /// The pack's files could not be brought in safely (a link, a path
+    /// outside its folder, an archive over its limits...).
+    #[error("the pack was not unpacked: {0}; nothing was installed")]
+    Unpack(UnpackError),
+    /// Some of the pack's own scenarios fail; the failed ones are listed.
+    #[error("{}", scenario_failures(.0))]
+    Scenarios(Vec<Report>),
     #[error("{0}")]
     Refused(String),
     #[error("{0}")]
     Io(String),
 }
 
+// Not `#[from]`: that would make the unpack error the source as well, and
+// error reports that print the chain would say it twice.
+impl From<UnpackError> for InstallError {
+    fn from(e: UnpackError) -> Self {
+        InstallError::Unpack(e)
+    }
+}
+
+fn scenario_failures(failed: &[Report]) -> String {
+    let mut lines = vec![format!("{} of the pack's scenarios fail; nothing was installed:", failed.len())];
+    for report in failed {
+        lines.push(format!("  {} ({}):", report.name, report.file));
+        lines.extend(report.failures.iter().map(|f| format!("    {f}")));
+    }
+    lines.join("\n")
+}
+
 fn io(what: &str, e: impl std::fmt::Display) -> InstallError {
     InstallError::Io(format!("{what}: {e}"))
 }
 
-/// Loads every installed pack version under `store` (`<id>/<version>/`).
+/// Loads every installed pack version under `store` (`<id>/<version>/`),
+/// each with the shared templates it keeps (versions installed before
+/// packs kept them use `loader.templates`). Staging leftovers of an
+/// interrupted install (`.staging-*`) are not packs.
 pub fn load_installed(store: &Path, loader: &Loader, catalog: &mut Catalog) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let Ok(ids) = std::fs::read_dir(store) else { return diagnostics };
+    let visible = |e: &std::fs::DirEntry| !e.file_name().to_string_lossy().starts_with('.');
     let mut folders: Vec<PathBuf> = ids
         .filter_map(Result::ok)
+        .filter(visible)
         .filter_map(|id| std::fs::read_dir(id.path()).ok())
-        .flat_map(|versions| versions.filter_map(Result::ok).map(|v| v.path()))
+        .flat_map(|versions| versions.filter_map(Result::ok).filter(visible).map(|v| v.path()))
         .filter(|p| p.join("pack.ron").is_file())
         .collect();
     folders.sort();
     for folder in folders {
-        let (pack, found) = load_pack(&folder, loader);
+        let shared = folder.join(SHARED_DIR);
+        let templates = if shared.is_dir() { Some(shared.as_path()) } else { loader.templates };
+        let (pack, found) = load_pack(&folder, &Loader { templates, ..*loader });
         diagnostics.extend(found);
         if let Some(pack) = pack {
             catalog.insert(pack);
@@ -47,88 +96,156 @@ pub fn load_installed(store: &Path, loader: &Loader, catalog: &mut Catalog) -> V
 
 /// Validates the pack at `source` (a folder or a `.tar.gz`) and installs it
 /// into `store`, unless that id and version are already in `catalog`.
+///
+/// In order: the files are brought into a staging folder within limits,
+/// keeping only what the manifest names; the shared templates
+/// (`loader.templates`) are copied beside them; the pack is loaded whole
+/// (its plugins in a staging host), its scenarios run; only if all of
+/// that passes is the compiled code cached, the folder moved into place
+/// and the pack loaded from there into `loader.host`.
 pub fn install(source: &Path, store: &Path, loader: &Loader, catalog: &Catalog) -> Result<Pack, InstallError> {
     std::fs::create_dir_all(store).map_err(|e| io("cannot create the packs store", e))?;
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
         .tempdir_in(store)
         .map_err(|e| io("cannot create a staging folder", e))?;
-    let root = staging.path().join("pack");
-    if source.is_dir() {
-        copy_dir(source, &root)?;
-    } else {
-        unpack(source, &root)?;
-    }
-    let root = pack_root(&root)?;
-    let (pack, diagnostics) = load_pack(&root, loader);
-    let Some(pack) = pack else { return Err(InstallError::Invalid(diagnostics)) };
-    if catalog.pack(pack.id(), Some(pack.version())).is_some() {
+    let relabel = Relabel::new(staging.path());
+    let opened = unpack::open(source)?;
+    let root = staging.path().join(opened.name());
+    let manifest = parse_manifest(opened.manifest(), &root.join("pack.ron")).map_err(|d| relabel.invalid(d))?;
+    if catalog.pack(&manifest.id, Some(&manifest.version)).is_some() {
         return Err(InstallError::Refused(format!(
             "version {} of pack `{}` is already installed; publish a new version",
-            pack.version(),
-            pack.id()
+            manifest.version, manifest.id
         )));
     }
-    let target = store.join(pack.id()).join(pack.version().to_string());
+    std::fs::create_dir_all(&root).map_err(|e| io("cannot create the staging folder", e))?;
+    opened.stage(&Declared::of(&manifest), &root)?;
+    let shared = root.join(SHARED_DIR);
+    copy_shared_templates(loader.templates, &shared)?;
+
+    let staging_host = loader.host.map(|host| Arc::new(host.staging()));
+    let staged = Loader { host: staging_host.as_deref(), templates: Some(&shared) };
+    let (pack, diagnostics) = load_pack(&root, &staged);
+    let Some(pack) = pack else { return Err(relabel.invalid(diagnostics)) };
+    let target = match super::pack_folder(store, &pack) {
+        Some(target) => target,
+        None => return Err(InstallError::Refused(format!("`{}` cannot name a folder", pack.id()))),
+    };
+    if target.exists() {
+        return Err(InstallError::Refused(format!(
+            "{} exists but holds no loaded pack; remove it, or publish a new version",
+            target.display()
+        )));
+    }
+    let runner: Arc<dyn PluginRunner> = match &staging_host {
+        Some(host) => host.clone(),
+        None => Arc::new(NoPlugins),
+    };
+    let pack = Arc::new(pack);
+    let failed: Vec<Report> = pack
+        .scenarios
+        .iter()
+        .map(|(file, s)| scenario::run(&pack, runner.clone(), file, s))
+        .filter(|r| !r.passed())
+        .map(|r| relabel.report(r))
+        .collect();
+    if !failed.is_empty() {
+        return Err(InstallError::Scenarios(failed));
+    }
+    drop(pack);
+
     std::fs::create_dir_all(target.parent().unwrap_or(store)).map_err(|e| io("cannot create the pack's folder", e))?;
     std::fs::rename(&root, &target).map_err(|e| io("cannot move the pack into place", e))?;
-    // Load from its final place so the pack knows where it lives.
-    let (pack, diagnostics) = load_pack(&target, loader);
-    pack.ok_or(InstallError::Invalid(diagnostics))
-}
-
-/// The folder holding `pack.ron`: the unpacked root or its single sub-folder.
-fn pack_root(root: &Path) -> Result<PathBuf, InstallError> {
-    if root.join("pack.ron").is_file() {
-        return Ok(root.to_path_buf());
+    if let Some(host) = &staging_host {
+        host.commit_cache();
     }
-    let entries: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(|e| io("cannot read the unpacked pack", e))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    match entries.as_slice() {
-        [only] if only.join("pack.ron").is_file() => Ok(only.clone()),
-        _ => Err(InstallError::Refused("no pack.ron at the top of the pack (or of its single folder)".into())),
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), InstallError> {
-    std::fs::create_dir_all(to).map_err(|e| io("cannot create a folder", e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| io(&format!("cannot read {}", from.display()), e))? {
-        let entry = entry.map_err(|e| io("cannot read a folder entry", e))?;
-        let kind = entry.file_type().map_err(|e| io("cannot read a file type", e))?;
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| io(&format!("cannot copy {}", entry.path().display()), e))?;
+    // Loaded again from its final place, into the real host, so the pack
+    // knows where it lives (its plugins come from the cache just written).
+    let shared = target.join(SHARED_DIR);
+    let (pack, diagnostics) = load_pack(&target, &Loader { templates: Some(&shared), ..*loader });
+    match pack {
+        Some(pack) => Ok(pack),
+        None => {
+            let _ = std::fs::remove_dir_all(&target);
+            Err(InstallError::Invalid(diagnostics))
         }
-        // Symbolic links are not followed: a pack is plain files.
     }
-    Ok(())
 }
 
-/// Unpacks a `.tar.gz`; entries that would land outside `to` are refused
-/// by `unpack_in`, and links are skipped.
-fn unpack(archive: &Path, to: &Path) -> Result<(), InstallError> {
-    let file = std::fs::File::open(archive).map_err(|e| io(&format!("cannot open {}", archive.display()), e))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    std::fs::create_dir_all(to).map_err(|e| io("cannot create a folder", e))?;
-    let entries = tar.entries().map_err(|e| io("not a .tar.gz archive", e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| io("the archive is damaged", e))?;
-        let kind = entry.header().entry_type();
-        if !(kind.is_file() || kind.is_dir()) {
-            continue;
+/// Parses `pack.ron` from its bytes; problems are located in `file`.
+fn parse_manifest(bytes: &[u8], file: &Path) -> Result<Manifest, Vec<Diagnostic>> {
+    let file = file.display().to_string();
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        vec![Diagnostic {
+            severity: Severity::Error,
+            code: "E002",
+            file: file.clone(),
+            line: 1,
+            column: 1,
+            element: String::new(),
+            message: format!("the manifest is not UTF-8 text: {e}"),
+            hint: None,
+        }]
+    })?;
+    parse_ron(&Source::new(file.clone(), text)).map_err(|d| vec![d])
+}
+
+/// Copies the shared page and partials (`templates/page.hbs`,
+/// `templates/partials/*.hbs`) into an installed version's `_shared/`.
+/// The folder is made even when there are none, so the installed version
+/// never looks for templates anywhere else.
+fn copy_shared_templates(from: Option<&Path>, to: &Path) -> Result<(), InstallError> {
+    std::fs::create_dir_all(to.join("partials")).map_err(|e| io("cannot create the shared templates' folder", e))?;
+    let Some(from) = from else { return Ok(()) };
+    let mut files = vec![(from.join("page.hbs"), to.join("page.hbs"))];
+    if let Ok(entries) = std::fs::read_dir(from.join("partials")) {
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            if Path::new(&name).extension().is_some_and(|e| e == "hbs") {
+                files.push((entry.path(), to.join("partials").join(name)));
+            }
         }
-        let inside = entry.unpack_in(to).map_err(|e| io("cannot unpack the archive", e))?;
-        if !inside {
-            return Err(InstallError::Refused(
-                "the archive has entries outside its folder (`..` or absolute paths)".into(),
-            ));
+    }
+    for (from, to) in files {
+        // Plain files only: a link in the install's own templates is not followed.
+        if std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_file()) {
+            std::fs::copy(&from, &to).map_err(|e| io(&format!("cannot copy {}", from.display()), e))?;
         }
     }
     Ok(())
+}
+
+/// Names the staging folder out of what an install reports, so problems
+/// read `ut/workflows/w.ron`.
+struct Relabel {
+    prefix: String,
+}
+
+impl Relabel {
+    fn new(staging: &Path) -> Relabel {
+        Relabel { prefix: format!("{}{}", staging.display(), std::path::MAIN_SEPARATOR) }
+    }
+
+    fn text(&self, text: &str) -> String {
+        text.replace(&self.prefix, "")
+    }
+
+    fn invalid(&self, diagnostics: Vec<Diagnostic>) -> InstallError {
+        InstallError::Invalid(
+            diagnostics
+                .into_iter()
+                .map(|d| Diagnostic {
+                    file: self.text(&d.file),
+                    message: self.text(&d.message),
+                    hint: d.hint.as_deref().map(|h| self.text(h)),
+                    ..d
+                })
+                .collect(),
+        )
+    }
+
+    fn report(&self, report: Report) -> Report {
+        Report { failures: report.failures.iter().map(|f| self.text(f)).collect(), ..report }
+    }
 }

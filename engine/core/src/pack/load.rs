@@ -8,13 +8,15 @@ use std::sync::Arc;
 use semver::Version;
 use serde_json::{Value, json};
 
-use super::{Catalog, DocumentDecl, ENGINE_VERSION, Manifest, Pack, SampleDecl, plugin_key};
+use super::unpack::{SHARED_DIR, declared_path};
+use super::{Catalog, DocumentDecl, ENGINE_VERSION, Manifest, Pack, SampleDecl, plugin_key, valid_pack_id};
 use crate::definition::parse::parse_ron;
 use crate::definition::scenario::Scenario;
-use crate::definition::{Action, FormDef, Workflow, WorkflowDef, check_forms, check_with_forms};
+use crate::definition::{Action, FormDef, PluginGuard, Workflow, WorkflowDef, check_forms, check_with_forms};
 use crate::diagnostic::{Diagnostic, Needle, Severity, Source};
 use crate::locale::{Locale, source_labels};
 use crate::plugin::host::PluginHost;
+use crate::plugin::{PluginError, PluginRunner};
 use crate::render::{Templates, data_paths};
 
 /// What loading needs besides the pack folder.
@@ -88,6 +90,10 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
     let mut out = Vec::new();
     let Some((manifest, source)) = read_ron::<Manifest>(&dir.join("pack.ron"), &mut out) else { return (None, out) };
     check_manifest(&manifest, &source, &mut out);
+    if out.iter().any(|d| d.code == "E203") {
+        // Nothing is read through a name that leaves the pack's folder.
+        return (None, out);
+    }
     let forms = load_forms(&manifest, dir, &mut out);
     let checked = load_workflows(&manifest, dir, &forms, &source, &mut out);
     // What the other files say is checked against the forms and workflows;
@@ -117,7 +123,7 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
     let samples = load_samples(&manifest, dir, &source, &workflows, &mut out);
     let scenarios = load_scenarios(&manifest, dir, &workflows, &mut out);
     if let Some(host) = loader.host {
-        out.extend(check_plugins(&manifest, dir, &source, &checked, host));
+        out.extend(check_plugins(&manifest, dir, &source, &checked, &samples, host));
     }
     let no_errors = !out.iter().any(Diagnostic::is_error);
     let pack = Pack {
@@ -142,6 +148,30 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
 
 fn check_manifest(manifest: &Manifest, source: &Source, out: &mut Vec<Diagnostic>) {
     let element = format!("pack `{}`", manifest.id);
+    if !valid_pack_id(&manifest.id) {
+        let msg = format!(
+            "the id `{}` must be lower-case ASCII letters, digits, `-` or `_` (it names workflows, plugins and folders)",
+            manifest.id
+        );
+        out.push(source.diagnostic(Severity::Error, "E204", &[Needle::Key("id")], element.clone(), msg));
+    }
+    let named = manifest
+        .workflows
+        .iter()
+        .chain(&manifest.forms)
+        .chain(manifest.documents.iter().map(|d| &d.template))
+        .chain(&manifest.locales)
+        .chain(manifest.plugins.iter().map(|p| &p.file))
+        .chain(manifest.samples.iter().map(|s| &s.file))
+        .chain(&manifest.scenarios);
+    for file in named.filter(|f| declared_path(f).is_none()) {
+        let msg = format!("`{file}` is not a file inside the pack's folder");
+        let mut d = source.diagnostic(Severity::Error, "E203", &[Needle::Quoted(file)], element.clone(), msg);
+        d.hint = Some(format!(
+            "name files relative to pack.ron, without `..`, a leading `/` or the reserved `{SHARED_DIR}/`"
+        ));
+        out.push(d);
+    }
     let engine = Version::parse(ENGINE_VERSION).expect("the crate version is semver");
     if !manifest.requires.matches(&engine) {
         let msg = format!("the pack requires integritas {}, but this is {ENGINE_VERSION}", manifest.requires);
@@ -422,29 +452,84 @@ pub(crate) fn sample_context(pack: &Pack, workflow: &Workflow, payload: &Value) 
         "events": [],
     })
 }
-fn plugin_calls(workflow: &Workflow) -> Vec<(String, String, usize)> {
+/// `today` of the plugin guards lint calls: a fixed date, so lint is
+/// deterministic (the date a sample imagines, as in [`sample_context`]).
+const LINT_TODAY: &str = "2025-01-01";
+
+/// One plugin call a workflow makes: a transition's guard or a `Score` action.
+struct PluginCall<'a> {
+    /// Index of the transition in the workflow.
+    transition: usize,
+    plugin: &'a str,
+    entry: &'a str,
+    kind: CallKind<'a>,
+}
+
+enum CallKind<'a> {
+    Guard(&'a PluginGuard),
+    /// The `nth` (from 0) `Score` action of its transition.
+    Score {
+        nth: usize,
+        input: &'a str,
+        config: &'a Option<Value>,
+    },
+}
+
+impl PluginCall<'_> {
+    /// Where the call is written: the transition, then the call, then its `config`.
+    fn needles(&self) -> Vec<Needle<'_>> {
+        let mut at = vec![Needle::Key("transitions"), Needle::TextNth("Transition(", self.transition)];
+        let config = match &self.kind {
+            CallKind::Guard(guard) => {
+                at.push(Needle::TextNth("PluginGuard(", 0));
+                &guard.config
+            }
+            CallKind::Score { nth, config, .. } => {
+                at.push(Needle::TextNth("Score(", *nth));
+                config
+            }
+        };
+        // Only a `config` that is written: a search for one that is not
+        // would land on a later transition's.
+        if config.is_some() {
+            at.push(Needle::Key("config"));
+        }
+        at
+    }
+}
+
+fn plugin_calls(workflow: &Workflow) -> Vec<PluginCall<'_>> {
     let mut calls = Vec::new();
     for (i, t) in workflow.def().transitions.iter().enumerate() {
         if let Some(guard) = &t.plugin {
-            calls.push((guard.plugin.clone(), guard.entry.clone(), i));
+            calls.push(PluginCall {
+                transition: i,
+                plugin: &guard.plugin,
+                entry: &guard.entry,
+                kind: CallKind::Guard(guard),
+            });
         }
-        for action in &t.actions {
-            if let Action::Score { plugin, entry, .. } = action {
-                calls.push((plugin.clone(), entry.clone(), i));
-            }
+        let scores = t.actions.iter().filter_map(|a| match a {
+            Action::Score { plugin, entry, input, config, .. } => Some((plugin, entry, input, config)),
+            _ => None,
+        });
+        for (nth, (plugin, entry, input, config)) in scores.enumerate() {
+            calls.push(PluginCall { transition: i, plugin, entry, kind: CallKind::Score { nth, input, config } });
         }
     }
     calls
 }
 
 /// Loads a pack's plugins into `host` (checking sha256, ABI and limits),
-/// runs their self-tests, and checks every plugin call of its workflows
-/// names a shipped plugin and an entry point it exports.
+/// runs their self-tests, checks every plugin call of its workflows names a
+/// shipped plugin and an entry point it exports, and runs each such call
+/// with its configuration (see [`check_call`]).
 fn check_plugins(
     manifest: &Manifest,
     dir: &Path,
     source: &Source,
     workflows: &[(Workflow, Source)],
+    samples: &BTreeMap<String, (SampleDecl, Value)>,
     host: &PluginHost,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -473,21 +558,115 @@ fn check_plugins(
         }
     }
     for (workflow, wf_source) in workflows {
-        for (plugin, entry, i) in plugin_calls(workflow) {
-            let at = [Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Quoted(&plugin)];
+        for call in plugin_calls(workflow) {
+            let (plugin, entry, i) = (call.plugin, call.entry, call.transition);
+            let at = [Needle::Key("transitions"), Needle::TextNth("Transition(", i), Needle::Quoted(plugin)];
             let element = format!("transition {} (on `{}`)", i + 1, workflow.def().transitions[i].on);
             if !manifest.plugins.iter().any(|d| d.id == plugin) {
                 let msg = format!("the pack ships no plugin `{plugin}`");
                 let mut d = wf_source.diagnostic(Severity::Error, "E303", &at, element, msg);
                 d.hint = Some("declare it under `plugins:` in pack.ron".into());
                 out.push(d);
-            } else if let Some(exported) = entries.get(plugin.as_str())
-                && !exported.contains(&entry)
-            {
+                continue;
+            }
+            let Some(exported) = entries.get(plugin) else { continue };
+            if !exported.iter().any(|e| e == entry) {
                 let msg = format!("plugin `{plugin}` has no entry point `{entry}`; it has: {}", exported.join(", "));
                 out.push(wf_source.diagnostic(Severity::Error, "E304", &at, element, msg));
+                continue;
+            }
+            let key = plugin_key(&manifest.id, &manifest.version.to_string(), plugin);
+            for problem in check_call(&call, &key, samples, host) {
+                let (code, hint) = match &problem.sample {
+                    None => (
+                        "E305",
+                        "the plugin checks its `config` on every call, even with an empty table; its message says what it expects",
+                    ),
+                    Some(_) => {
+                        ("E306", "`plan import` of this sample would be refused; fix its rows or the configuration")
+                    }
+                };
+                let mut d =
+                    wf_source.diagnostic(Severity::Error, code, &call.needles(), element.clone(), problem.message);
+                d.hint = Some(hint.into());
+                out.push(d);
             }
         }
     }
     out
+}
+
+/// A plugin call that lint ran and that failed.
+struct CallProblem {
+    /// The sample whose rows were used; `None` for the empty table.
+    sample: Option<String>,
+    message: String,
+}
+
+/// Runs one plugin call of a workflow as the executor would: with its own
+/// `config` and an empty table (or no forms, for a guard), then with the
+/// rows of every sample that fills that table (or those forms) when the
+/// configuration passed. A pack whose configuration the plugin rejects
+/// must not lint clean: it would only fail later, on a coordinator's event.
+fn check_call(
+    call: &PluginCall,
+    key: &str,
+    samples: &BTreeMap<String, (SampleDecl, Value)>,
+    host: &PluginHost,
+) -> Vec<CallProblem> {
+    // (sample, input) pairs: first the minimal input, then each sample's.
+    let mut inputs: Vec<(Option<&str>, Value)> = Vec::new();
+    match &call.kind {
+        CallKind::Score { input, config, .. } => {
+            // As the executor does: `register.risks` → `{"risks": rows}`.
+            let (form, field) = input.split_once('.').unwrap_or((input, input));
+            inputs.push((None, json!({ "config": config, field: [] })));
+            for (id, (_, payload)) in samples {
+                if let Some(rows) = payload.get(form).and_then(|f| f.get(field)) {
+                    inputs.push((Some(id), json!({ "config": config, field: rows })));
+                }
+            }
+        }
+        CallKind::Guard(guard) => {
+            inputs.push((None, json!({ "config": guard.config, "data": {}, "today": LINT_TODAY })));
+            for (id, (_, payload)) in samples {
+                let forms: serde_json::Map<String, Value> =
+                    guard.forms.iter().filter_map(|f| payload.get(f).map(|v| (f.clone(), v.clone()))).collect();
+                if !forms.is_empty() {
+                    inputs.push((Some(id), json!({ "config": guard.config, "data": forms, "today": LINT_TODAY })));
+                }
+            }
+        }
+    }
+    let (plugin, entry) = (call.plugin, call.entry);
+    let mut problems = Vec::new();
+    for (sample, input) in inputs {
+        let with = match sample {
+            None => "its configuration and an empty table".to_string(),
+            Some(id) => format!("its configuration and the rows of sample `{id}`"),
+        };
+        let failure = match host.call(key, entry, &input) {
+            Ok(out)
+                if matches!(call.kind, CallKind::Guard(_)) && !out.value.get("ok").is_some_and(Value::is_boolean) =>
+            {
+                Some(format!("answers {with} without a boolean `ok`: {}", out.value))
+            }
+            Ok(_) => None,
+            Err(PluginError::Rejected { message, .. }) => Some(format!("rejects {with}: {message}")),
+            Err(PluginError::BadOutput { reason, .. }) => Some(format!("answers {with} with bad output: {reason}")),
+            Err(e) => Some(format!("fails on {with}: {e}")),
+        };
+        if let Some(failure) = failure {
+            problems.push(CallProblem {
+                sample: sample.map(str::to_string),
+                message: format!("plugin `{plugin}` (entry `{entry}`) {failure}"),
+            });
+            if sample.is_none() {
+                // The configuration itself is refused: every sample would
+                // repeat the same message.
+                break;
+            }
+        }
+    }
+    problems
 }

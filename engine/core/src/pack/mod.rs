@@ -1,9 +1,11 @@
 //! Jurisdiction packs: a folder with a `pack.ron` manifest and the files it
-//! names (format: `jurisdictions/README.md`). [`load`] reads and checks a
-//! pack whole; the [`Catalog`] keeps every loaded version.
+//! names (format: `jurisdictions/README.md`). [`load_pack`] reads and checks
+//! a pack whole; [`install`] brings a version into an install; the
+//! [`Catalog`] keeps every loaded version.
 
 mod install;
 mod load;
+mod unpack;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ pub use install::{InstallError, install, load_installed};
 pub use load::{Loader, load_pack, load_workflow, read_source};
 /// Pack versions are semver versions.
 pub use semver::Version as PackVersion;
+pub use unpack::{MAX_ENTRIES, MAX_FILE_BYTES, MAX_PATH_DEPTH, MAX_UNPACKED_BYTES, SHARED_DIR, UnpackError};
 
 /// The engine's own version, which a pack's `requires` must accept.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -98,6 +101,20 @@ pub struct SampleDecl {
 /// that two versions of a pack can ship different builds of one plugin.
 pub fn plugin_key(pack: &str, version: &str, plugin: &str) -> String {
     format!("{pack}@{version}/{plugin}")
+}
+
+/// Whether a pack id can name things: packs (`rs/three_phase`), plugin keys
+/// and the installed version's folder. Lower-case ASCII letters, digits,
+/// `-` and `_`, starting with a letter or digit.
+pub fn valid_pack_id(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The folder an installed version lives in: `<store>/<id>/<version>`
+/// (`None` for an id that cannot name a folder).
+fn pack_folder(store: &std::path::Path, pack: &Pack) -> Option<PathBuf> {
+    valid_pack_id(pack.id()).then(|| store.join(pack.id()).join(pack.version().to_string()))
 }
 
 /// A checked pack version, with everything it ships read and compiled.

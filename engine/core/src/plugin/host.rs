@@ -12,9 +12,14 @@
 //!   or exhaust the server.
 //! - Execution is deterministic: fuel, not epochs (wall-clock) for the time
 //!   bound; NaN canonicalisation; no relaxed SIMD; no threads.
+//! - A module's shape (ABI marker, imports, exports) and size (functions,
+//!   code bytes, locals, segments) are checked from its bytes by
+//!   [`super::shape`] before anything compiles it.
 //! - A module is compiled once per load. The optional compilation cache only
 //!   ever deserializes artifacts this host wrote itself, keyed by the
-//!   module's sha256 and the engine's compatibility hash.
+//!   module's sha256 and the engine's compatibility hash. A [staging
+//!   host](PluginHost::staging) writes nothing there until its pack is
+//!   installed, so a refused pack leaves no artifact behind.
 //! - wasmtime types never leave this module: callers see [`PluginInfo`],
 //!   [`SelfTestReport`], [`PluginOutput`] and [`PluginError`].
 
@@ -30,10 +35,11 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::{
-    Caller, Config, Engine, ExternType, FuncType, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
-    PoolingAllocationConfig, ResourceLimiter, Store, Strategy, Trap,
+    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel, PoolingAllocationConfig,
+    ResourceLimiter, Store, Strategy, Trap,
 };
 
+use super::shape::{self, Caps, ModuleLimits};
 use super::{PluginError, PluginOutput, PluginRunner, Provenance};
 
 /// The ABI major version this host speaks. A module built for another major
@@ -118,6 +124,9 @@ pub struct HostConfig {
     pub max_output_bytes: usize,
     /// See [`MAX_CONCURRENT_CALLS`].
     pub max_concurrent_calls: u32,
+    /// Functions, code bytes, locals, imports, exports and segments a module
+    /// may have; checked from its bytes before it is compiled.
+    pub module_limits: ModuleLimits,
     /// Where compiled modules are cached between restarts (created with
     /// owner-only permissions). `None`: compile on every load.
     pub cache_dir: Option<PathBuf>,
@@ -138,6 +147,7 @@ impl Default for HostConfig {
             max_input_bytes: MAX_INPUT_BYTES,
             max_output_bytes: MAX_OUTPUT_BYTES,
             max_concurrent_calls: MAX_CONCURRENT_CALLS,
+            module_limits: ModuleLimits::default(),
             cache_dir: None,
             forward_plugin_logs: true,
         }
@@ -290,10 +300,15 @@ pub struct PluginHost {
     linker: Linker<CallState>,
     config: HostConfig,
     plugins: RwLock<HashMap<String, Arc<Loaded>>>,
-    slots: Slots,
+    /// Shared with the host's [staging](PluginHost::staging) hosts: they run
+    /// in the same engine, whose pool has one set of slots.
+    slots: Arc<Slots>,
     /// Hex of the engine's precompile-compatibility hash: part of every
     /// cache key, so a wasmtime upgrade or a config change never reads old code.
     engine_key: String,
+    /// `None`: compiled modules are written to the cache at once. `Some`
+    /// (a staging host): they wait here for [`PluginHost::commit_cache`].
+    deferred_cache: Option<Mutex<Vec<(PathBuf, Module)>>>,
 }
 
 // The engine shares one host across request threads.
@@ -373,8 +388,49 @@ impl PluginHost {
         if let Some(dir) = &config.cache_dir {
             prepare_cache_dir(dir).map_err(HostError)?;
         }
-        let slots = Slots { free: Mutex::new(config.max_concurrent_calls.max(1)), freed: Condvar::new() };
-        Ok(PluginHost { engine, linker, config, plugins: RwLock::new(HashMap::new()), slots, engine_key })
+        let slots = Arc::new(Slots { free: Mutex::new(config.max_concurrent_calls.max(1)), freed: Condvar::new() });
+        Ok(PluginHost {
+            engine,
+            linker,
+            config,
+            plugins: RwLock::new(HashMap::new()),
+            slots,
+            engine_key,
+            deferred_cache: None,
+        })
+    }
+
+    /// A host for trying a pack out before it is installed: the same engine,
+    /// limits and call slots, its own (empty) set of plugins, and a
+    /// compilation cache it reads but does not write until
+    /// [`PluginHost::commit_cache`] — so a pack that is refused leaves no
+    /// compiled code behind, and its plugins never replace this host's.
+    pub fn staging(&self) -> PluginHost {
+        PluginHost {
+            engine: self.engine.clone(),
+            linker: self.linker.clone(),
+            config: self.config.clone(),
+            plugins: RwLock::new(HashMap::new()),
+            slots: Arc::clone(&self.slots),
+            engine_key: self.engine_key.clone(),
+            deferred_cache: Some(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Writes the compilation-cache artifacts a staging host held back (its
+    /// pack was installed); returns how many were written. A host that is
+    /// not staging has none. A failed write only costs a compilation later.
+    pub fn commit_cache(&self) -> usize {
+        let Some(pending) = &self.deferred_cache else { return 0 };
+        let pending = std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut written = 0;
+        for (path, module) in pending {
+            match write_cached(&path, &module) {
+                Ok(()) => written += 1,
+                Err(e) => tracing::warn!(path = %path.display(), "cannot write the compilation cache: {e}"),
+            }
+        }
+        written
     }
 
     /// The limits this host enforces.
@@ -415,11 +471,12 @@ impl PluginHost {
     /// under `id`, replacing any plugin of that id. With `expected_sha256`
     /// (from the pack manifest) the bytes must match it exactly.
     ///
-    /// Refuses: oversized modules, checksum mismatches, invalid wasm or
-    /// disabled features, compilations over the time cap, imports other than
-    /// `integritas.log`, a missing or incompatible ABI marker, missing or
-    /// mistyped required exports, no entry points, and an `integritas_info`
-    /// that is not valid.
+    /// Refuses, in this order: oversized modules, checksum mismatches; then,
+    /// read from the bytes before compiling, modules over a structural limit
+    /// ([`ModuleLimits`]), imports other than `integritas.log`, a missing or
+    /// incompatible ABI marker, missing or mistyped required exports, no
+    /// entry points; then invalid wasm or disabled features, compilations
+    /// over the time cap, and an `integritas_info` that is not valid.
     pub fn load(&self, id: &str, bytes: &[u8], expected_sha256: Option<&str>) -> Result<PluginInfo, PluginError> {
         let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
         if bytes.len() > self.config.max_module_bytes {
@@ -435,8 +492,13 @@ impl PluginHost {
                 actual: sha256,
             });
         }
+        let caps = Caps {
+            limits: &self.config.module_limits,
+            memory_bytes: self.config.memory_limit_bytes,
+            table_elements: self.config.max_table_elements,
+        };
+        let shape = shape::inspect(id, bytes, &caps)?;
         let (module, from_cache) = self.compile_cached(id, bytes, &sha256)?;
-        let shape = inspect(id, &module, self.config.memory_limit_bytes)?;
         let pre = self.linker.instantiate_pre(&module).map_err(|e| load_err(format!("cannot link: {e}")))?;
 
         let mut loaded = Loaded {
@@ -650,8 +712,13 @@ impl PluginHost {
             return Ok((module, true));
         }
         let module = self.compile(id, bytes)?;
-        if let Err(e) = write_cached(&path, &module) {
-            tracing::warn!(plugin = id, path = %path.display(), "cannot write the compilation cache: {e}");
+        match &self.deferred_cache {
+            Some(pending) => pending.lock().unwrap_or_else(PoisonError::into_inner).push((path, module.clone())),
+            None => {
+                if let Err(e) = write_cached(&path, &module) {
+                    tracing::warn!(plugin = id, path = %path.display(), "cannot write the compilation cache: {e}");
+                }
+            }
         }
         Ok((module, false))
     }
@@ -773,110 +840,6 @@ fn private_to_us(meta: &std::fs::Metadata) -> bool {
 #[cfg(not(unix))]
 fn private_to_us(_meta: &std::fs::Metadata) -> bool {
     true
-}
-
-/// The module's shape as far as the ABI cares.
-struct Shape {
-    abi_version: String,
-    entries: Vec<String>,
-    imports: Vec<String>,
-    exports: Vec<String>,
-}
-
-/// Checks imports, the ABI marker and the required exports without running
-/// any plugin code.
-fn inspect(id: &str, module: &Module, memory_limit: usize) -> Result<Shape, PluginError> {
-    let load_err = |reason: String| PluginError::Load { plugin: id.to_string(), reason };
-    let mut imports = Vec::new();
-    for import in module.imports() {
-        let name = format!("{}.{}", import.module(), import.name());
-        let allowed = import.module() == "integritas"
-            && import.name() == "log"
-            && matches!(import.ty(), ExternType::Func(ref f) if signature(f) == "(i32, i32, i32) -> ()");
-        if !allowed {
-            return Err(PluginError::ForbiddenImport { plugin: id.to_string(), import: name });
-        }
-        imports.push(name);
-    }
-
-    let mut exports: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
-    exports.sort();
-    let markers: Vec<&String> = exports.iter().filter(|e| e.starts_with(ABI_MARKER_PREFIX)).collect();
-    let supported = format!("{ABI_MAJOR}.0.0 to {ABI_MAJOR}.{ABI_MINOR}.x");
-    let abi_version = match markers.as_slice() {
-        [] => {
-            return Err(PluginError::AbiMismatch { plugin: id.to_string(), found: None, supported });
-        }
-        [marker] => {
-            let raw = &marker[ABI_MARKER_PREFIX.len()..];
-            let version = semver::Version::parse(&raw.replace('_', "."))
-                .map_err(|_| load_err(format!("the ABI marker `{marker}` does not end in MAJOR_MINOR_PATCH")))?;
-            if version.major != ABI_MAJOR || version.minor > ABI_MINOR || !version.pre.is_empty() {
-                return Err(PluginError::AbiMismatch {
-                    plugin: id.to_string(),
-                    found: Some(version.to_string()),
-                    supported,
-                });
-            }
-            version.to_string()
-        }
-        _ => {
-            return Err(load_err(format!("it has {} ABI markers; exactly one is allowed", markers.len())));
-        }
-    };
-
-    let want = [
-        ("integritas_alloc", "(i32) -> (i32)"),
-        ("integritas_dealloc", "(i32, i32) -> ()"),
-        ("integritas_info", "() -> (i64)"),
-    ];
-    for (name, sig) in want {
-        match module.get_export(name) {
-            Some(ExternType::Func(f)) if signature(&f) == sig => {}
-            Some(ExternType::Func(f)) => {
-                return Err(load_err(format!("export `{name}` has type {}, expected {sig}", signature(&f))));
-            }
-            _ => {
-                return Err(load_err(format!("missing required export `{name}`: func {sig}")));
-            }
-        }
-    }
-    match module.get_export("memory") {
-        Some(ExternType::Memory(m)) => {
-            let min_bytes = m.minimum().saturating_mul(m.page_size());
-            if min_bytes > memory_limit as u64 {
-                return Err(load_err(format!(
-                    "its memory starts at {min_bytes} bytes, above the {memory_limit}-byte cap"
-                )));
-            }
-        }
-        _ => return Err(load_err("missing required export `memory`".into())),
-    }
-
-    let mut entries = Vec::new();
-    for name in exports.iter().filter(|e| e.starts_with(ENTRY_PREFIX)) {
-        let entry = &name[ENTRY_PREFIX.len()..];
-        match module.get_export(name) {
-            Some(ExternType::Func(f)) if signature(&f) == "(i32, i32) -> (i64)" => entries.push(entry.to_string()),
-            _ => {
-                return Err(load_err(format!("entry export `{name}` must be func (i32, i32) -> (i64)")));
-            }
-        }
-    }
-    if entries.is_empty() {
-        return Err(load_err(format!("it exports no entry point (`{ENTRY_PREFIX}<name>`)")));
-    }
-    Ok(Shape { abi_version, entries, imports, exports })
-}
-
-/// `(i32, i32) -> (i64)`: a function type written for comparison and messages.
-fn signature(f: &FuncType) -> String {
-    let list = |v: Vec<String>| v.join(", ");
-    format!(
-        "({}) -> ({})",
-        list(f.params().map(|t| t.to_string()).collect()),
-        list(f.results().map(|t| t.to_string()).collect())
-    )
 }
 
 /// `integritas.log(level, ptr, len)`: the one import a plugin may use. It

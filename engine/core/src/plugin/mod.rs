@@ -6,6 +6,7 @@
 //! executor alone may use [`NoPlugins`] or a double at this seam.
 
 pub mod host;
+pub mod shape;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,6 +71,11 @@ pub enum PluginError {
     /// not speak.
     #[error("plugin `{plugin}` is built for ABI {}, but this host supports {supported}", found.as_deref().unwrap_or("(none: no ABI marker export)"))]
     AbiMismatch { plugin: String, found: Option<String>, supported: String },
+    /// The module breaks a structural limit (functions, code bytes, locals,
+    /// imports, exports, segments...; see [`shape::ModuleLimits`]). Found
+    /// from its bytes, before anything compiles it.
+    #[error("plugin `{plugin}` is refused before compiling: it has {found} {what}; the limit is {limit}")]
+    ModuleLimit { plugin: String, what: &'static str, found: u64, limit: u64 },
 }
 
 impl PluginError {
@@ -87,6 +93,7 @@ impl PluginError {
             PluginError::ChecksumMismatch { .. } => "checksum_mismatch",
             PluginError::ForbiddenImport { .. } => "forbidden_import",
             PluginError::AbiMismatch { .. } => "abi_mismatch",
+            PluginError::ModuleLimit { .. } => "module_limit",
         }
     }
 }
