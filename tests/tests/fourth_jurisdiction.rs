@@ -63,7 +63,8 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
 
     let packs_store = work.path().join("data/packs");
     let source = write_pack(work.path(), "1.0.0", |w| w);
-    let pack = install(&source, &packs_store, &loader, &engine.catalog()).expect("installs");
+    let pack = install(&source, &packs_store, &loader, &engine.catalog(), &integritas_core::scenario::run_all)
+        .expect("installs");
     engine.add_pack(Arc::new(pack));
     assert!(packs_store.join("ut/1.0.0/pack.ron").is_file());
 
@@ -94,7 +95,8 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     // A compatible 1.1.0 (a wider amber band) coexists with 1.0.0.
     let wider = |w: String| w.replace(r#"{"name": "amber", "up_to": 6}"#, r#"{"name": "amber", "up_to": 7}"#);
     let source = write_pack(work.path(), "1.1.0", wider);
-    let pack = install(&source, &packs_store, &loader, &engine.catalog()).expect("installs 1.1.0");
+    let pack = install(&source, &packs_store, &loader, &engine.catalog(), &integritas_core::scenario::run_all)
+        .expect("installs 1.1.0");
     engine.add_pack(Arc::new(pack));
     let second =
         engine.new_plan("ut-ministry", "ut/register", "officer", day("2030-03-01")).expect("plan").meta.clone();
@@ -118,10 +120,18 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     assert_eq!(engine.plan(&second.id).expect("plan").scores["grades"].value["risks"][1]["band"], "amber");
 
     // The same version twice is refused; so is an invalid pack, whole.
-    let again = install(&write_pack(work.path(), "1.1.0", |w| w), &packs_store, &loader, &engine.catalog());
+    let again = install(
+        &write_pack(work.path(), "1.1.0", |w| w),
+        &packs_store,
+        &loader,
+        &engine.catalog(),
+        &integritas_core::scenario::run_all,
+    );
     assert!(matches!(again, Err(InstallError::Refused(m)) if m.contains("already installed")));
     let broken = write_pack(work.path(), "1.2.0", |w| w.replace(r#"to: "adopted""#, r#"to: "adoptd""#));
-    let Err(InstallError::Invalid(diagnostics)) = install(&broken, &packs_store, &loader, &engine.catalog()) else {
+    let Err(InstallError::Invalid(diagnostics)) =
+        install(&broken, &packs_store, &loader, &engine.catalog(), &integritas_core::scenario::run_all)
+    else {
         panic!("a pack with an unknown state must be refused")
     };
     assert!(diagnostics.iter().any(|d| d.code == "E102" && d.message.contains("adoptd")), "{diagnostics:?}");
@@ -138,7 +148,10 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     assert_eq!(moved.event.event, MIGRATED);
     assert_eq!(engine.plan(&plan).expect("plan").meta.pack_version, "1.1.0");
     let major = write_pack(work.path(), "2.0.0", |w| w);
-    engine.add_pack(Arc::new(install(&major, &packs_store, &loader, &engine.catalog()).expect("installs 2.0.0")));
+    engine.add_pack(Arc::new(
+        install(&major, &packs_store, &loader, &engine.catalog(), &integritas_core::scenario::run_all)
+            .expect("installs 2.0.0"),
+    ));
     let Err(EngineError::Refused(Refusal::Migration { reasons, .. })) =
         engine.migrate(&plan, &integritas_core::pack::PackVersion::new(2, 0, 0), "analyst", day("2030-04-02"))
     else {

@@ -61,7 +61,7 @@ impl Setup {
     fn install(&self, source: &Path) -> Result<integritas_core::pack::Pack, InstallError> {
         let templates = repo_root().join("templates");
         let loader = Loader { host: Some(&self.host), templates: Some(&templates) };
-        install(source, &self.store(), &loader, &Catalog::default())
+        install(source, &self.store(), &loader, &Catalog::default(), &integritas_core::scenario::run_all)
     }
 
     /// `ut-1.0.0.tar.gz`: the pack under `ut-1.0.0/`, then what `extra` appends.
@@ -386,7 +386,9 @@ fn a_refused_version_leaves_nothing_in_the_plugin_host() {
     let host = Arc::new(PluginHost::new(HostConfig::default()).expect("host"));
     let templates = repo_root().join("templates");
     let loader = Loader { host: Some(&host), templates: Some(&templates) };
-    let installed = install(&setup.pack, &setup.store(), &loader, &Catalog::default()).expect("installs");
+    let installed =
+        install(&setup.pack, &setup.store(), &loader, &Catalog::default(), &integritas_core::scenario::run_all)
+            .expect("installs");
     let mut catalog = Catalog::default();
     catalog.insert(installed);
     assert!(host.info("ut@1.0.0/grade").is_some(), "an installed version's plugin is loaded");
@@ -397,7 +399,7 @@ fn a_refused_version_leaves_nothing_in_the_plugin_host() {
             text
         }
     });
-    let refused = install(&failing, &setup.store(), &loader, &catalog);
+    let refused = install(&failing, &setup.store(), &loader, &catalog, &integritas_core::scenario::run_all);
     assert!(matches!(&refused, Err(InstallError::Scenarios(failed)) if failed.len() == 1), "{refused:?}");
     assert_eq!(
         host.plugin_ids(),

@@ -40,7 +40,7 @@ use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Mode, Refusal};
 use crate::guard;
-use crate::pack::{Catalog, InstallError, Loader, Pack, install, plugin_key};
+use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
@@ -87,6 +87,8 @@ pub struct PackInstaller {
     pub installed: PathBuf,
     /// The shared `templates/` folder packs are checked against.
     pub templates: Option<PathBuf>,
+    /// Runs a pack's scenarios before it is accepted.
+    pub scenarios: Arc<ScenarioRunner>,
 }
 
 /// The engine over a store, a pack catalog and a plugin runner.
@@ -380,7 +382,7 @@ impl Engine {
             .as_ref()
             .ok_or_else(|| InstallError::Refused("this engine was opened without a packs store".into()))?;
         let loader = Loader { host: Some(&installer.host), templates: installer.templates.as_deref() };
-        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog())?);
+        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios)?);
         self.add_pack(pack.clone());
         Ok(pack)
     }

@@ -86,7 +86,12 @@ pub fn open(options: &OpenOptions) -> Result<Opened, EngineError> {
     let installed = installed_packs(&options.data);
     diagnostics.extend(load_installed(&installed, &loader, &mut catalog));
     diagnostics.retain(Diagnostic::is_error);
-    let installer = PackInstaller { host: host.clone(), installed, templates: options.templates.clone() };
+    let installer = PackInstaller {
+        host: host.clone(),
+        installed,
+        templates: options.templates.clone(),
+        scenarios: Arc::new(crate::scenario::run_all),
+    };
     let engine = Engine::new(Arc::new(store), catalog, host).with_installer(installer);
     Ok(Opened { engine, diagnostics })
 }

@@ -4,34 +4,17 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::date::Date;
 use crate::deadline::{self, Status};
-pub use crate::definition::scenario::{Expect, Scenario, ScenarioInstitution, Step, ValueCheck};
+pub use crate::definition::scenario::{Expect, Report, Scenario, ScenarioInstitution, Step, ValueCheck};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::executor::Command;
 use crate::pack::{Catalog, Pack};
 use crate::plugin::PluginRunner;
 use crate::store::{Institution, SledStore};
-
-/// What running one scenario found.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub file: String,
-    pub name: String,
-    pub steps: usize,
-    /// One line per failed step: `step N: what went wrong`.
-    pub failures: Vec<String>,
-}
-
-impl Report {
-    pub fn passed(&self) -> bool {
-        self.failures.is_empty()
-    }
-}
 
 /// Runs a scenario against a fresh, temporary store with only this pack.
 pub fn run(pack: &Arc<Pack>, plugins: Arc<dyn PluginRunner>, file: &str, scenario: &Scenario) -> Report {
@@ -171,6 +154,11 @@ fn check(
         }
     }
     Ok(problems)
+}
+
+/// Runs every scenario of a pack, each against its own temporary store.
+pub fn run_all(pack: &Arc<Pack>, plugins: Arc<dyn PluginRunner>) -> Vec<Report> {
+    pack.scenarios.iter().map(|(file, scenario)| run(pack, plugins.clone(), file, scenario)).collect()
 }
 
 /// The value at a dotted path; numeric segments index lists.

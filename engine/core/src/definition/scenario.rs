@@ -89,3 +89,19 @@ pub struct ValueCheck {
     pub path: String,
     pub equals: Value,
 }
+
+/// What running one scenario found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub name: String,
+    pub steps: usize,
+    /// One line per failed step: `step N: what went wrong`.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}

@@ -21,9 +21,12 @@ use std::sync::Arc;
 use super::unpack::{self, Declared, SHARED_DIR, UnpackError};
 use super::{Catalog, Loader, Manifest, Pack, load_pack};
 use crate::definition::parse::parse_ron;
+use crate::definition::scenario::Report;
 use crate::diagnostic::{Diagnostic, Severity, Source};
 use crate::plugin::{NoPlugins, PluginRunner};
-use crate::scenario::{self, Report};
+
+/// Runs every scenario of a pack with a plugin runner; one report each.
+pub type ScenarioRunner = dyn Fn(&Arc<Pack>, Arc<dyn PluginRunner>) -> Vec<Report> + Send + Sync;
 
 /// Why a pack was not installed. In every case nothing was kept.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +106,16 @@ pub fn load_installed(store: &Path, loader: &Loader, catalog: &mut Catalog) -> V
 /// (its plugins in a staging host), its scenarios run; only if all of
 /// that passes is the compiled code cached, the folder moved into place
 /// and the pack loaded from there into `loader.host`.
-pub fn install(source: &Path, store: &Path, loader: &Loader, catalog: &Catalog) -> Result<Pack, InstallError> {
+///
+/// `scenarios` runs a pack's scenarios with a plugin runner (the engine's
+/// `scenario::run_all`, passed in so that packs need not know the engine).
+pub fn install(
+    source: &Path,
+    store: &Path,
+    loader: &Loader,
+    catalog: &Catalog,
+    scenarios: &ScenarioRunner,
+) -> Result<Pack, InstallError> {
     std::fs::create_dir_all(store).map_err(|e| io("cannot create the packs store", e))?;
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
@@ -143,13 +155,8 @@ pub fn install(source: &Path, store: &Path, loader: &Loader, catalog: &Catalog) 
         None => Arc::new(NoPlugins),
     };
     let pack = Arc::new(pack);
-    let failed: Vec<Report> = pack
-        .scenarios
-        .iter()
-        .map(|(file, s)| scenario::run(&pack, runner.clone(), file, s))
-        .filter(|r| !r.passed())
-        .map(|r| relabel.report(r))
-        .collect();
+    let failed: Vec<Report> =
+        scenarios(&pack, runner).into_iter().filter(|r| !r.passed()).map(|r| relabel.report(r)).collect();
     if !failed.is_empty() {
         return Err(InstallError::Scenarios(failed));
     }
@@ -177,16 +184,7 @@ pub fn install(source: &Path, store: &Path, loader: &Loader, catalog: &Catalog) 
 fn parse_manifest(bytes: &[u8], file: &Path) -> Result<Manifest, Vec<Diagnostic>> {
     let file = file.display().to_string();
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        vec![Diagnostic {
-            severity: Severity::Error,
-            code: "E002",
-            file: file.clone(),
-            line: 1,
-            column: 1,
-            element: String::new(),
-            message: format!("the manifest is not UTF-8 text: {e}"),
-            hint: None,
-        }]
+        vec![Diagnostic::file(Severity::Error, "E002", file.clone(), format!("the manifest is not UTF-8 text: {e}"))]
     })?;
     parse_ron(&Source::new(file.clone(), text)).map_err(|d| vec![d])
 }

@@ -20,7 +20,7 @@ use crate::definition::{FormDef, Workflow};
 use crate::locale::{Labels, Locale};
 use crate::render::Templates;
 
-pub use install::{InstallError, install, load_installed};
+pub use install::{InstallError, ScenarioRunner, install, load_installed};
 pub use load::{Loader, load_pack, load_workflow, read_source};
 /// Pack versions are semver versions.
 pub use semver::Version as PackVersion;
