@@ -20,6 +20,7 @@ pub mod wire;
 
 #[cfg(test)]
 mod fixtures;
+pub mod language;
 pub mod locale;
 pub mod message;
 pub mod open;
