@@ -62,6 +62,9 @@ enum Cmd {
     /// Jurisdiction packs: test, install, list.
     #[command(subcommand)]
     Pack(PackCmd),
+    /// Back up the install to one file, or restore one into a new folder.
+    #[command(flatten)]
+    Backup(crate::backup_cmd::BackupCmd),
     /// Inspect or call a WebAssembly scoring plugin.
     #[command(subcommand)]
     Plugin(crate::plugin_cmd::PluginCmd),
@@ -217,6 +220,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         Cmd::Plugin(cmd) => crate::plugin_cmd::run(cmd, g.json),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
+        Cmd::Backup(cmd) => crate::backup_cmd::run(cmd, &g.data, g.json),
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
     }
@@ -238,9 +242,8 @@ fn open_engine(g: &Global) -> Result<Engine> {
 
 /// The engine and the plugin host it runs (for installing packs into it).
 fn open_engine_with_host(g: &Global) -> Result<(Engine, Arc<PluginHost>)> {
-    let store = SledStore::open(&g.data).with_context(|| {
-        format!("cannot open the data folder {} (is another integritas using it?)", g.data.display())
-    })?;
+    // The store's errors say whether the folder is busy or damaged, and what to do.
+    let store = SledStore::open(&g.data)?;
     let config = HostConfig { cache_dir: Some(g.data.join("plugin-cache")), ..HostConfig::default() };
     let host = Arc::new(PluginHost::new(config)?);
     let loader = loader(g, &host);

@@ -405,18 +405,12 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(format!("document `{document}` cannot be rendered: {e}")))
     }
 
-    /// Checks every plan's hash chain; returns the number of events checked
-    /// or the first broken link of each broken plan.
+    /// Audits the store (every plan's chain, and every record against the
+    /// store's journal); returns the number of events in intact plans and
+    /// the first broken link of each broken plan.
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
-        let mut checked = 0;
-        let mut broken = Vec::new();
-        for meta in self.store.plans()? {
-            match store::verify_chain(&meta.id, &self.store.raw_events(&meta.id)?) {
-                Ok(n) => checked += n,
-                Err(link) => broken.push(link),
-            }
-        }
-        Ok((checked, broken))
+        let audit = self.store.audit()?;
+        Ok((audit.events_checked, audit.broken))
     }
 
     /// The plugins of the pack version a plan is pinned to.
