@@ -79,7 +79,21 @@ impl Install {
 
     /// Runs `integritas --data … --packs … ARGS` on a given day.
     pub fn run(&self, today: &str, args: &[&str]) -> Run {
-        let output: Output = Command::new(binary())
+        self.run_under(&[], today, args)
+    }
+
+    /// Runs `WRAPPER… integritas --data … ARGS` (e.g. under `strace` or
+    /// `fiu-run`); an empty wrapper runs the binary itself.
+    pub fn run_under(&self, wrapper: &[&str], today: &str, args: &[&str]) -> Run {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
+        let output: Output = command
             .arg("--data")
             .arg(self.data())
             .arg("--packs")

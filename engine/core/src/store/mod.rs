@@ -127,14 +127,15 @@ pub enum StoreError {
         "the data folder {dir} is damaged and cannot be opened ({reason}); keep it for inspection, restore the last backup into an empty folder with `integritas restore BACKUP --data NEW_FOLDER` and use that folder from now on"
     )]
     Damaged { dir: String, reason: String },
-    /// The disk (or a quota) is full. The write was not acknowledged.
+    /// The disk (or a quota) is full. Nothing was acknowledged.
     #[error(
-        "the disk is full ({reason}); the write was not acknowledged. Free some space, run `integritas verify`, and check the plan's history before trying again"
+        "the disk is full ({reason}); nothing was acknowledged. Free some space, run `integritas verify`, and look at the plan's history before trying again"
     )]
     DiskFull { reason: String },
-    /// The disk reported an error. The write was not acknowledged.
+    /// The disk reported an error. Nothing was acknowledged; a write may
+    /// or may not have reached the disk.
     #[error(
-        "a disk write failed ({reason}); the write was not acknowledged. Check the disk, run `integritas verify`, and check the plan's history before trying again"
+        "the disk reported an error ({reason}); nothing was acknowledged. Check the disk, run `integritas verify`, and look at the plan's history before trying again"
     )]
     Io { reason: String },
 }

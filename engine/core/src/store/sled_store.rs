@@ -353,7 +353,12 @@ fn open_error(dir: &Path, e: sled::Error) -> StoreError {
         {
             damaged(format!("a file is cut short or garbled: {io}"))
         }
-        sled::Error::Io(io) if is_full(&io) => io_error(io),
+        // A folder that is not there or not ours is a setting to fix, not a disk failure.
+        sled::Error::Io(io)
+            if !matches!(io.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) =>
+        {
+            io_error(io)
+        }
         other => StoreError::Backend(format!("cannot open the data folder {}: {other}", dir.display())),
     }
 }
@@ -363,7 +368,23 @@ fn is_full(e: &std::io::Error) -> bool {
 }
 
 fn io_error(e: std::io::Error) -> StoreError {
-    if is_full(&e) { StoreError::DiskFull { reason: e.to_string() } } else { StoreError::Io { reason: e.to_string() } }
+    let reason = describe(&e);
+    if is_full(&e) { StoreError::DiskFull { reason } } else { StoreError::Io { reason } }
+}
+
+/// The words of an I/O error. sled re-raises an error it met earlier as a
+/// new error holding the old one's `Debug` text (`Os { code: 28, … }`):
+/// that text is for developers, so the error's kind speaks instead.
+fn describe(e: &std::io::Error) -> String {
+    if e.raw_os_error().is_some() {
+        return e.to_string();
+    }
+    let text = e.to_string();
+    match text.split_once("message: \"").and_then(|(_, rest)| rest.split_once('"')) {
+        Some((message, _)) => message.to_string(),
+        None if text.starts_with("Os {") => e.kind().to_string(),
+        None => text,
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
