@@ -262,6 +262,7 @@ fn replay(input: &mut dyn Read, store: &SledStore, packs: &Path) -> Result<Summa
     let mut header: Option<JournalLine> = None;
     let mut buf = Vec::new();
     let mut number = 0u64;
+    let mut pending_plan: Option<(String, String)> = None;
     loop {
         buf.clear();
         let read = lines.read_until(b'\n', &mut buf).map_err(|e| refused(format!("it cannot be read: {e}")))?;
@@ -295,18 +296,32 @@ fn replay(input: &mut dyn Read, store: &SledStore, packs: &Path) -> Result<Summa
             }
             _ if header.is_none() => return Err(refused("it does not start with a backup header".into())),
             Line::Institution { id, data } => {
-                store.import(Record::Institution { id: &id, bytes: data.as_bytes() })?;
+                flush_plan(store, &mut pending_plan)?;
+                store.import(&[Record::Institution { id: &id, bytes: data.as_bytes() }])?;
                 counts.institutions += 1;
             }
             Line::Plan { id, data } => {
-                store.import(Record::Plan { id: &id, bytes: data.as_bytes() })?;
+                flush_plan(store, &mut pending_plan)?;
+                pending_plan = Some((id, data));
                 counts.plans += 1;
             }
             Line::Event { plan, seq, data } => {
-                store.import(Record::Event { plan: &plan, seq, bytes: data.as_bytes() })?;
+                let event = Record::Event { plan: &plan, seq, bytes: data.as_bytes() };
+                match pending_plan.take() {
+                    // A plan was written together with its first event: one journal write.
+                    Some((id, meta)) if id == plan && seq == 1 => {
+                        store.import(&[Record::Plan { id: &id, bytes: meta.as_bytes() }, event])?
+                    }
+                    other => {
+                        pending_plan = other;
+                        flush_plan(store, &mut pending_plan)?;
+                        store.import(&[event])?;
+                    }
+                }
                 counts.events += 1;
             }
             Line::PackFile { path, base64: text } => {
+                flush_plan(store, &mut pending_plan)?;
                 let target = safe_join(packs, &path).ok_or_else(|| {
                     refused(format!("line {number}: pack file path `{path}` leaves the packs folder"))
                 })?;
@@ -321,6 +336,7 @@ fn replay(input: &mut dyn Read, store: &SledStore, packs: &Path) -> Result<Summa
             Line::End { .. } => unreachable!("handled above"),
         }
     }
+    flush_plan(store, &mut pending_plan)?;
     let Some(header) = header else { return Err(refused("it has no header".into())) };
     let rebuilt: JournalHead = store.finish_import()?;
     if rebuilt.position != header.position || rebuilt.hash_hex() != header.head {
@@ -333,6 +349,14 @@ fn replay(input: &mut dyn Read, store: &SledStore, packs: &Path) -> Result<Summa
         )));
     }
     Ok(Summary { counts, journal_position: rebuilt.position, sha256: super::chain::hex(&hash.finalize().into()) })
+}
+
+/// Writes a plan read from a backup whose first event did not follow it.
+fn flush_plan(store: &SledStore, pending: &mut Option<(String, String)>) -> Result<(), StoreError> {
+    match pending.take() {
+        Some((id, meta)) => store.import(&[Record::Plan { id: &id, bytes: meta.as_bytes() }]),
+        None => Ok(()),
+    }
 }
 
 /// `root/relative` when `relative` is a plain relative path (no `..`, no root).

@@ -41,6 +41,13 @@ impl GroupCommit {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Refuses every later commit with `error` (a write failed half-way).
+    pub(super) fn poison(&self, error: StoreError) {
+        let mut state = self.lock();
+        state.failed.get_or_insert(error);
+        wake(&mut state);
+    }
+
     /// Returns once a `sync` that started after this call began has
     /// succeeded; `sync` runs on one caller's thread at a time.
     pub(super) fn commit(&self, sync: impl Fn() -> Result<(), StoreError>) -> Result<(), StoreError> {

@@ -37,8 +37,10 @@ pub fn sha256(bytes: &[u8]) -> Digest32 {
 
 /// Version byte that starts every entry, so the layout can change later.
 const ENTRY_VERSION: u8 = 1;
-/// version, kind, prev, record, seq.
-const FIXED: usize = 1 + 1 + 32 + 32 + 8;
+/// version, kind, flags, prev, record, seq.
+const FIXED: usize = 1 + 1 + 1 + 32 + 32 + 8;
+/// Flag of the last entry of one write (a plan's creation writes two).
+pub const END_OF_WRITE: u8 = 1;
 
 /// What a journal entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +71,15 @@ impl Kind {
 
 /// One journal entry, borrowing its id from the stored bytes.
 ///
-/// Layout: version (1 byte), kind (1), the previous entry's hash (32), the
-/// record's sha256 (32), the event's sequence number (8, big-endian; 0 for
-/// other kinds), then the institution or plan id in UTF-8.
+/// Layout: version (1 byte), kind (1), flags (1: [`END_OF_WRITE`]), the
+/// previous entry's hash (32), the record's sha256 (32), the event's
+/// sequence number (8, big-endian; 0 for other kinds), then the
+/// institution or plan id in UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<'a> {
     pub kind: Kind,
+    /// [`END_OF_WRITE`] on the last entry of a write.
+    pub flags: u8,
     /// The institution id, or the plan id (for plans and events).
     pub id: &'a str,
     pub seq: u64,
@@ -89,6 +94,7 @@ impl<'a> Entry<'a> {
         let mut out = Vec::with_capacity(FIXED + self.id.len());
         out.push(ENTRY_VERSION);
         out.push(self.kind.code());
+        out.push(self.flags);
         out.extend_from_slice(&self.prev);
         out.extend_from_slice(&self.record);
         out.extend_from_slice(&self.seq.to_be_bytes());
@@ -110,9 +116,9 @@ impl<'a> Entry<'a> {
             d
         };
         let mut seq = [0; 8];
-        seq.copy_from_slice(&bytes[66..74]);
+        seq.copy_from_slice(&bytes[67..75]);
         let id = std::str::from_utf8(&bytes[FIXED..]).map_err(|_| "names an id that is not UTF-8".to_string())?;
-        Ok(Entry { kind, id, seq: u64::from_be_bytes(seq), record: take(34), prev: take(2) })
+        Ok(Entry { kind, flags: bytes[2], id, seq: u64::from_be_bytes(seq), record: take(35), prev: take(3) })
     }
 }
 
@@ -356,13 +362,33 @@ fn check_link(seq: u64, bytes: &[u8], expected_seq: u64, prev: Option<&Digest32>
 
 /// Compares what the journal says with what is stored: the institutions'
 /// and plans' records (id and sha256 of their bytes) and the scanned events.
+///
+/// `late` names the records of writes that began after the journal was
+/// read (the store is in use): they are left out rather than reported as
+/// written behind the engine's back.
 pub fn audit(
     expected: Expected,
-    institutions: Vec<(String, Digest32)>,
-    plans: Vec<(String, Digest32)>,
+    mut institutions: Vec<(String, Digest32)>,
+    mut plans: Vec<(String, Digest32)>,
     mut scanned: Scanned,
+    late: &[(Kind, String, u64)],
 ) -> Audit {
     scanned.finish_plan();
+    for (kind, id, seq) in late {
+        match kind {
+            Kind::Institution => institutions.retain(|(i, _)| i != id),
+            Kind::Plan => plans.retain(|(p, _)| p != id),
+            Kind::Event => {
+                if let Some(plan) = scanned.plans.get_mut(id) {
+                    plan.events.retain(|(s, _)| s != seq);
+                    if plan.chain.as_ref().is_some_and(|(s, _)| s >= seq) {
+                        plan.chain = None;
+                    }
+                }
+            }
+        }
+    }
+    scanned.plans.retain(|_, plan| !plan.events.is_empty() || plan.chain.is_some());
     let Expected { institutions: mut journal_institutions, plans: mut journal_plans, findings, head } = expected;
     // plan id → its findings (seq, reason); "" for store-wide ones.
     let mut found: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();

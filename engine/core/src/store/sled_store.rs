@@ -8,9 +8,11 @@
 //! whose leader runs sled's `flush` and then `fdatasync`s the files sled
 //! wrote ([`SledFiles`]) before anyone is told their write is done.
 //!
-//! Atomicity: each write puts its records and their journal entries in one
-//! sled transaction. Journal positions are handed out under a mutex (the
-//! journal head), held only for the transaction, never for the sync.
+//! Atomicity: each write inserts its journal entries, then its records,
+//! under a mutex (the journal head) held only for those inserts, never for
+//! the sync; sled recovers a prefix of inserts, so a crash can only cut the
+//! last write short, and opening removes such a write (see
+//! [`SledStore::write_unsynced`] for why not sled transactions).
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -19,8 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::{Db, Transactional, Tree};
+use sled::{Db, Tree};
 
 use super::commit::GroupCommit;
 use super::journal::{self, Audit, Digest32, Entry, Expected, JournalHead, Kind, Scanned, sha256};
@@ -48,6 +49,8 @@ impl Default for SledConfig {
 /// it predates the journal and is adopted (journaled as found) on open.
 const FORMAT_KEY: &[u8] = b"store_format";
 const FORMAT: &[u8] = b"2";
+/// The journal position the last successful sync covered.
+const SYNCED_KEY: &[u8] = b"synced_through";
 
 /// sled on a directory.
 pub struct SledStore {
@@ -121,6 +124,7 @@ impl SledStore {
         let head = store.read_head()?;
         *store.head.get_mut().unwrap_or_else(|p| p.into_inner()) = head;
         store.adopt_unjournaled()?;
+        store.heal()?;
         Ok(store)
     }
 
@@ -150,7 +154,8 @@ impl SledStore {
             let mut batch = sled::Batch::default();
             let mut next = *head;
             let mut add = |kind: Kind, id: &str, seq: u64, bytes: &[u8]| {
-                let entry = Entry { kind, id, seq, record: sha256(bytes), prev: next.hash }.encode();
+                let flags = journal::END_OF_WRITE;
+                let entry = Entry { kind, flags, id, seq, record: sha256(bytes), prev: next.hash }.encode();
                 next = next.next(&entry);
                 batch.insert(&next.position.to_be_bytes(), entry);
             };
@@ -185,11 +190,16 @@ impl SledStore {
     /// Returns once everything written so far is on the device.
     fn durable(&self) -> Result<(), StoreError> {
         self.commit.commit(|| {
+            // Everything up to here is in sled's memory, so this flush covers it.
+            let covers = self.lock_head().position;
             self.db.flush().map_err(|e| self.storage(e))?;
-            match &self.files {
-                Some(files) => files.sync().map_err(io_error),
-                None => Ok(()),
+            if let Some(files) = &self.files {
+                files.sync().map_err(io_error)?;
             }
+            // Reaches the disk with the next flush (at the latest on close):
+            // tells `heal` which writes were acknowledged.
+            self.db.insert(SYNCED_KEY, &covers.to_be_bytes()).map_err(|e| self.storage(e))?;
+            Ok(())
         })
     }
 
@@ -204,73 +214,132 @@ impl SledStore {
         }
     }
 
-    /// Runs one write: records and their journal entries in one transaction
-    /// under the journal head's lock, then the group commit.
+    /// Runs one write (its journal entries, then its records) under the
+    /// journal head's lock, then the group commit.
     fn write(&self, records: &[Record<'_>]) -> Result<(), StoreError> {
         self.write_unsynced(records)?;
         self.durable()
     }
 
+    /// The tree and key a record lives under.
+    fn place<'r>(&self, record: &Record<'r>) -> (&Tree, Vec<u8>, Kind, &'r str, u64, &'r [u8]) {
+        match *record {
+            Record::Institution { id, bytes } => {
+                (&self.institutions, id.as_bytes().to_vec(), Kind::Institution, id, 0, bytes)
+            }
+            Record::Plan { id, bytes } => (&self.plans, id.as_bytes().to_vec(), Kind::Plan, id, 0, bytes),
+            Record::Event { plan, seq, bytes } => (&self.events, event_key(plan, seq), Kind::Event, plan, seq, bytes),
+        }
+    }
+
+    /// Why not sled transactions: in sled 0.34 every transaction or batch
+    /// rolls the log buffer and writes it with `sync_file_range` before it
+    /// commits, while holding a process-wide lock that also waits for any
+    /// flush: that tripled the cost of one durable event and serialised
+    /// concurrent writers behind device writes. Plain inserts are atomic
+    /// each, and sled recovers a prefix of them in order, so the entries
+    /// go first and the records after them: a crash can only leave the
+    /// last write without (some of) its records, which [`Self::heal`]
+    /// removes on open (it was never acknowledged).
     fn write_unsynced(&self, records: &[Record<'_>]) -> Result<(), StoreError> {
         let mut head = self.lock_head();
-        let mut next = *head;
-        let mut writes: Vec<(u8, Vec<u8>, &[u8], Vec<u8>)> = Vec::with_capacity(records.len());
         for record in records {
-            let (tree, key, bytes, entry) = match *record {
-                Record::Institution { id, bytes } => (
-                    0,
-                    id.as_bytes().to_vec(),
-                    bytes,
-                    Entry { kind: Kind::Institution, id, seq: 0, record: sha256(bytes), prev: next.hash },
-                ),
-                Record::Plan { id, bytes } => (
-                    1,
-                    id.as_bytes().to_vec(),
-                    bytes,
-                    Entry { kind: Kind::Plan, id, seq: 0, record: sha256(bytes), prev: next.hash },
-                ),
-                Record::Event { plan, seq, bytes } => (
-                    2,
-                    event_key(plan, seq),
-                    bytes,
-                    Entry { kind: Kind::Event, id: plan, seq, record: sha256(bytes), prev: next.hash },
-                ),
-            };
-            let entry = entry.encode();
-            next = next.next(&entry);
-            writes.push((tree, key, bytes, entry));
-        }
-        let first = head.position + 1;
-        let result = (&self.institutions, &self.plans, &self.events, &self.journal).transaction(
-            |(institutions, plans, events, journal)| {
-                for (i, (tree, key, bytes, entry)) in writes.iter().enumerate() {
-                    let tree = [institutions, plans, events][usize::from(*tree)];
-                    if tree.insert(key.as_slice(), *bytes)?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(i));
-                    }
-                    journal.insert(&(first + i as u64).to_be_bytes(), entry.as_slice())?;
-                }
-                Ok(())
-            },
-        );
-        match result {
-            Ok(()) => {
-                *head = next;
-                Ok(())
+            let (tree, key, ..) = self.place(record);
+            if tree.contains_key(&key).map_err(|e| self.storage(e))? {
+                return Err(match *record {
+                    Record::Institution { id, .. } => StoreError::Exists { kind: "institution", id: id.into() },
+                    Record::Plan { id, .. } => StoreError::Exists { kind: "plan", id: id.into() },
+                    Record::Event { plan, seq, .. } => StoreError::Conflict { plan: plan.into(), seq },
+                });
             }
-            Err(TransactionError::Abort(i)) => Err(match records[i] {
-                Record::Institution { id, .. } => StoreError::Exists { kind: "institution", id: id.into() },
-                Record::Plan { id, .. } => StoreError::Exists { kind: "plan", id: id.into() },
-                Record::Event { plan, seq, .. } => StoreError::Conflict { plan: plan.into(), seq },
-            }),
-            Err(TransactionError::Storage(e)) => Err(self.storage(e)),
         }
+        let mut next = *head;
+        let mut entries = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let (_, _, kind, id, seq, bytes) = self.place(record);
+            let flags = if i + 1 == records.len() { journal::END_OF_WRITE } else { 0 };
+            let entry = Entry { kind, flags, id, seq, record: sha256(bytes), prev: next.hash }.encode();
+            next = next.next(&entry);
+            entries.push((next.position, entry));
+        }
+        let inserted = entries
+            .into_iter()
+            .try_for_each(|(position, entry)| self.journal.insert(position.to_be_bytes(), entry).map(drop))
+            .and_then(|()| {
+                records.iter().try_for_each(|record| {
+                    let (tree, key, .., bytes) = self.place(record);
+                    tree.insert(key, bytes).map(drop)
+                })
+            });
+        if let Err(e) = inserted {
+            // Half a write is in sled's memory: nothing more may be acknowledged.
+            let e = self.storage(e);
+            self.commit.poison(e.clone());
+            return Err(e);
+        }
+        *head = next;
+        Ok(())
+    }
+
+    /// Removes a write that a crash cut short: the journal's last write, if
+    /// it began after the last sync this store recorded and lacks its end
+    /// flag or any of its records. Such a write was never acknowledged.
+    /// (A record removed later by hand from an acknowledged write is not
+    /// touched: its write is at or before the recorded sync, and the audit
+    /// names it.)
+    fn heal(&self) -> Result<(), StoreError> {
+        let synced = self.synced_through()?;
+        let mut tail: Vec<(u64, Vec<u8>)> = Vec::new();
+        for item in self.journal.iter().rev() {
+            let (key, bytes) = item.map_err(|e| self.storage(e))?;
+            let Some(position) = position_of(&key).filter(|p| *p > synced) else { break };
+            let Ok(entry) = Entry::decode(&bytes) else { break };
+            if !tail.is_empty() && entry.flags & journal::END_OF_WRITE != 0 {
+                break;
+            }
+            tail.push((position, bytes.to_vec()));
+        }
+        let Some((_, last)) = tail.first() else { return Ok(()) };
+        let ended = Entry::decode(last).is_ok_and(|e| e.flags & journal::END_OF_WRITE != 0);
+        let mut whole = ended;
+        for (_, bytes) in &tail {
+            let Ok(entry) = Entry::decode(bytes) else { return Ok(()) };
+            let (tree, key) = self.entry_place(&entry);
+            whole &= tree.contains_key(key).map_err(|e| self.storage(e))?;
+        }
+        if whole {
+            return Ok(());
+        }
+        for (position, bytes) in &tail {
+            if let Ok(entry) = Entry::decode(bytes) {
+                let (tree, key) = self.entry_place(&entry);
+                tree.remove(key).map_err(|e| self.storage(e))?;
+            }
+            self.journal.remove(position.to_be_bytes()).map_err(|e| self.storage(e))?;
+        }
+        tracing::warn!(entries = tail.len(), "removed a write that a crash cut short (it was never acknowledged)");
+        *self.lock_head() = self.read_head()?;
+        self.durable()
+    }
+
+    fn entry_place(&self, entry: &Entry<'_>) -> (&Tree, Vec<u8>) {
+        match entry.kind {
+            Kind::Institution => (&self.institutions, entry.id.as_bytes().to_vec()),
+            Kind::Plan => (&self.plans, entry.id.as_bytes().to_vec()),
+            Kind::Event => (&self.events, event_key(entry.id, entry.seq)),
+        }
+    }
+
+    /// The journal position the last recorded sync covered.
+    fn synced_through(&self) -> Result<u64, StoreError> {
+        Ok(self.db.get(SYNCED_KEY).map_err(|e| self.storage(e))?.and_then(|v| position_of(&v)).unwrap_or(0))
     }
 
     /// Writes records restored from a backup, in journal order, without a
     /// sync each: [`SledStore::finish_import`] syncs once at the end.
-    pub(super) fn import(&self, record: Record<'_>) -> Result<(), StoreError> {
-        self.write_unsynced(&[record])
+    /// (A plan and its first event make one write, as [`Store::add_plan`] does.)
+    pub(super) fn import(&self, records: &[Record<'_>]) -> Result<(), StoreError> {
+        self.write_unsynced(records)
     }
 
     /// Makes an import durable; returns the journal head it built.
@@ -296,9 +365,9 @@ impl SledStore {
         Ok(scanned)
     }
 
-    fn read_journal(&self) -> Result<Expected, StoreError> {
+    fn read_journal(&self, upto: u64) -> Result<Expected, StoreError> {
         let mut expected = Expected::default();
-        for item in self.journal.iter() {
+        for item in self.journal.range(..=upto.to_be_bytes()) {
             let (key, bytes) = item.map_err(|e| self.storage(e))?;
             // A malformed key counts as position 0: reported as out of order.
             expected.entry(position_of(&key).unwrap_or(0), &bytes);
@@ -313,6 +382,13 @@ impl SledStore {
                 Ok((String::from_utf8_lossy(&key).into_owned(), sha256(&bytes)))
             })
             .collect()
+    }
+}
+
+impl Drop for SledStore {
+    /// Closing flushes, so the last recorded sync reaches the disk too.
+    fn drop(&mut self) {
+        let _ = self.db.flush();
     }
 }
 
@@ -577,8 +653,10 @@ impl Store for SledStore {
             key.push(0);
             key
         });
+        // Writes that begin after this are left out (see `journal::audit`).
+        let head = *self.lock_head();
         std::thread::scope(|s| {
-            let journal = s.spawn(|| self.read_journal());
+            let journal = s.spawn(|| self.read_journal(head.position));
             let upper = s.spawn(|| match &middle {
                 Some(m) => self.scan_events(Some(m), None),
                 None => Ok(Scanned::default()),
@@ -588,7 +666,14 @@ impl Store for SledStore {
             let plans = self.digests(&self.plans)?;
             scanned.merge(upper.join().map_err(|_| backend("the audit thread failed"))??);
             let expected = journal.join().map_err(|_| backend("the audit thread failed"))??;
-            Ok(journal::audit(expected, institutions, plans, scanned))
+            let mut late = Vec::new();
+            for item in self.journal.range((head.position + 1).to_be_bytes()..) {
+                let (_, bytes) = item.map_err(|e| self.storage(e))?;
+                if let Ok(entry) = Entry::decode(&bytes) {
+                    late.push((entry.kind, entry.id.to_string(), entry.seq));
+                }
+            }
+            Ok(journal::audit(expected, institutions, plans, scanned, &late))
         })
     }
 

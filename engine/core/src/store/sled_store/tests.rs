@@ -249,10 +249,37 @@ fn a_busy_folder_is_told_apart_from_a_damaged_one() {
 
 #[test]
 fn journal_entries_round_trip() {
-    let entry = Entry { kind: Kind::Event, id: "plan-7", seq: 9, record: [3; 32], prev: [4; 32] };
+    let entry = Entry { kind: Kind::Event, flags: 1, id: "plan-7", seq: 9, record: [3; 32], prev: [4; 32] };
     let bytes = entry.encode();
     assert_eq!(Entry::decode(&bytes), Ok(entry));
     for (bad, why) in [(&bytes[..10], "shorter"), (&[9u8; 80][..], "layout version 9")] {
         assert!(Entry::decode(bad).is_err_and(|e| e.contains(why)), "{why}");
     }
+}
+
+#[test]
+fn opening_removes_a_write_a_crash_cut_short_and_only_that() {
+    let dir = populated();
+    {
+        let db = sled::open(dir.path()).expect("open with sled");
+        let journal = tree(&db, "journal");
+        let (key, last) = journal.last().expect("read").expect("entries");
+        let head = JournalHead { position: position_of(&key).expect("key"), hash: journal::entry_hash(8, &last) };
+        // A write cut after its journal entry, before its record, past the last sync.
+        let entry = Entry {
+            kind: Kind::Event,
+            flags: journal::END_OF_WRITE,
+            id: "plan-2",
+            seq: 3,
+            record: [7; 32],
+            prev: head.hash,
+        };
+        journal.insert(9u64.to_be_bytes(), entry.encode()).expect("write");
+        db.flush().expect("flush");
+    }
+    let store = SledStore::open(dir.path()).expect("reopen");
+    let audit = store.audit().expect("audit");
+    assert_eq!((audit.journal_entries, audit.broken), (8, vec![]));
+    plan_with_events(&store, "plan-3", 1);
+    assert_eq!(store.audit().expect("audit").broken, vec![]);
 }
