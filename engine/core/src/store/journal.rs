@@ -351,7 +351,7 @@ fn check_link(seq: u64, bytes: &[u8], expected_seq: u64, prev: Option<&Digest32>
         }
     };
     if !links {
-        let actual = prev.map(|d| super::chain::hex(d)).unwrap_or_default();
+        let actual = prev.map(super::chain::hex).unwrap_or_default();
         return Some((
             seq,
             format!("links to {} but the previous event hashes to {}", short(&link.prev), short(&actual)),
