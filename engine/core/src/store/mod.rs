@@ -6,8 +6,8 @@
 //! [`sled_store`] alone, so a networked backend can replace it.
 //!
 //! Beside each plan's own chain, every write also records an entry in a
-//! store-wide, hash-chained **journal** ([`journal`]), in the same atomic
-//! write. A plan's chain alone cannot notice its last event being changed
+//! store-wide, hash-chained **journal** ([`journal`]), just before it (a crash
+//! between the two is undone on open). A plan's chain alone cannot notice its last event being changed
 //! or removed, events appended after it, or the whole plan vanishing; the
 //! journal can, and [`Store::audit`] checks both against each other.
 
@@ -141,7 +141,7 @@ pub enum StoreError {
 }
 
 /// The storage boundary. Every write returns only once it is durable
-/// (synced to the device), and records its journal entry atomically with it.
+/// (synced to the device), and records a journal entry for every record.
 pub trait Store: Send + Sync {
     fn add_institution(&self, institution: &Institution) -> Result<(), StoreError>;
     fn institution(&self, id: &str) -> Result<Option<Institution>, StoreError>;
