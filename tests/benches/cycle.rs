@@ -176,7 +176,7 @@ const ANSWERS: usize = 5_000;
 const WINDOW: usize = 100;
 
 fn answer(i: usize, today: Date) -> Command {
-    let process = if i % 2 == 0 { "javne nabavke" } else { "odabir kadrova" };
+    let process = if i.is_multiple_of(2) { "javne nabavke" } else { "odabir kadrova" };
     Command {
         event: "answer_questionnaire".into(),
         role: "employee".into(),

@@ -1,6 +1,7 @@
 //! The `integritas` binary: argument parsing and printing over
 //! `integritas-core`; no engine logic lives here.
 
+mod backup_cmd;
 mod cli;
 mod plugin_cmd;
 

@@ -44,7 +44,7 @@ use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, 
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
-use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
+use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -433,9 +433,8 @@ impl Engine {
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
-        let mut meta = plan.meta.clone();
-        meta.pack_version = to.to_string();
-        self.store.append_and_update(plan_id, event.seq, &bytes, &meta)?;
+        // The store derives the plan's listed version from this event.
+        self.store.append(plan_id, event.seq, &bytes)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
         Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
@@ -551,18 +550,12 @@ impl Engine {
         })
     }
 
-    /// Checks every plan's hash chain; returns the number of events checked
-    /// and the first broken link of each broken plan.
+    /// Audits the store (every plan's chain, and every record against the
+    /// store's journal); returns the number of events in intact plans and
+    /// the first broken link of each broken plan.
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
-        let mut checked = 0;
-        let mut broken = Vec::new();
-        for meta in self.store.plans()? {
-            match store::verify_chain(&meta.id, &self.store.raw_events(&meta.id)?) {
-                Ok(n) => checked += n,
-                Err(link) => broken.push(link),
-            }
-        }
-        Ok((checked, broken))
+        let audit = self.store.audit()?;
+        Ok((audit.events_checked, audit.broken))
     }
 
     /// The plugins of the pack version a plan is pinned to.
