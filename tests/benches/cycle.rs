@@ -266,6 +266,9 @@ fn bench_answers_through_the_engine(pack: Pack, start: Date, commands: &[Command
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     bench_cycle(&mut criterion);
+    if std::env::args().any(|a| a == "--profile-time") {
+        return;
+    }
     let pack = serbian_pack();
     let (start, commands) = cycle_commands(&pack);
     bench_answers_in_memory(&pack, start, &commands);
