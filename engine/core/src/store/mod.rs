@@ -71,6 +71,13 @@ pub enum Effect {
     Scores { output: String, value: Value, provenance: Provenance },
     /// The plan moved to another pack version.
     Migrated { from: String, to: String },
+    /// Whether the law obliges the institution, as checked when the plan
+    /// started (`None`: not known, e.g. its number of employees is not recorded).
+    Obligation {
+        obliged: Option<bool>,
+        #[serde(default)]
+        reasons: Vec<String>,
+    },
 }
 
 /// One entry of a plan's log, exactly as stored.
