@@ -140,6 +140,7 @@ pub fn check_forms(forms: &[FormDef], source: &Source) -> Vec<Diagnostic> {
         deadlines: Vec::new(),
         cycle: None,
         applies_to: None,
+        single_plan: false,
     };
     let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms: forms.len() };
     checker.index("forms", "form", def.forms.iter().map(|f| &f.id));

@@ -121,6 +121,9 @@
 //!     notice: "The law obliges bodies with more than 30 employees."),
 //! ```
 //!
+//! `single_plan: true` keeps one plan of the workflow per institution at a
+//! time: a new one starts only once the previous reached a final state.
+//!
 //! **Actions** — `Render("document")`, `Score(plugin:, entry:, input:
 //! "form.table", output: "name", config: {...})`, `OpenNextCycle`,
 //! `Notify(roles:, message:)`.
@@ -202,6 +205,10 @@ pub struct WorkflowDef {
     /// plan of an institution it does not oblige is marked so, with `notice`.
     #[serde(default)]
     pub applies_to: Option<AppliesTo>,
+    /// An institution keeps one plan of this workflow at a time: a new one
+    /// can start only when its previous plan reached a final state.
+    #[serde(default)]
+    pub single_plan: bool,
 }
 
 /// The institutions a workflow's law applies to.
