@@ -195,20 +195,59 @@ enum PlanCmd {
         #[arg(long, default_value = "cli")]
         actor: String,
     },
-    /// Fill a plan from one of its pack's samples (fires the sample's event).
+    /// Fill a plan from one of its pack's samples (`import PLAN SAMPLE`), or
+    /// a table of it from a CSV or XLSX sheet (`import PLAN form.table
+    /// FILE --event E --as ROLE`): every row is checked first, and on any
+    /// problem each is listed by row and column and nothing is recorded.
     Import {
         plan: String,
-        sample: String,
+        /// A sample of the plan's pack, or the table `form.field` the sheet fills.
+        source: String,
+        /// The sheet (`.csv` or `.xlsx`) whose rows fill the table.
+        file: Option<PathBuf>,
+        /// The event fired with the rows (it must fill the table's form).
+        #[arg(long, requires = "file")]
+        event: Option<String>,
+        /// The role that fires it.
+        #[arg(long = "as", requires = "file")]
+        role: Option<String>,
+        /// The sheet's format when its extension does not say (`csv`, `xlsx`).
+        #[arg(long, requires = "file")]
+        format: Option<String>,
         #[arg(long, default_value = "cli")]
         actor: String,
     },
-    /// Render one of the plan's documents as HTML.
+    /// Render one of the plan's documents as HTML or PDF, issued or as a
+    /// marked draft; without DOCUMENT, list the plan's documents.
     Document {
         plan: String,
-        document: String,
+        document: Option<String>,
         /// One of the pack's languages (default: the pack's first).
         #[arg(long)]
         lang: Option<String>,
+        /// `html` (default) or `pdf` (typeset in-process, fonts embedded).
+        #[arg(long, value_enum, default_value = "html")]
+        format: crate::docs_cmd::DocumentFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export a table (`form.field`) or a report (`scores.<output>`, or
+    /// `scores.<output>.<list>`) as CSV, XLSX or JSON, headers in `--lang`.
+    Export {
+        plan: String,
+        /// `form.field` or `scores.<output>`.
+        table: String,
+        /// `csv`, `xlsx` or `json` (default: from `--out`'s extension, else csv).
+        #[arg(long)]
+        format: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The plan's deadlines as an iCalendar feed (`.ics`), in `--lang`.
+    Calendar {
+        plan: String,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -216,7 +255,7 @@ enum PlanCmd {
 }
 
 /// An error the CLI prints: by meaning when it comes from the engine.
-enum Failure {
+pub(crate) enum Failure {
     Engine(EngineError),
     /// An engine error already put in the user's language.
     View(ErrorView),
@@ -229,13 +268,19 @@ impl From<EngineError> for Failure {
     }
 }
 
+impl From<integritas_exchange::ExchangeError> for Failure {
+    fn from(e: integritas_exchange::ExchangeError) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Other(e)
     }
 }
 
-type Outcome = std::result::Result<ExitCode, Failure>;
+pub(crate) type Outcome = std::result::Result<ExitCode, Failure>;
 
 /// Runs the CLI; never panics on user input.
 pub fn main() -> ExitCode {
@@ -441,7 +486,22 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
             print(g, &view, || format!("{plan} #{}: moved to version {to}", fired.event.seq));
         }
-        PlanCmd::Import { plan, sample, actor } => {
+        PlanCmd::Import { plan, source, file: Some(file), event, role, format, actor } => {
+            let (Some(event), Some(role)) = (event, role) else {
+                return Err(anyhow::anyhow!("importing a sheet needs --event EVENT and --as ROLE").into());
+            };
+            let engine = open_engine(g, true)?;
+            let spec = crate::docs_cmd::TableImport {
+                table: &source,
+                file: &file,
+                format: format.as_deref(),
+                event: &event,
+                role: &role,
+                actor: &actor,
+            };
+            return crate::docs_cmd::import_table(&engine, g.json, g.lang.as_deref(), &plan, &spec, today);
+        }
+        PlanCmd::Import { plan, source: sample, file: None, actor, .. } => {
             let engine = open_engine(g, true)?;
             let fired = engine.import_sample(&plan, &sample, &actor, today)?;
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
@@ -452,14 +512,23 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                 )
             });
         }
-        PlanCmd::Document { plan, document, lang, out } => {
-            let html = open_engine(g, false)?.document(&plan, &document, lang.as_deref(), today)?;
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?
-                }
-                None => print!("{html}"),
-            }
+        PlanCmd::Document { plan, document, lang, format, out } => {
+            let request = crate::docs_cmd::DocumentRequest {
+                plan: &plan,
+                document: document.as_deref(),
+                lang: lang.as_deref().or(g.lang.as_deref()),
+                format,
+                out: out.as_deref(),
+            };
+            return crate::docs_cmd::document(&open_engine(g, false)?, g.json, &request, today);
+        }
+        PlanCmd::Export { plan, table, format, out } => {
+            let engine = open_engine(g, false)?;
+            return crate::docs_cmd::export(&engine, g.json, &plan, &table, format.as_deref(), out.as_deref(), g.lang.as_deref());
+        }
+        PlanCmd::Calendar { plan, out } => {
+            let engine = open_engine(g, false)?;
+            return crate::docs_cmd::calendar(&engine, g.json, &plan, out.as_deref(), g.lang.as_deref(), today);
         }
         PlanCmd::History { plan, from, limit } => {
             let events = open_engine(g, false)?.history(&plan, from, limit)?;

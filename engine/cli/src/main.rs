@@ -8,6 +8,7 @@ mod backup_cmd;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
+mod docs_cmd;
 mod plugin_cmd;
 
 fn main() -> std::process::ExitCode {

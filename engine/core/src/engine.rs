@@ -40,6 +40,8 @@ use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
+use crate::message::Message;
+use crate::page::PageSetup;
 use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
@@ -360,6 +362,15 @@ impl Engine {
         Ok(deadline::open_items(&workflow, &plan, today))
     }
 
+    /// Every deadline occurrence of the plan's current cycle at `today`,
+    /// met ones included (for a calendar; [`Engine::due`] gives only what
+    /// is still open).
+    pub fn deadlines(&self, plan_id: &str, today: Date) -> Result<Vec<DueItem>, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let workflow = self.workflow_of(&plan.meta)?;
+        Ok(deadline::schedule(&workflow, &plan, today))
+    }
+
     /// Each event `role` may fire from the plan's state, with the refusal
     /// it would get now with no new data (`None` when it would pass). Runs
     /// the guards only, with the plugins of the plan's own pack version;
@@ -524,12 +535,9 @@ impl Engine {
         Ok((self.plan(&plan.meta.id)?, fired))
     }
 
-    /// Renders one of the plan's documents in a language of its pack.
-    ///
-    /// A document a transition produced is rendered as of that event (the
-    /// latest one that produced it), so a decision keeps the data it was
-    /// taken on even after the plan moved on; one not produced yet renders
-    /// as a draft from the current data.
+    /// Renders one of the plan's documents in a language of its pack, as
+    /// an HTML page (see [`Engine::render_document`], which also says
+    /// whether it is issued or a draft).
     pub fn document(
         &self,
         plan_id: &str,
@@ -537,25 +545,115 @@ impl Engine {
         language: Option<&str>,
         today: Date,
     ) -> Result<String, EngineError> {
+        Ok(self.render_document(plan_id, document, language, today)?.html)
+    }
+
+    /// Renders one of the plan's documents in a language of its pack.
+    ///
+    /// A document a transition produced is issued: it is rendered as of
+    /// that event (the latest one that produced it), so a decision keeps
+    /// the data it was taken on even after the plan moved on. One not
+    /// produced yet is a draft: rendered from the current data and marked
+    /// with the pack's `doc.draft` word; when none of the forms it reads
+    /// holds anything yet, its page says what to fill in instead of
+    /// printing the document as an empty shell.
+    pub fn render_document(
+        &self,
+        plan_id: &str,
+        document: &str,
+        language: Option<&str>,
+        today: Date,
+    ) -> Result<RenderedDocument, EngineError> {
         let current = self.plan(plan_id)?;
-        let produced = current.documents.iter().rev().find(|d| d.id == document).map(|d| (d.seq, d.date));
-        let (plan, today) = match produced {
-            Some((seq, date)) => (Arc::new(self.replay(plan_id, Some(seq))?), date),
-            None => (current, today),
-        };
-        let pack = self.pack_of(&plan.meta)?;
-        let workflow = self.workflow_of(&plan.meta)?;
+        let pack = self.pack_of(&current.meta)?;
+        let workflow = self.workflow_of(&current.meta)?;
         if !workflow.def().documents.iter().any(|d| d == document) {
             return Err(EngineError::not_found("document", document, workflow.def().documents.iter().cloned()));
         }
-        let language = language.unwrap_or(pack.source_language());
-        if !pack.manifest.languages.iter().any(|l| l == language) {
-            return Err(EngineError::not_found("language", language, pack.manifest.languages.iter().cloned()));
+        let language = language.unwrap_or(pack.source_language()).to_string();
+        if !pack.manifest.languages.contains(&language) {
+            return Err(EngineError::not_found("language", &language, pack.manifest.languages.iter().cloned()));
         }
+        let status = self.document_status(&current, &workflow, &pack, document)?;
+        let (plan, today) = match &status {
+            DocumentStatus::Issued { seq, date, .. } => (Arc::new(self.replay(plan_id, Some(*seq))?), *date),
+            DocumentStatus::Draft { .. } => (current, today),
+        };
+        let title = pack.document_title(document, &language);
+        let translate = pack.translator(&language);
+        let cannot = |e: crate::render::TemplateProblem| {
+            internal(format!("document `{document}` of pack {} {} cannot be rendered: {e}", pack.id(), pack.version()))
+        };
+        let html = match &status {
+            DocumentStatus::Draft { missing, empty: true } => {
+                let mark = Message::new("doc.draft").render(&translate);
+                let body = not_drafted(&workflow, &translate, &title, document, missing);
+                pack.render_fragment(document, &language, &body, Some(&mark)).map_err(cannot)?
+            }
+            _ => {
+                let context = self.render_context(&plan, &workflow, &pack, &language, today)?;
+                let mark = matches!(status, DocumentStatus::Draft { .. })
+                    .then(|| Message::new("doc.draft").render(&translate));
+                pack.render_marked(document, &language, context, mark.as_deref()).map_err(cannot)?
+            }
+        };
+        Ok(RenderedDocument { id: document.to_string(), title, language, html, page: pack.page(document), status })
+    }
+
+    /// Every document the plan's workflow renders, with its title in
+    /// `language` (the pack's first when `None`), its paper, and whether
+    /// it is issued or still a draft (nothing is rendered).
+    pub fn documents(&self, plan_id: &str, language: Option<&str>) -> Result<Vec<DocumentInfo>, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let pack = self.pack_of(&plan.meta)?;
+        let workflow = self.workflow_of(&plan.meta)?;
+        let language = language.unwrap_or(pack.source_language());
+        workflow
+            .def()
+            .documents
+            .iter()
+            .map(|id| {
+                Ok(DocumentInfo {
+                    id: id.clone(),
+                    title: pack.document_title(id, language),
+                    page: pack.page(id),
+                    status: self.document_status(&plan, &workflow, &pack, id)?,
+                })
+            })
+            .collect()
+    }
+
+    /// [`document_status`], with the issuing event of an earlier cycle read from the log.
+    fn document_status(
+        &self,
+        plan: &Plan,
+        workflow: &Workflow,
+        pack: &Pack,
+        document: &str,
+    ) -> Result<DocumentStatus, EngineError> {
+        let mut status = document_status(plan, workflow, pack, document);
+        if let DocumentStatus::Issued { event, seq, .. } = &mut status
+            && event.is_empty()
+            && let Some(found) = self.history(&plan.meta.id, *seq, 1)?.into_iter().next()
+        {
+            *event = found.event;
+        }
+        Ok(status)
+    }
+
+    /// The context a template renders against (keys in `jurisdictions/README.md`).
+    fn render_context(
+        &self,
+        plan: &Plan,
+        workflow: &Workflow,
+        pack: &Pack,
+        language: &str,
+        today: Date,
+    ) -> Result<Value, EngineError> {
         let institution = self.store.institution(&plan.meta.institution)?;
         let labels = pack.labels(language);
         let phase = workflow.state(&plan.state).and_then(|s| s.parent.clone());
-        let context = json!({
+        Ok(json!({
             "pack": {"id": pack.id(), "version": pack.version().to_string(), "title": pack.manifest.title},
             "institution": institution,
             "plan": {
@@ -566,12 +664,9 @@ impl Engine {
             "today": today,
             "data": plan.data,
             "scores": plan.scores,
-            "deadlines": deadline::schedule(&workflow, &plan, today),
+            "deadlines": deadline::schedule(workflow, plan, today),
             "events": plan.happened,
-        });
-        pack.render(document, language, context).map_err(|e| {
-            internal(format!("document `{document}` of pack {} {} cannot be rendered: {e}", pack.id(), pack.version()))
-        })
+        }))
     }
 
     /// Audits the store (every plan's chain, and every record against the
@@ -680,6 +775,115 @@ impl Engine {
         let plan = Arc::new(self.replay(plan_id, None)?);
         Ok(self.cache.insert(plan_id, plan))
     }
+}
+
+/// A document rendered for a plan.
+#[derive(Debug, Clone)]
+pub struct RenderedDocument {
+    pub id: String,
+    /// Its title in the language rendered.
+    pub title: String,
+    pub language: String,
+    /// The whole HTML page.
+    pub html: String,
+    /// The paper it prints on.
+    pub page: PageSetup,
+    pub status: DocumentStatus,
+}
+
+/// A document of a plan's workflow, without its text.
+#[derive(Debug, Clone)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub title: String,
+    pub page: PageSetup,
+    pub status: DocumentStatus,
+}
+
+/// Whether a document is issued, or only a draft of what it would say now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocumentStatus {
+    /// Produced by event `event` (number `seq` in the plan's log) on `date`.
+    Issued { event: String, seq: u64, date: Date },
+    /// Not produced yet. `missing`: the required fields the events that
+    /// issue it still lack; `empty`: none of the forms it reads holds
+    /// anything yet, so its page lists what to fill in instead.
+    Draft { missing: Vec<crate::error::Problem>, empty: bool },
+}
+
+/// Whether `document` is issued in `plan`, and if not, what it lacks.
+fn document_status(plan: &Plan, workflow: &Workflow, pack: &Pack, document: &str) -> DocumentStatus {
+    if let Some(record) = plan.documents.iter().rev().find(|d| d.id == document) {
+        // The event's name is among this cycle's events; one of an earlier cycle is named by the caller.
+        let event = plan.happened.iter().find(|h| h.seq == record.seq).map(|h| h.event.clone()).unwrap_or_default();
+        return DocumentStatus::Issued { event, seq: record.seq, date: record.date };
+    }
+    let issuing = issuing_forms(workflow, document);
+    let draft = guard::Draft::stored(&plan.data);
+    let missing = issuing
+        .iter()
+        .filter_map(|id| workflow.form(id).map(|form| guard::missing_fields(id, form, &draft)))
+        .flatten()
+        .collect();
+    let read: Vec<&String> = issuing.iter().chain(pack.document_forms.get(document).into_iter().flatten()).collect();
+    let empty = !read.is_empty()
+        && read.iter().all(|form| {
+            plan.data.get(form.as_str()).and_then(Value::as_object).is_none_or(|fields| !fields.values().any(|v| guard::filled(Some(v))))
+        });
+    DocumentStatus::Draft { missing, empty }
+}
+
+/// The forms filled by the events whose transitions render `document`.
+fn issuing_forms(workflow: &Workflow, document: &str) -> Vec<String> {
+    let mut forms: Vec<String> = workflow
+        .def()
+        .transitions
+        .iter()
+        .filter(|t| t.actions.iter().any(|a| matches!(a, crate::definition::Action::Render(d) if d == document)))
+        .filter_map(|t| workflow.event(&t.on))
+        .flat_map(|e| e.fills.iter().cloned())
+        .collect();
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The page of a draft that has nothing to show yet: its title, the
+/// forms to fill and each required field they lack, in the document's
+/// language. Its text is final (already in the language's script), hence
+/// `translate="no"`.
+fn not_drafted(
+    workflow: &Workflow,
+    translate: &dyn Fn(&str) -> Option<String>,
+    title: &str,
+    document: &str,
+    missing: &[crate::error::Problem],
+) -> String {
+    use crate::render::escape;
+    let forms: Vec<String> = issuing_forms(workflow, document)
+        .iter()
+        .map(|f| {
+            translate(&format!("form.{f}")).or_else(|| workflow.form(f).map(|d| d.title.clone())).unwrap_or(f.clone())
+        })
+        .collect();
+    let sentence = Message::new("doc.not_drafted")
+        .arg("document", title)
+        .arg("missing", crate::message::list(&forms))
+        .render(translate);
+    let mut body = format!(
+        "<div translate=\"no\">\n<h1>{}</h1>\n<p class=\"not-drafted\">{}</p>\n",
+        escape(title),
+        escape(&sentence)
+    );
+    if !missing.is_empty() {
+        body.push_str("<ul class=\"missing\">\n");
+        for problem in missing {
+            body.push_str(&format!("<li>{}</li>\n", escape(&problem.render(translate))));
+        }
+        body.push_str("</ul>\n");
+    }
+    body.push_str("</div>");
+    body
 }
 
 fn internal(message: impl Into<String>) -> EngineError {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod executor;
 pub mod guard;
 pub mod pack;
+pub mod page;
 pub mod plugin;
 pub mod projection;
 pub mod store;

@@ -85,6 +85,16 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("deadline.met", "met on {date}"),
     ("deadline.met_late", "met late on {date}"),
     ("deadline.closed", "the plan is closed"),
+    // Documents.
+    ("doc.draft", "DRAFT"),
+    ("doc.not_drafted", "{document} has no data yet, so there is nothing to print; fill in: {missing}"),
+    // Imports of a table from a sheet.
+    ("import.empty", "the sheet is empty; its first row must name the columns of {table}"),
+    ("import.no_rows", "the sheet names columns but has no rows to import into {table}"),
+    ("import.unknown_header", "`{header}` is not a column of {table}; its columns are: {columns}"),
+    ("import.duplicate_header", "`{header}` names the same column as `{other}`"),
+    ("import.ambiguous_header", "`{header}` could be any of the columns {columns}; use a column id"),
+    ("import.no_header", "this column has no header, but holds `{value}`"),
     // Words used inside other sentences.
     ("word.nothing", "nothing"),
     ("word.previous_event", "the plan's previous event"),

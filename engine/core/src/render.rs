@@ -12,9 +12,10 @@ use handlebars::{Context, Handlebars, Helper, HelperDef, RenderContext, RenderEr
 use serde_json::{Value, json};
 
 use crate::locale::{Labels, Transliteration};
+use crate::page::PageSetup;
 
 /// The page a document fragment is wrapped in when no shared one exists.
-const DEFAULT_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"{{lang}}\"><head><meta charset=\"utf-8\"><title>{{title}}</title></head>\n<body>\n{{{body}}}\n</body></html>\n";
+const DEFAULT_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"{{lang}}\"><head><meta charset=\"utf-8\"><title>{{title}}</title><style>@page { size: {{page.css}}; }</style></head>\n<body>\n{{{body}}}\n</body></html>\n";
 
 /// A template could not be read, parsed or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,7 +87,7 @@ impl Templates {
     pub fn render(
         &self,
         name: &str,
-        title: &str,
+        wrap: &Wrap,
         labels: &Labels,
         transliteration: Option<&Transliteration>,
         mut context: Value,
@@ -95,19 +96,79 @@ impl Templates {
             map.insert("lang".into(), json!(labels.language));
             map.insert("_labels".into(), json!(labels.map));
         }
-        let render_error = |e: handlebars::RenderError| TemplateProblem {
-            name: name.to_string(),
-            line: e.line_no.unwrap_or(0),
-            column: e.column_no.unwrap_or(0),
-            message: e.to_string(),
+        let body = self.registry.render(name, &context).map_err(|e| render_problem(name, e))?;
+        self.wrap(name, &body, wrap, labels, transliteration)
+    }
+
+    /// Wraps an HTML fragment the engine wrote itself (not a template: what
+    /// a draft still lacks) into the printable page, as [`Templates::render`] does.
+    pub fn wrap(
+        &self,
+        name: &str,
+        body: &str,
+        wrap: &Wrap,
+        labels: &Labels,
+        transliteration: Option<&Transliteration>,
+    ) -> Result<String, TemplateProblem> {
+        let body = match wrap.draft {
+            Some(mark) => format!("{}\n{body}", draft_mark(mark)),
+            None => body.to_string(),
         };
-        let body = self.registry.render(name, &context).map_err(render_error)?;
-        let page = json!({"lang": labels.language, "title": title, "body": body});
-        let html = self.registry.render("@page", &page).map_err(render_error)?;
+        let page = json!({
+            "lang": labels.language,
+            "title": wrap.title,
+            "body": body,
+            "draft": wrap.draft,
+            "page": {
+                "css": wrap.page.css(),
+                "size": wrap.page.size.name(),
+                "landscape": wrap.page.is_landscape(),
+            },
+        });
+        let html = self.registry.render("@page", &page).map_err(|e| render_problem(name, e))?;
         Ok(match transliteration {
             Some(t) => t.apply_html(&html),
             None => html,
         })
+    }
+}
+
+/// How a document's fragment becomes a page: its title, its paper, and the
+/// marking of a draft.
+#[derive(Debug, Clone, Copy)]
+pub struct Wrap<'a> {
+    pub title: &'a str,
+    pub page: PageSetup,
+    /// The word that marks a draft (`doc.draft` in the document's
+    /// language); `None` for an issued document.
+    pub draft: Option<&'a str>,
+}
+
+/// The class of the element that marks a draft. The PDF typesetter finds
+/// it by this name and repeats its text on every page.
+pub const DRAFT_CLASS: &str = "draft-mark";
+
+/// The marking atop a draft's body. Styled inline, so that a pack version
+/// installed with an older shared page (without the rule for it) marks
+/// drafts all the same.
+fn draft_mark(mark: &str) -> String {
+    format!(
+        "<div class=\"{DRAFT_CLASS}\" style=\"border: 2px solid #b00; color: #b00; font-weight: bold; letter-spacing: .2em; text-align: center; padding: .3em; margin-bottom: 1em\">{}</div>",
+        handlebars::html_escape(mark)
+    )
+}
+
+/// Text made safe to put between HTML tags or in an attribute.
+pub fn escape(text: &str) -> String {
+    handlebars::html_escape(text)
+}
+
+fn render_problem(name: &str, e: handlebars::RenderError) -> TemplateProblem {
+    TemplateProblem {
+        name: name.to_string(),
+        line: e.line_no.unwrap_or(0),
+        column: e.column_no.unwrap_or(0),
+        message: e.to_string(),
     }
 }
 
@@ -314,7 +375,7 @@ mod tests {
         let html = templates
             .render(
                 "d",
-                "T",
+                &Wrap { title: "T", page: PageSetup::default(), draft: None },
                 &labels,
                 None,
                 json!({"data": {"x": {"on": "2022-01-31", "name": "<b>Ana</b>", "rows": [{"status": "da"}, {"status": "ne"}]}}}),

@@ -13,10 +13,11 @@ use serde_json::Value;
 use crate::date::Date;
 use crate::deadline::{DueItem, Status};
 use crate::definition::{FieldDef, FieldKind, Workflow};
-use crate::engine::NextEvent;
+use crate::engine::{DocumentStatus, NextEvent};
 use crate::error::{EngineError, NotFound, Problem};
 use crate::executor::Refusal;
 use crate::pack::Pack;
+use crate::page::PageSetup;
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Event, Institution, PlanMeta};
 
@@ -283,6 +284,86 @@ impl From<&DueItem> for DueView {
             on,
             late,
         }
+    }
+}
+
+/// One of a plan's documents: what it is, the paper it prints on, and
+/// whether it is issued or still a draft.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    pub id: String,
+    /// In the language asked for.
+    pub title: String,
+    /// `issued` or `draft`.
+    pub status: &'static str,
+    /// For an issued document: the event that issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<IssuedView>,
+    /// For a draft: the required fields the events that issue it still
+    /// lack, each with its JSON path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Problem>,
+    /// For a draft: true when no form it reads holds anything yet; its page
+    /// then lists what to fill in instead of printing an empty shell.
+    pub empty: bool,
+    pub page: PageView,
+}
+
+/// The event that issued a document.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedView {
+    pub event: String,
+    /// Its number in the plan's log.
+    pub seq: u64,
+    pub date: Date,
+}
+
+/// The paper a document prints on.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageView {
+    /// `A4`, `A3`, `A5`, `Letter`, `Legal`.
+    pub size: &'static str,
+    /// `portrait` or `landscape`.
+    pub orientation: &'static str,
+    pub width_mm: f64,
+    pub height_mm: f64,
+}
+
+impl From<PageSetup> for PageView {
+    fn from(page: PageSetup) -> Self {
+        let (width_mm, height_mm) = page.dimensions_mm();
+        PageView {
+            size: page.size.name(),
+            orientation: if page.is_landscape() { "landscape" } else { "portrait" },
+            width_mm,
+            height_mm,
+        }
+    }
+}
+
+impl DocumentView {
+    /// The document with what a draft lacks said through `translate` (a
+    /// pack's translator; English where it has no translation).
+    pub fn new(
+        id: &str,
+        title: &str,
+        page: PageSetup,
+        status: &DocumentStatus,
+        translate: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let (status, issued, missing, empty) = match status {
+            DocumentStatus::Issued { event, seq, date } => {
+                ("issued", Some(IssuedView { event: event.clone(), seq: *seq, date: *date }), Vec::new(), false)
+            }
+            DocumentStatus::Draft { missing, empty } => {
+                let missing = missing
+                    .iter()
+                    .map(|p| Problem { message: p.render(translate), ..p.clone() })
+                    .collect();
+                ("draft", None, missing, *empty)
+            }
+        };
+        DocumentView { id: id.into(), title: title.into(), status, issued, missing, empty, page: page.into() }
     }
 }
 

@@ -126,12 +126,22 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
         out.extend(check_plugins(&manifest, dir, &source, &checked, &samples, host));
     }
     let no_errors = !out.iter().any(Diagnostic::is_error);
+    let document_forms = documents
+        .iter()
+        .map(|(id, text)| {
+            let mut forms: Vec<String> = data_paths(text).into_iter().map(|(form, _)| form).collect();
+            forms.sort();
+            forms.dedup();
+            (id.clone(), forms)
+        })
+        .collect();
     let pack = Pack {
         manifest,
         dir: dir.to_path_buf(),
         workflows,
         forms,
         templates,
+        document_forms,
         locales,
         source_labels: labels,
         samples,
@@ -185,6 +195,14 @@ fn check_manifest(manifest: &Manifest, source: &Source, out: &mut Vec<Diagnostic
             "name files relative to pack.ron, without `..`, a leading `/` or the reserved `{SHARED_DIR}/`"
         ));
         out.push(d);
+    }
+    for doc in &manifest.documents {
+        if let Some(Err(why)) = doc.page.as_ref().map(crate::page::PageSetup::from_decl) {
+            let at = [Needle::Key("documents"), Needle::Id(&doc.id), Needle::Key("size")];
+            let mut d = source.diagnostic(Severity::Error, "E506", &at, format!("document `{}`", doc.id), why);
+            d.hint = Some("write `page: Page(size: \"A4\", orientation: Landscape)`; without `page:` a document prints on A4 portrait".into());
+            out.push(d);
+        }
     }
     let engine = Version::parse(ENGINE_VERSION).expect("the crate version is semver");
     if !manifest.requires.matches(&engine) {

@@ -82,6 +82,10 @@ pub struct DocumentDecl {
     /// Title per language.
     #[serde(default)]
     pub title: BTreeMap<String, String>,
+    /// The paper it prints on (A4 portrait when absent; E506 for a size
+    /// integritas does not know).
+    #[serde(default)]
+    pub page: Option<crate::page::PageDecl>,
 }
 
 /// Sample plan data: the payload of one event of one workflow.
@@ -137,6 +141,9 @@ pub struct Pack {
     /// Forms shared by the workflows.
     pub forms: Vec<FormDef>,
     pub templates: Templates,
+    /// Document id → the forms its template reads (`data.<form>.…`), so
+    /// a draft can tell whether it has anything to show yet.
+    pub document_forms: BTreeMap<String, Vec<String>>,
     /// Language → locale file.
     pub locales: BTreeMap<String, Locale>,
     /// Label key → text in the source language.
@@ -191,6 +198,22 @@ impl Pack {
         move |key: &str| labels.map.get(key).cloned()
     }
 
+    /// The paper a document prints on: its `page:`, A4 portrait when it
+    /// has none (a pack with a bad size does not load).
+    pub fn page(&self, document: &str) -> crate::page::PageSetup {
+        let decl = self.manifest.documents.iter().find(|d| d.id == document).and_then(|d| d.page.as_ref());
+        decl.and_then(|d| crate::page::PageSetup::from_decl(d).ok()).unwrap_or_default()
+    }
+
+    /// A document's title in a language (the pack's first language's
+    /// title when the manifest gives none in it, else its label).
+    pub fn document_title(&self, document: &str, language: &str) -> String {
+        let decl = self.manifest.documents.iter().find(|d| d.id == document);
+        decl.and_then(|d| d.title.get(language).or_else(|| d.title.get(self.source_language())))
+            .cloned()
+            .unwrap_or_else(|| self.labels(language).get(&format!("document.{document}")))
+    }
+
     /// Renders a document in a language against a render context.
     pub fn render(
         &self,
@@ -198,14 +221,39 @@ impl Pack {
         language: &str,
         context: Value,
     ) -> Result<String, crate::render::TemplateProblem> {
+        self.render_marked(document, language, context, None)
+    }
+
+    /// Renders a document, marked as a draft with `draft` (the word, in
+    /// the document's language) when it is one.
+    pub fn render_marked(
+        &self,
+        document: &str,
+        language: &str,
+        context: Value,
+        draft: Option<&str>,
+    ) -> Result<String, crate::render::TemplateProblem> {
         let labels = self.labels(language);
-        let decl = self.manifest.documents.iter().find(|d| d.id == document);
-        let title = decl
-            .and_then(|d| d.title.get(language).or_else(|| d.title.get(self.source_language())))
-            .cloned()
-            .unwrap_or_else(|| labels.get(&format!("document.{document}")));
+        let title = self.document_title(document, language);
+        let wrap = crate::render::Wrap { title: &title, page: self.page(document), draft };
         let transliteration = self.locales.get(language).and_then(|l| l.transliterate.as_ref());
-        self.templates.render(document, &title, &labels, transliteration, context)
+        self.templates.render(document, &wrap, &labels, transliteration, context)
+    }
+
+    /// A page of the document's paper and title around a fragment the
+    /// engine wrote (what a draft lacks), instead of its template.
+    pub fn render_fragment(
+        &self,
+        document: &str,
+        language: &str,
+        body: &str,
+        draft: Option<&str>,
+    ) -> Result<String, crate::render::TemplateProblem> {
+        let labels = self.labels(language);
+        let title = self.document_title(document, language);
+        let wrap = crate::render::Wrap { title: &title, page: self.page(document), draft };
+        let transliteration = self.locales.get(language).and_then(|l| l.transliterate.as_ref());
+        self.templates.wrap(document, body, &wrap, &labels, transliteration)
     }
 }
 
