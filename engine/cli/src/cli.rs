@@ -19,7 +19,7 @@ use integritas_core::executor::Command;
 use integritas_core::open::{OpenOptions, Opened, open};
 use integritas_core::pack::{Catalog, InstallError, Loader, load_pack, load_workflow};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
-use integritas_core::store::{Event, Institution};
+use integritas_core::store::Institution;
 use integritas_core::wire::{
     DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, PackDetail, PackSummary, PlanSummary, PlanView,
     VerifyView,
@@ -203,7 +203,7 @@ enum PlanCmd {
         plan: String,
         /// A sample of the plan's pack, or the table `form.field` the sheet fills.
         source: String,
-        /// The sheet (`.csv` or `.xlsx`) whose rows fill the table.
+        /// The sheet (`.csv`, `.xlsx`, or `.json` as `plan export` writes it) whose rows fill the table.
         file: Option<PathBuf>,
         /// The event fired with the rows (it must fill the table's form).
         #[arg(long, requires = "file")]
@@ -211,7 +211,7 @@ enum PlanCmd {
         /// The role that fires it.
         #[arg(long = "as", requires = "file")]
         role: Option<String>,
-        /// The sheet's format when its extension does not say (`csv`, `xlsx`).
+        /// The sheet's format when its extension does not say (`csv`, `xlsx`, `json`).
         #[arg(long, requires = "file")]
         format: Option<String>,
         #[arg(long, default_value = "cli")]
@@ -228,6 +228,10 @@ enum PlanCmd {
         /// `html` (default) or `pdf` (typeset in-process, fonts embedded).
         #[arg(long, value_enum, default_value = "html")]
         format: crate::docs_cmd::DocumentFormat,
+        /// The copy issued by event number SEQ (as `plan history` lists
+        /// it), instead of the latest copy or the draft.
+        #[arg(long, requires = "document")]
+        seq: Option<u64>,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -316,7 +320,7 @@ fn report(failure: &Failure, json: bool) {
         None => eprintln!("error: {}", view.message),
     }
     // Each problem once more, by its field, when the sentence listed several.
-    if view.problems.len() > 1 || view.guard.is_some() {
+    if view.problems.len() > 1 || view.guard.is_some() || (view.code == "not_drafted" && !view.problems.is_empty()) {
         for p in &view.problems {
             eprintln!("  at {}: {}", if p.path.is_empty() { "(the data)" } else { &p.path }, p.message);
         }
@@ -512,10 +516,11 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                 )
             });
         }
-        PlanCmd::Document { plan, document, lang, format, out } => {
+        PlanCmd::Document { plan, document, lang, format, seq, out } => {
             let request = crate::docs_cmd::DocumentRequest {
                 plan: &plan,
                 document: document.as_deref(),
+                seq,
                 lang: lang.as_deref().or(g.lang.as_deref()),
                 format,
                 out: out.as_deref(),
@@ -524,16 +529,27 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
         }
         PlanCmd::Export { plan, table, format, out } => {
             let engine = open_engine(g, false)?;
-            return crate::docs_cmd::export(&engine, g.json, &plan, &table, format.as_deref(), out.as_deref(), g.lang.as_deref());
+            return crate::docs_cmd::export(
+                &engine,
+                g.json,
+                &plan,
+                &table,
+                format.as_deref(),
+                out.as_deref(),
+                g.lang.as_deref(),
+            );
         }
         PlanCmd::Calendar { plan, out } => {
             let engine = open_engine(g, false)?;
             return crate::docs_cmd::calendar(&engine, g.json, &plan, out.as_deref(), g.lang.as_deref(), today);
         }
         PlanCmd::History { plan, from, limit } => {
-            let events = open_engine(g, false)?.history(&plan, from, limit)?;
-            let views: Vec<EventView> = events.iter().map(EventView::from).collect();
-            print(g, &views, || events.iter().map(history_line).collect::<Vec<_>>().join("\n"));
+            let engine = open_engine(g, false)?;
+            let events = engine.history(&plan, from, limit)?;
+            let pack = engine.pack_of(&engine.plan(&plan)?.meta)?;
+            let language = g.lang.as_deref().unwrap_or(pack.source_language());
+            let views: Vec<EventView> = events.iter().map(|e| EventView::from(e).titled(&pack, language)).collect();
+            print(g, &views, || views.iter().map(history_line).collect::<Vec<_>>().join("\n"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -556,10 +572,17 @@ fn read_payload(text: &str) -> Result<Value> {
     serde_json::from_str(&body).context("the payload is not valid JSON")
 }
 
-fn history_line(e: &Event) -> String {
+/// One event of `plan history`: number, date, event, who, the move, and
+/// each document it issued (`id (title)`).
+fn history_line(e: &EventView) -> String {
     let who = if e.role.is_empty() { e.actor.clone() } else { format!("{} as {}", e.actor, e.role) };
     let moved = if e.from == e.to { e.to.clone() } else { format!("{} → {}", e.from, e.to) };
-    format!("#{:<4} {}  {:<22} {:<20} {}", e.seq, e.date, e.event, who, moved)
+    let mut line = format!("#{:<4} {}  {:<22} {:<20} {}", e.seq, e.date, e.event, who, moved);
+    for (i, document) in e.documents.iter().enumerate() {
+        line.push_str(if i == 0 { "\n        issued: " } else { "\n                " });
+        line.push_str(&format!("{} ({})", document.id, document.title));
+    }
+    line
 }
 
 fn show(g: &Global, engine: &Engine, plan_id: &str, role: Option<&str>, today: Date) -> Result<(), EngineError> {

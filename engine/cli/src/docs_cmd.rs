@@ -22,7 +22,6 @@ use integritas_exchange::{Format, TablePath, export, sheet};
 
 use crate::cli::{Failure, Outcome};
 
-
 /// What `plan document` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DocumentFormat {
@@ -55,6 +54,8 @@ pub(crate) struct DocumentRequest<'a> {
     pub plan: &'a str,
     /// `None`: list the plan's documents.
     pub document: Option<&'a str>,
+    /// The copy issued by this event, rather than the latest or the draft.
+    pub seq: Option<u64>,
     pub lang: Option<&'a str>,
     pub format: DocumentFormat,
     pub out: Option<&'a Path>,
@@ -63,7 +64,7 @@ pub(crate) struct DocumentRequest<'a> {
 /// `plan document PLAN [DOC]`: without DOC, the plan's documents and
 /// whether each is issued; with it, the document as HTML or PDF.
 pub(crate) fn document(engine: &Engine, json: bool, request: &DocumentRequest, today: Date) -> Outcome {
-    let DocumentRequest { plan, document, lang, format, out } = *request;
+    let DocumentRequest { plan, document, seq, lang, format, out } = *request;
     let meta = engine.plan(plan)?.meta.clone();
     let pack = engine.pack_of(&meta)?;
     let language = lang.unwrap_or(pack.source_language()).to_string();
@@ -84,13 +85,18 @@ pub(crate) fn document(engine: &Engine, json: bool, request: &DocumentRequest, t
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let rendered = engine.render_document(plan, document, lang, today)?;
+    let rendered = match seq {
+        Some(seq) => engine.render_issued(plan, document, seq, lang)?,
+        None => engine.render_document(plan, document, lang, today)?,
+    };
     let view = DocumentView::new(&rendered.id, &rendered.title, rendered.page, &rendered.status, &translate);
     let bytes = match format {
         DocumentFormat::Html => rendered.html.clone().into_bytes(),
         DocumentFormat::Pdf => {
             if out.is_none() && json {
-                return Err(anyhow!("--json with --format pdf needs --out FILE (the JSON goes to standard output)").into());
+                return Err(
+                    anyhow!("--json with --format pdf needs --out FILE (the JSON goes to standard output)").into()
+                );
             }
             integritas_pdf::pdf(&rendered.html, &rendered.page).map_err(|e| anyhow!(e))?
         }
@@ -229,28 +235,24 @@ pub(crate) fn import_table(
     let format = match spec.format {
         Some(f) => Format::from_str(f)?,
         None => Format::of_path(spec.file)
-            .ok_or_else(|| anyhow!("cannot tell the format of {}; give --format csv|xlsx", spec.file.display()))?,
+            .ok_or_else(|| anyhow!("cannot tell the format of {}; give --format csv|xlsx|json", spec.file.display()))?,
     };
     let bytes = std::fs::read(spec.file).with_context(|| format!("cannot read {}", spec.file.display()))?;
     let sheet = match format {
         Format::Csv => sheet::read_csv(&bytes)?,
         Format::Xlsx => sheet::read_xlsx(&bytes)?,
-        Format::Json => return Err(anyhow!("imports read csv or xlsx sheets").into()),
+        Format::Json => sheet::read_json(&bytes)?,
     };
-    let translate: Box<dyn Fn(&str) -> Option<String>> = match lang {
-        Some(l) => Box::new(pack.translator(l)),
-        None => Box::new(|_: &str| None),
-    };
+    // The engine's sentences in `--lang`; English without it.
+    let labels = lang.map(|l| pack.translator(l));
+    let translate = |key: &str| labels.as_ref().and_then(|t| t(key));
     let target = Target { pack: &pack, workflow: &workflow, table: &table, event: spec.event };
     let imported = match import::import(target, &sheet, &translate) {
         Ok(imported) => imported,
         Err(ImportError::File(e)) => return Err(anyhow!(e).into()),
         Err(ImportError::Rows(problems)) => {
-            let message = format!(
-                "{} problem(s) in {}; nothing was imported or recorded",
-                problems.len(),
-                spec.file.display()
-            );
+            let message =
+                format!("{} problem(s) in {}; nothing was imported or recorded", problems.len(), spec.file.display());
             if json {
                 println!("{}", json!({"error": {"code": "invalid", "message": message, "rows": problems}}));
             } else {

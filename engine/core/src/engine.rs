@@ -41,8 +41,8 @@ use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
 use crate::message::Message;
-use crate::page::PageSetup;
 use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
+use crate::page::PageSetup;
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
@@ -554,9 +554,10 @@ impl Engine {
     /// that event (the latest one that produced it), so a decision keeps
     /// the data it was taken on even after the plan moved on. One not
     /// produced yet is a draft: rendered from the current data and marked
-    /// with the pack's `doc.draft` word; when none of the forms it reads
-    /// holds anything yet, its page says what to fill in instead of
-    /// printing the document as an empty shell.
+    /// with the pack's `doc.draft` word. When none of the forms it reads
+    /// holds anything yet, it is refused ([`EngineError::NotDrafted`],
+    /// a sentence in the document's language saying what to fill in)
+    /// rather than printed as an empty shell.
     pub fn render_document(
         &self,
         plan_id: &str,
@@ -565,8 +566,57 @@ impl Engine {
         today: Date,
     ) -> Result<RenderedDocument, EngineError> {
         let current = self.plan(plan_id)?;
-        let pack = self.pack_of(&current.meta)?;
-        let workflow = self.workflow_of(&current.meta)?;
+        let (pack, workflow, language) = self.document_setup(&current, document, language)?;
+        let status = self.document_status(&current, &workflow, &pack, document)?;
+        match &status {
+            DocumentStatus::Issued { seq, date, .. } => {
+                let plan = self.replay(plan_id, Some(*seq))?;
+                self.render_as(&plan, &workflow, &pack, document, &language, *date, status)
+            }
+            DocumentStatus::Draft { missing, empty: true } => {
+                let translate = pack.translator(&language);
+                let title = pack.document_title(document, &language);
+                Err(not_drafted(&workflow, &translate, &title, document, missing))
+            }
+            DocumentStatus::Draft { .. } => {
+                self.render_as(&current, &workflow, &pack, document, &language, today, status)
+            }
+        }
+    }
+
+    /// Renders the copy of a document that event `seq` issued (a plan's
+    /// history links each issued document by its event, and a document
+    /// issued twice, such as a plan adopted and adopted again after a
+    /// revision, has one copy per event).
+    pub fn render_issued(
+        &self,
+        plan_id: &str,
+        document: &str,
+        seq: u64,
+        language: Option<&str>,
+    ) -> Result<RenderedDocument, EngineError> {
+        let current = self.plan(plan_id)?;
+        let (pack, workflow, language) = self.document_setup(&current, document, language)?;
+        let Some(record) = current.documents.iter().find(|d| d.id == document && d.seq == seq) else {
+            let issued = current.documents.iter().filter(|d| d.id == document).map(|d| format!("{document}#{}", d.seq));
+            return Err(EngineError::not_found("issued document", format!("{document}#{seq}"), issued));
+        };
+        let event = self.history(plan_id, seq, 1)?.into_iter().next().map(|e| e.event).unwrap_or_default();
+        let status = DocumentStatus::Issued { event, seq, date: record.date };
+        let plan = self.replay(plan_id, Some(seq))?;
+        self.render_as(&plan, &workflow, &pack, document, &language, record.date, status)
+    }
+
+    /// The pack and workflow of a plan's document, and the language asked
+    /// for (the pack's first by default), each checked to exist.
+    fn document_setup(
+        &self,
+        plan: &Plan,
+        document: &str,
+        language: Option<&str>,
+    ) -> Result<(Arc<Pack>, Arc<Workflow>, String), EngineError> {
+        let pack = self.pack_of(&plan.meta)?;
+        let workflow = self.workflow_of(&plan.meta)?;
         if !workflow.def().documents.iter().any(|d| d == document) {
             return Err(EngineError::not_found("document", document, workflow.def().documents.iter().cloned()));
         }
@@ -574,30 +624,36 @@ impl Engine {
         if !pack.manifest.languages.contains(&language) {
             return Err(EngineError::not_found("language", &language, pack.manifest.languages.iter().cloned()));
         }
-        let status = self.document_status(&current, &workflow, &pack, document)?;
-        let (plan, today) = match &status {
-            DocumentStatus::Issued { seq, date, .. } => (Arc::new(self.replay(plan_id, Some(*seq))?), *date),
-            DocumentStatus::Draft { .. } => (current, today),
-        };
-        let title = pack.document_title(document, &language);
-        let translate = pack.translator(&language);
-        let cannot = |e: crate::render::TemplateProblem| {
+        Ok((pack, workflow, language))
+    }
+
+    /// Renders a document from `plan` as it stands, marked as a draft
+    /// unless `status` says it is issued.
+    #[allow(clippy::too_many_arguments)]
+    fn render_as(
+        &self,
+        plan: &Plan,
+        workflow: &Workflow,
+        pack: &Pack,
+        document: &str,
+        language: &str,
+        today: Date,
+        status: DocumentStatus,
+    ) -> Result<RenderedDocument, EngineError> {
+        let context = self.render_context(plan, workflow, pack, language, today)?;
+        let mark = matches!(status, DocumentStatus::Draft { .. })
+            .then(|| Message::new("doc.draft").render(&pack.translator(language)));
+        let html = pack.render_marked(document, language, context, mark.as_deref()).map_err(|e| {
             internal(format!("document `{document}` of pack {} {} cannot be rendered: {e}", pack.id(), pack.version()))
-        };
-        let html = match &status {
-            DocumentStatus::Draft { missing, empty: true } => {
-                let mark = Message::new("doc.draft").render(&translate);
-                let body = not_drafted(&workflow, &translate, &title, document, missing);
-                pack.render_fragment(document, &language, &body, Some(&mark)).map_err(cannot)?
-            }
-            _ => {
-                let context = self.render_context(&plan, &workflow, &pack, &language, today)?;
-                let mark = matches!(status, DocumentStatus::Draft { .. })
-                    .then(|| Message::new("doc.draft").render(&translate));
-                pack.render_marked(document, &language, context, mark.as_deref()).map_err(cannot)?
-            }
-        };
-        Ok(RenderedDocument { id: document.to_string(), title, language, html, page: pack.page(document), status })
+        })?;
+        Ok(RenderedDocument {
+            id: document.to_string(),
+            title: pack.document_title(document, language),
+            language: language.to_string(),
+            html,
+            page: pack.page(document),
+            status,
+        })
     }
 
     /// Every document the plan's workflow renders, with its title in
@@ -828,7 +884,10 @@ fn document_status(plan: &Plan, workflow: &Workflow, pack: &Pack, document: &str
     let read: Vec<&String> = issuing.iter().chain(pack.document_forms.get(document).into_iter().flatten()).collect();
     let empty = !read.is_empty()
         && read.iter().all(|form| {
-            plan.data.get(form.as_str()).and_then(Value::as_object).is_none_or(|fields| !fields.values().any(|v| guard::filled(Some(v))))
+            plan.data
+                .get(form.as_str())
+                .and_then(Value::as_object)
+                .is_none_or(|fields| !fields.values().any(|v| guard::filled(Some(v))))
         });
     DocumentStatus::Draft { missing, empty }
 }
@@ -848,42 +907,29 @@ fn issuing_forms(workflow: &Workflow, document: &str) -> Vec<String> {
     forms
 }
 
-/// The page of a draft that has nothing to show yet: its title, the
-/// forms to fill and each required field they lack, in the document's
-/// language. Its text is final (already in the language's script), hence
-/// `translate="no"`.
+/// The refusal of a draft that has nothing to show yet: one sentence in
+/// the document's language naming the forms to fill in, and each required
+/// field they lack (by path, so a page can point at it).
 fn not_drafted(
     workflow: &Workflow,
     translate: &dyn Fn(&str) -> Option<String>,
     title: &str,
     document: &str,
     missing: &[crate::error::Problem],
-) -> String {
-    use crate::render::escape;
+) -> EngineError {
     let forms: Vec<String> = issuing_forms(workflow, document)
         .iter()
         .map(|f| {
             translate(&format!("form.{f}")).or_else(|| workflow.form(f).map(|d| d.title.clone())).unwrap_or(f.clone())
         })
         .collect();
-    let sentence = Message::new("doc.not_drafted")
+    let message = Message::new("doc.not_drafted")
         .arg("document", title)
         .arg("missing", crate::message::list(&forms))
         .render(translate);
-    let mut body = format!(
-        "<div translate=\"no\">\n<h1>{}</h1>\n<p class=\"not-drafted\">{}</p>\n",
-        escape(title),
-        escape(&sentence)
-    );
-    if !missing.is_empty() {
-        body.push_str("<ul class=\"missing\">\n");
-        for problem in missing {
-            body.push_str(&format!("<li>{}</li>\n", escape(&problem.render(translate))));
-        }
-        body.push_str("</ul>\n");
-    }
-    body.push_str("</div>");
-    body
+    let problems =
+        missing.iter().map(|p| crate::error::Problem { message: p.render(translate), ..p.clone() }).collect();
+    EngineError::NotDrafted { document: document.to_string(), message, problems }
 }
 
 fn internal(message: impl Into<String>) -> EngineError {

@@ -7,6 +7,7 @@
 //! | [`EngineError::Invalid`] | the input is wrong; each [`Problem`] names its field | 422 |
 //! | [`EngineError::Refused`] | a guard of the workflow said no; nothing was written | 409 (403 for the role guard) |
 //! | [`EngineError::Conflict`] | someone else changed it first, or it exists already; retry | 409 |
+//! | [`EngineError::NotDrafted`] | a document whose forms hold nothing yet: nothing to print | 409 |
 //! | [`EngineError::Unavailable`] | the store is held by another process or damaged | 503 |
 //! | [`EngineError::Internal`] | a fault of the install (disk, corrupt record, bug) | 500 |
 
@@ -132,6 +133,12 @@ pub enum EngineError {
     /// Another writer got there first, or the thing exists already: reload and retry.
     #[error("{message}")]
     Conflict { message: String },
+    /// A document was asked for whose forms hold nothing yet. It is never
+    /// printed as an empty shell: `message` says, in the document's
+    /// language, which forms to fill in; `problems` are the required
+    /// fields the events that issue it still lack, each by its path.
+    #[error("{message}")]
+    NotDrafted { document: String, message: String, problems: Vec<Problem> },
     /// The data folder is held by another process, or damaged.
     #[error("{message}")]
     Unavailable { message: String },
@@ -148,6 +155,7 @@ impl EngineError {
             EngineError::Invalid { .. } => "invalid",
             EngineError::Refused(_) => "refused",
             EngineError::Conflict { .. } => "conflict",
+            EngineError::NotDrafted { .. } => "not_drafted",
             EngineError::Unavailable { .. } => "unavailable",
             EngineError::Internal { .. } => "internal",
         }
@@ -174,6 +182,7 @@ impl EngineError {
         match self {
             EngineError::Invalid { problems } => problems.clone(),
             EngineError::Refused(refusal) => refusal.problems(),
+            EngineError::NotDrafted { problems, .. } => problems.clone(),
             _ => Vec::new(),
         }
     }

@@ -151,6 +151,9 @@ mod tests {
         check("Page(orientation: Landscape)", Ok(("A4 landscape", (297.0, 210.0))));
         check("Page(size: \"a3\", orientation: Landscape)", Ok(("A3 landscape", (420.0, 297.0))));
         check("Page(size: \"Letter\")", Ok(("Letter", (215.9, 279.4))));
-        check("Page(size: \"B5\")", Err("`B5` is not a paper size integritas knows; it knows: A3, A4, A5, Letter, Legal"));
+        check(
+            "Page(size: \"B5\")",
+            Err("`B5` is not a paper size integritas knows; it knows: A3, A4, A5, Letter, Legal"),
+        );
     }
 }

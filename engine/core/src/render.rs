@@ -100,9 +100,9 @@ impl Templates {
         self.wrap(name, &body, wrap, labels, transliteration)
     }
 
-    /// Wraps an HTML fragment the engine wrote itself (not a template: what
-    /// a draft still lacks) into the printable page, as [`Templates::render`] does.
-    pub fn wrap(
+    /// Wraps a rendered body into the printable page: the title, the
+    /// paper as CSS `@page`, and a draft's marking atop the body.
+    fn wrap(
         &self,
         name: &str,
         body: &str,
@@ -156,11 +156,6 @@ fn draft_mark(mark: &str) -> String {
         "<div class=\"{DRAFT_CLASS}\" style=\"border: 2px solid #b00; color: #b00; font-weight: bold; letter-spacing: .2em; text-align: center; padding: .3em; margin-bottom: 1em\">{}</div>",
         handlebars::html_escape(mark)
     )
-}
-
-/// Text made safe to put between HTML tags or in an attribute.
-pub fn escape(text: &str) -> String {
-    handlebars::html_escape(text)
 }
 
 fn render_problem(name: &str, e: handlebars::RenderError) -> TemplateProblem {

@@ -19,7 +19,7 @@ use crate::executor::Refusal;
 use crate::pack::Pack;
 use crate::page::PageSetup;
 use crate::projection::Plan;
-use crate::store::{BrokenLink, Event, Institution, PlanMeta};
+use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta};
 
 /// The body of every error: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -356,10 +356,7 @@ impl DocumentView {
                 ("issued", Some(IssuedView { event: event.clone(), seq: *seq, date: *date }), Vec::new(), false)
             }
             DocumentStatus::Draft { missing, empty } => {
-                let missing = missing
-                    .iter()
-                    .map(|p| Problem { message: p.render(translate), ..p.clone() })
-                    .collect();
+                let missing = missing.iter().map(|p| Problem { message: p.render(translate), ..p.clone() }).collect();
                 ("draft", None, missing, *empty)
             }
         };
@@ -383,8 +380,23 @@ pub struct EventView {
     pub payload: Value,
     /// What the transition did besides moving the plan.
     pub effects: Value,
+    /// The documents this event issued, so a page can link each one
+    /// (`plan document PLAN ID --seq SEQ`); titled in a language by
+    /// [`EventView::titled`], else titled by their ids.
+    pub documents: Vec<NamedView>,
     /// sha256 of the previous entry's stored bytes.
     pub prev: String,
+}
+
+impl EventView {
+    /// The view with the titles of the documents it issued in `language`
+    /// (the pack's titles; the pack's first language's where it has none).
+    pub fn titled(mut self, pack: &Pack, language: &str) -> Self {
+        for document in &mut self.documents {
+            document.title = pack.document_title(&document.id, language);
+        }
+        self
+    }
 }
 
 impl From<&Event> for EventView {
@@ -400,6 +412,14 @@ impl From<&Event> for EventView {
             to: e.to.clone(),
             payload: e.payload.clone(),
             effects: serde_json::to_value(&e.effects).unwrap_or_default(),
+            documents: e
+                .effects
+                .iter()
+                .filter_map(|effect| match effect {
+                    Effect::Document { id } => Some(NamedView { id: id.clone(), title: id.clone() }),
+                    _ => None,
+                })
+                .collect(),
             prev: e.prev.clone(),
         }
     }

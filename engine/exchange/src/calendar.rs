@@ -44,7 +44,9 @@ impl Calendar {
             let who = translate(&format!("role.{}", item.who)).unwrap_or_else(|| item.who.clone());
             let (category, status) = match item.status {
                 Status::Upcoming { days_left: 0 } => ("upcoming", Message::new("deadline.due_today")),
-                Status::Upcoming { days_left } => ("upcoming", Message::new("deadline.upcoming").arg("days", days_left)),
+                Status::Upcoming { days_left } => {
+                    ("upcoming", Message::new("deadline.upcoming").arg("days", days_left))
+                }
                 Status::Overdue { days_late } => ("overdue", Message::new("deadline.overdue").arg("days", days_late)),
                 Status::Met { on, late: false } => ("met", Message::new("deadline.met").arg("date", on)),
                 Status::Met { on, late: true } => ("met", Message::new("deadline.met_late").arg("date", on)),
@@ -61,7 +63,9 @@ impl Calendar {
                 format!("DTSTAMP:{}T000000Z", compact(self.stamp)),
                 format!("DTSTART;VALUE=DATE:{}", compact(item.due)),
                 format!("DTEND;VALUE=DATE:{}", compact(item.due.add_days(1))),
-                format!("SUMMARY:{}", text(&format!("{what} — {who} ({status})"))),
+                // No status in the summary: "due in 12 days" would change the
+                // event every day; the status is in the description and the category.
+                format!("SUMMARY:{}", text(&format!("{what} — {who}"))),
                 format!("DESCRIPTION:{}", text(&description)),
                 format!("CATEGORIES:{category}"),
                 "TRANSP:TRANSPARENT".to_string(),
@@ -196,7 +200,7 @@ mod tests {
             "DTSTAMP:20220403T000000Z",
             "DTSTART;VALUE=DATE:20220331",
             "DTEND;VALUE=DATE:20220401",
-            "SUMMARY:Mjera (M 2) — Starješina (kasni 3 dana)",
+            "SUMMARY:Mjera (M 2) — Starješina",
             "DESCRIPTION:Mjera (M 2)\\nStarješina\\nkasni 3 dana\\nArt. 5\\, pt. 2",
             "CATEGORIES:overdue",
             "TRANSP:TRANSPARENT",
@@ -206,7 +210,7 @@ mod tests {
             "DTSTAMP:20220403T000000Z",
             "DTSTART;VALUE=DATE:20221231",
             "DTEND;VALUE=DATE:20230101",
-            "SUMMARY:Report — coordinator (due in 270 days)",
+            "SUMMARY:Report — coordinator",
             "DESCRIPTION:Report\\ncoordinator\\ndue in 270 days",
             "CATEGORIES:upcoming",
             "TRANSP:TRANSPARENT",

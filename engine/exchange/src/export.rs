@@ -54,9 +54,14 @@ pub fn table(
                 .def()
                 .forms
                 .iter()
-                .flat_map(|f| f.fields.iter().filter(|x| x.kind == FieldKind::Table).map(move |x| format!("{}.{}", f.id, x.id)))
+                .flat_map(|f| {
+                    f.fields.iter().filter(|x| x.kind == FieldKind::Table).map(move |x| format!("{}.{}", f.id, x.id))
+                })
                 .collect();
-            ExchangeError::NotFound(format!("`{path}` is not a table of this workflow; its tables are: {}", tables.join(", ")))
+            ExchangeError::NotFound(format!(
+                "`{path}` is not a table of this workflow; its tables are: {}",
+                tables.join(", ")
+            ))
         })?;
     if let Some(event) = workflow.def().events.iter().find(|e| e.anonymous && e.fills.contains(&path.form)) {
         return Err(ExchangeError::Private(format!(
@@ -71,14 +76,17 @@ pub fn table(
         .iter()
         .map(|c| Column { id: c.id.clone(), title: label(format!("field.{path}.{}", c.id), &c.title) })
         .collect();
-    let stored: Vec<Value> = data.get(&path.form).and_then(|f| f.get(&path.field)).and_then(Value::as_array).cloned().unwrap_or_default();
+    let stored: Vec<Value> =
+        data.get(&path.form).and_then(|f| f.get(&path.field)).and_then(Value::as_array).cloned().unwrap_or_default();
     let rows = stored
         .iter()
         .map(|row| {
             field
                 .columns
                 .iter()
-                .map(|c| cell(c, row.get(&c.id), &|value: &str| label(format!("choice.{path}.{}.{value}", c.id), value)))
+                .map(|c| {
+                    cell(c, row.get(&c.id), &|value: &str| label(format!("choice.{path}.{}.{value}", c.id), value))
+                })
                 .collect()
         })
         .collect();
@@ -113,7 +121,8 @@ fn plain(value: &Value) -> Cell {
 }
 
 /// A report: what the plugin that produced `scores.<output>` returned,
-/// as rows — its list `list` (or its first list of objects), or one row
+/// as rows — its list `list` (or, without one, its list of rows with an
+/// `id`, else its longest list of objects), or one row
 /// of its plain values when it has no list. Columns named like a column
 /// of the table it scored take that column's title; words take their
 /// `value.<word>` label.
@@ -133,27 +142,40 @@ pub fn report(
     let value = &record.value;
     let lists: Vec<(&String, &Vec<Value>)> = value
         .as_object()
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_array().filter(|a| a.iter().all(Value::is_object)).map(|a| (k, a))).collect())
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_array().filter(|a| a.iter().all(Value::is_object)).map(|a| (k, a)))
+                .collect()
+        })
         .unwrap_or_default();
     let (name, rows): (String, Vec<Value>) = match (list, value) {
         (Some(list), _) => {
             let found = lists.iter().find(|(k, _)| k.as_str() == list).ok_or_else(|| {
                 let names: Vec<&str> = lists.iter().map(|(k, _)| k.as_str()).collect();
-                ExchangeError::NotFound(format!("report `{output}` has no list `{list}`; its lists are: {}", names.join(", ")))
+                ExchangeError::NotFound(format!(
+                    "report `{output}` has no list `{list}`; its lists are: {}",
+                    names.join(", ")
+                ))
             })?;
             (format!("{output}.{list}"), found.1.clone())
         }
         (None, Value::Array(items)) => (output.to_string(), items.clone()),
-        (None, _) => match lists.first() {
-            Some((key, items)) => (format!("{output}.{key}"), (*items).clone()),
-            None => {
-                let plain: Map<String, Value> = value
-                    .as_object()
-                    .map(|o| o.iter().filter(|(_, v)| !v.is_array()).map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                (output.to_string(), vec![Value::Object(plain)])
+        // The list a person means by the report: the one of rows with an
+        // `id` (a register's risks rather than its counts per level), else
+        // the longest; the first of equals.
+        (None, _) => {
+            match lists.iter().rev().max_by_key(|(_, items)| (items.iter().all(|i| i.get("id").is_some()), items.len()))
+            {
+                Some((key, items)) => (format!("{output}.{key}"), (*items).clone()),
+                None => {
+                    let plain: Map<String, Value> = value
+                        .as_object()
+                        .map(|o| o.iter().filter(|(_, v)| !v.is_array()).map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default();
+                    (output.to_string(), vec![Value::Object(plain)])
+                }
             }
-        },
+        }
     };
     let mut keys: Vec<String> = Vec::new();
     for row in &rows {

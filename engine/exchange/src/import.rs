@@ -118,10 +118,13 @@ pub fn import(
             }
             Some(several) => {
                 let ids: Vec<&str> = several.iter().map(|c| c.id.as_str()).collect();
-                problems.push(at(Message::new("import.ambiguous_header").arg("header", &written).arg("columns", ids.join(", "))));
+                problems.push(at(Message::new("import.ambiguous_header")
+                    .arg("header", &written)
+                    .arg("columns", ids.join(", "))));
             }
             None => {
-                let known: Vec<String> = table.columns.iter().map(|c| format!("{} ({})", c.id, title(target, c))).collect();
+                let known: Vec<String> =
+                    table.columns.iter().map(|c| format!("{} ({})", c.id, title(target, c))).collect();
                 let message = Message::new("import.unknown_header")
                     .arg("header", &written)
                     .arg("table", target.table)
@@ -184,7 +187,7 @@ pub fn import(
 }
 
 /// The form and table field a target names, or what exists instead.
-fn resolve(target: Target) -> Result<(&FormDef, &FieldDef), ExchangeError> {
+fn resolve<'a>(target: Target<'a>) -> Result<(&'a FormDef, &'a FieldDef), ExchangeError> {
     let workflow = target.workflow;
     let path = target.table;
     let tables = || -> Vec<String> {
@@ -192,16 +195,35 @@ fn resolve(target: Target) -> Result<(&FormDef, &FieldDef), ExchangeError> {
             .def()
             .forms
             .iter()
-            .flat_map(|f| f.fields.iter().filter(|x| x.kind == FieldKind::Table).map(move |x| format!("{}.{}", f.id, x.id)))
+            .flat_map(|f| {
+                f.fields.iter().filter(|x| x.kind == FieldKind::Table).map(move |x| format!("{}.{}", f.id, x.id))
+            })
             .collect()
     };
-    let not_table = || ExchangeError::NotFound(format!("`{path}` is not a table of this workflow; its tables are: {}", tables().join(", ")));
+    let not_table = || {
+        ExchangeError::NotFound(format!(
+            "`{path}` is not a table of this workflow; its tables are: {}",
+            tables().join(", ")
+        ))
+    };
     let form = workflow.form(&path.form).ok_or_else(not_table)?;
     let field = form.fields.iter().find(|f| f.id == path.field && f.kind == FieldKind::Table).ok_or_else(not_table)?;
     let event = workflow.event(target.event).ok_or_else(|| {
         let events: Vec<&str> = workflow.def().events.iter().map(|e| e.id.as_str()).collect();
-        ExchangeError::NotFound(format!("`{}` is not an event of this workflow; its events are: {}", target.event, events.join(", ")))
+        ExchangeError::NotFound(format!(
+            "`{}` is not an event of this workflow; its events are: {}",
+            target.event,
+            events.join(", ")
+        ))
     })?;
+    // Anonymous answers are given one by one, each its own event with no
+    // actor; a sheet of them would be one person's answers for everyone.
+    if let Some(anonymous) = workflow.def().events.iter().find(|e| e.anonymous && e.fills.contains(&path.form)) {
+        return Err(ExchangeError::Private(format!(
+            "`{path}` holds anonymous answers, which each person gives alone (event `{}`); they are never imported from a sheet",
+            anonymous.id
+        )));
+    }
     if !event.fills.contains(&path.form) {
         let fillers: Vec<&str> =
             workflow.def().events.iter().filter(|e| e.fills.contains(&path.form)).map(|e| e.id.as_str()).collect();
@@ -319,8 +341,7 @@ pub fn parse_date(text: &str) -> Option<Date> {
     if let Some(date) = text.get(..10).and_then(|d| d.parse::<Date>().ok()) {
         return Some(date);
     }
-    let parts: Vec<&str> =
-        text.trim_end_matches('.').split(['.', '/']).map(str::trim).collect();
+    let parts: Vec<&str> = text.trim_end_matches('.').split(['.', '/']).map(str::trim).collect();
     let [day, month, year] = parts.as_slice() else { return None };
     let (day, month, year) = (day.parse().ok()?, month.parse().ok()?, year.parse().ok()?);
     if year < 1000 {
@@ -350,7 +371,10 @@ fn missing_in_rows(target: Target, form: &FormDef, payload: &Value) -> Vec<Probl
 }
 
 /// A problem of the payload placed in the sheet: `form.field[i].column`
-/// becomes the row of the `i`th row read and the column of that header.
+/// becomes the row of the `i`th row read and the column of that header,
+/// and its sentence names them so (the column by its header as written,
+/// the row by the number the spreadsheet shows), not by the table's own
+/// row count.
 fn place(
     target: Target,
     problem: &Problem,
@@ -363,17 +387,27 @@ fn place(
         Some((index, rest)) => (index.parse::<usize>().ok(), rest.strip_prefix('.')),
         None => (None, None),
     };
+    let row = index.and_then(|i| sheet_rows.get(i).copied());
     let (letters, header) = match column.and_then(|c| headers.get(c)) {
         Some((letters, header)) => (Some(letters.clone()), Some(header.clone())),
         None => (None, None),
     };
+    let mut said = problem.clone();
+    if let Some(row) = row.filter(|_| said.args.contains_key("row")) {
+        said.args.insert("row".into(), row.to_string());
+    }
+    if let Some(header) = &header {
+        // The cell's column as the sheet names it; the row is said apart.
+        said.args.insert("field".into(), header.clone());
+        said.field_key = None;
+    }
     RowProblem {
-        row: index.and_then(|i| sheet_rows.get(i).copied()),
+        row,
         column: letters,
         header,
         path: problem.path.clone(),
         code: problem.code.to_string(),
-        message: problem.render(translate),
+        message: said.render(translate),
     }
 }
 
@@ -401,7 +435,14 @@ mod tests {
         for text in ["31.02.2022", "2022", "1.1.22", "yesterday"] {
             assert_eq!(parse_date(text), None, "{text}");
         }
-        let numbers = [("5", Some(5.0)), ("5.0", Some(5.0)), ("2,5", Some(2.5)), ("1 200", Some(1200.0)), ("five", None), ("inf", None)];
+        let numbers = [
+            ("5", Some(5.0)),
+            ("5.0", Some(5.0)),
+            ("2,5", Some(2.5)),
+            ("1 200", Some(1200.0)),
+            ("five", None),
+            ("inf", None),
+        ];
         for (text, expect) in numbers {
             assert_eq!(parse_number(text), expect, "{text}");
         }

@@ -60,7 +60,9 @@ impl FromStr for TablePath {
             Some((form, field)) if !form.is_empty() && !field.is_empty() && !field.contains('.') => {
                 Ok(TablePath { form: form.into(), field: field.into() })
             }
-            _ => Err(ExchangeError::NotFound(format!("`{s}` does not name a table; write it as form.field (e.g. register.risks)"))),
+            _ => Err(ExchangeError::NotFound(format!(
+                "`{s}` does not name a table; write it as form.field (e.g. register.risks)"
+            ))),
         }
     }
 }

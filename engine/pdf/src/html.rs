@@ -57,15 +57,34 @@ impl Element {
 }
 
 /// Elements that never have content or an end tag.
-const VOID: [&str; 13] = ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
+const VOID: [&str; 13] =
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
 
 /// Elements whose content is text up to their end tag, never markup.
 const RAW_TEXT: [&str; 4] = ["style", "script", "title", "textarea"];
 
 /// Elements that end an open `<p>` when they start.
 const CLOSES_P: [&str; 20] = [
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer",
-    "blockquote", "pre", "hr", "dl", "address",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "hr",
+    "dl",
+    "address",
 ];
 
 /// Reads a page (or a fragment) into a tree under a `#document` root.
@@ -149,7 +168,8 @@ fn start_tag(text: &str) -> (Element, bool, &str) {
             rest = after;
             continue;
         }
-        let end = rest.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(rest.len());
+        let end =
+            rest.find(|c: char| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/').unwrap_or(rest.len());
         let name = rest[..end].to_ascii_lowercase();
         rest = rest[end..].trim_start();
         let mut value = String::new();

@@ -115,9 +115,37 @@ impl Default for Ctx {
 
 /// Elements that start on their own line (the rest flow in a paragraph).
 const BLOCKS: [&str; 31] = [
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "section", "article", "header",
-    "footer", "main", "nav", "aside", "address", "blockquote", "figure", "body", "html", "dl", "dt", "dd", "pre",
-    "hr", "caption", "form",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "nav",
+    "aside",
+    "address",
+    "blockquote",
+    "figure",
+    "body",
+    "html",
+    "dl",
+    "dt",
+    "dd",
+    "pre",
+    "hr",
+    "caption",
+    "form",
 ];
 
 /// Elements with nothing to print.
@@ -180,10 +208,13 @@ fn flow(children: &[Node], ctx: Ctx) -> String {
 fn text_markup(text: &str, ctx: Ctx) -> String {
     if ctx.pre_line {
         let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
-        let lines: Vec<String> = normalized.split('\n').map(|l| {
-            let line = collapse(l);
-            if line.trim().is_empty() { String::new() } else { format!("#{}", string(&line)) }
-        }).collect();
+        let lines: Vec<String> = normalized
+            .split('\n')
+            .map(|l| {
+                let line = collapse(l);
+                if line.trim().is_empty() { String::new() } else { format!("#{}", string(&line)) }
+            })
+            .collect();
         return lines.join("#linebreak()");
     }
     let text = collapse(text);
@@ -265,10 +296,9 @@ fn element(e: &Element, ctx: Ctx) -> String {
             "#block(width: 100%, stroke: 1.5pt + rgb(\"#bb0000\"), inset: 5pt, below: 1em)[#align(center)[#text(fill: rgb(\"#bb0000\"), weight: \"bold\", tracking: 0.2em)[{}]]]",
             inline(e, ctx)
         ),
-        "span" if e.has_class("line") => format!(
-            "#box(width: 16em, stroke: (top: 0.5pt), inset: (top: 3pt))[#align(center)[{}]]",
-            inline(e, ctx)
-        ),
+        "span" if e.has_class("line") => {
+            format!("#box(width: 16em, stroke: (top: 0.5pt), inset: (top: 3pt))[#align(center)[{}]]", inline(e, ctx))
+        }
         _ if BLOCKS.contains(&name) || displays_as_block(e, ctx) => block(e, ctx),
         _ => inline(e, ctx),
     }
@@ -295,7 +325,9 @@ fn inline(e: &Element, ctx: Ctx) -> String {
     if !text_args.is_empty() {
         inner = format!("#text({})[{inner}]", text_args.join(", "));
     }
-    if let Some(fill) = background(e).filter(|_| !BLOCKS.contains(&e.name.as_str())) {
+    // A block's or a cell's background is its box's fill, not a highlight of its text.
+    let boxed = BLOCKS.contains(&e.name.as_str()) || e.name == "td" || e.name == "th";
+    if let Some(fill) = background(e).filter(|_| !boxed) {
         inner = format!("#highlight(fill: {fill})[{inner}]");
     }
     inner
@@ -410,11 +442,19 @@ fn span(cell: &Element, attr: &str, max: usize) -> usize {
     cell.attr(attr).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(1).clamp(1, max)
 }
 
+/// A row's cells placed in the table's grid.
+struct Placed<'a> {
+    /// Each cell with its first column.
+    cells: Vec<(usize, &'a Element)>,
+    /// The empty slots the row leaves at its end (filled with empty cells,
+    /// since typst fills a grid in order).
+    free: usize,
+}
+
 /// Where each cell of each row goes, as HTML places them: left to right,
-/// skipping slots a `rowspan` above still covers. Returns, per row, the
-/// cells with their first column, and the number of empty slots the row
-/// leaves at its end; and the number of columns.
-fn place(rows: &[Row]) -> (Vec<(Vec<(usize, &Element)>, usize)>, usize) {
+/// skipping slots a `rowspan` above still covers. Returns each row placed,
+/// and the number of columns.
+fn place<'a>(rows: &[Row<'a>]) -> (Vec<Placed<'a>>, usize) {
     // covered[c]: rows (this one included) that column c is still covered for.
     let mut covered: Vec<usize> = Vec::new();
     let mut placed = Vec::with_capacity(rows.len());
@@ -447,7 +487,7 @@ fn place(rows: &[Row]) -> (Vec<(Vec<(usize, &Element)>, usize)>, usize) {
         .into_iter()
         .map(|(cells, end, before)| {
             let free = (end..columns).filter(|c| before.get(*c).is_none_or(|n| *n == 0)).count();
-            (cells, free)
+            Placed { cells, free }
         })
         .collect();
     (placed, columns)
@@ -457,11 +497,11 @@ fn place(rows: &[Row]) -> (Vec<(Vec<(usize, &Element)>, usize)>, usize) {
 /// width: each column between its longest word and its whole text, in
 /// characters, written as fractions (so the table fills the line); a
 /// width in percent on a cell wins.
-fn widths(placed: &[(Vec<(usize, &Element)>, usize)], columns: usize, line_chars: f64) -> Vec<String> {
+fn widths(placed: &[Placed], columns: usize, line_chars: f64) -> Vec<String> {
     let mut least = vec![0.0_f64; columns];
     let mut most = vec![0.0_f64; columns];
     let mut percent: Vec<Option<f64>> = vec![None; columns];
-    for (cells, _) in placed {
+    for Placed { cells, .. } in placed {
         for (col, cell) in cells {
             if span(cell, "colspan", MAX_COLSPAN) != 1 {
                 continue;
@@ -471,7 +511,9 @@ fn widths(placed: &[(Vec<(usize, &Element)>, usize)], columns: usize, line_chars
             let all = text.trim().chars().count() as f64;
             least[*col] = least[*col].max(word);
             most[*col] = most[*col].max(all);
-            if let Some(p) = style(cell, "width").and_then(|w| w.strip_suffix('%').and_then(|n| n.trim().parse::<f64>().ok())) {
+            if let Some(p) =
+                style(cell, "width").and_then(|w| w.strip_suffix('%').and_then(|n| n.trim().parse::<f64>().ok()))
+            {
                 percent[*col] = Some(p.clamp(1.0, 100.0));
             }
         }
@@ -511,7 +553,7 @@ fn table(e: &Element, ctx: Ctx) -> String {
     let widths = widths(&placed, columns, line_chars);
     let mut header = Vec::new();
     let mut body = Vec::new();
-    for (row, (cells, free)) in rows.iter().zip(&placed) {
+    for (row, Placed { cells, free }) in rows.iter().zip(&placed) {
         let target = if row.header { &mut header } else { &mut body };
         for (_, cell) in cells {
             target.push(cell_markup(cell, ctx));
@@ -628,7 +670,10 @@ mod tests {
     #[test]
     fn inline_text_and_escaping() {
         let cases = [
-            ("<p>Odluka o <strong>imenovanju</strong></p>", "#block(width: 100%, above: 0.8em, below: 0.8em)[#\"Odluka o \"#strong[#\"imenovanju\"]]"),
+            (
+                "<p>Odluka o <strong>imenovanju</strong></p>",
+                "#block(width: 100%, above: 0.8em, below: 0.8em)[#\"Odluka o \"#strong[#\"imenovanju\"]]",
+            ),
             ("a<br>b <em>c</em> <u>d</u>", "#\"a\"#linebreak()#\"b \"#emph[#\"c\"]#\" \"#underline[#\"d\"]"),
             // Hostile text stays text: quotes, backslashes, markup and code are inside one string.
             (
@@ -638,12 +683,21 @@ mod tests {
             ("&lt;b&gt;Ana&lt;/b&gt; &amp; Đ", "#\"<b>Ana</b> & Đ\""),
             ("<span>a\u{7}b</span>", "#\"a\\u{7}b\""),
             ("  Ș ț  \n ă  ", "#\" Ș ț ă \""),
-            ("<p class=\"center\"><strong translate=\"no\">II</strong></p>", "#block(width: 100%, above: 0.8em, below: 0.8em)[#align(center)[#strong[#\"II\"]]]"),
+            (
+                "<p class=\"center\"><strong translate=\"no\">II</strong></p>",
+                "#block(width: 100%, above: 0.8em, below: 0.8em)[#align(center)[#strong[#\"II\"]]]",
+            ),
             ("<span class=\"muted\">m</span>", "#text(fill: rgb(\"#555555\"))[#\"m\"]"),
             ("<span style=\"background:#fff2b3\">s</span>", "#highlight(fill: rgb(\"#fff2b3\"))[#\"s\"]"),
             ("<span style=\"background: url(x); color: red\">s</span>", "#\"s\""),
-            ("<p style=\"white-space: pre-line\">one\n two\n\nfour</p>", "#block(width: 100%, above: 0.8em, below: 0.8em)[#\"one\"#linebreak()#\" two\"#linebreak()#linebreak()#\"four\"]"),
-            ("<h1>Odluka</h1><h2 class=\"center\">I</h2>", "#heading(level: 1)[#\"Odluka\"]\n#align(center)[#heading(level: 2)[#\"I\"]]"),
+            (
+                "<p style=\"white-space: pre-line\">one\n two\n\nfour</p>",
+                "#block(width: 100%, above: 0.8em, below: 0.8em)[#\"one\"#linebreak()#\" two\"#linebreak()#linebreak()#\"four\"]",
+            ),
+            (
+                "<h1>Odluka</h1><h2 class=\"center\">I</h2>",
+                "#heading(level: 1)[#\"Odluka\"]\n#align(center)[#heading(level: 2)[#\"I\"]]",
+            ),
             ("<script>alert(1)</script><style>p{}</style>x", "#\"x\""),
         ];
         for (html, expect) in cases {

@@ -49,7 +49,11 @@ impl World for DocumentWorld {
     }
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {
-        if id == self.main.id() { Ok(Bytes::from_string(self.main.text().to_string())) } else { Err(FileError::AccessDenied) }
+        if id == self.main.id() {
+            Ok(Bytes::from_string(self.main.text().to_string()))
+        } else {
+            Err(FileError::AccessDenied)
+        }
     }
 
     fn font(&self, index: usize) -> Option<Font> {
@@ -81,7 +85,10 @@ fn messages_in(world: &DocumentWorld, errors: &[SourceDiagnostic]) -> String {
     errors
         .iter()
         .map(|d| {
-            let at = world.range(d.span).and_then(|r| world.main.text().get(r)).map(|t| format!(" at `{}`", t.chars().take(80).collect::<String>()));
+            let at = world
+                .range(d.span)
+                .and_then(|r| world.main.text().get(r))
+                .map(|t| format!(" at `{}`", t.chars().take(80).collect::<String>()));
             format!("{}{}", d.message, at.unwrap_or_default())
         })
         .collect::<Vec<_>>()

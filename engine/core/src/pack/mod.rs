@@ -205,13 +205,22 @@ impl Pack {
         decl.and_then(|d| crate::page::PageSetup::from_decl(d).ok()).unwrap_or_default()
     }
 
-    /// A document's title in a language (the pack's first language's
-    /// title when the manifest gives none in it, else its label).
+    /// A document's title in a language: the manifest's title in it, else
+    /// the pack's first language's title (transliterated for a language
+    /// that is a script of it), else the document's label.
     pub fn document_title(&self, document: &str, language: &str) -> String {
         let decl = self.manifest.documents.iter().find(|d| d.id == document);
-        decl.and_then(|d| d.title.get(language).or_else(|| d.title.get(self.source_language())))
-            .cloned()
-            .unwrap_or_else(|| self.labels(language).get(&format!("document.{document}")))
+        if let Some(title) = decl.and_then(|d| d.title.get(language)) {
+            return title.clone();
+        }
+        match decl.and_then(|d| d.title.get(self.source_language())) {
+            // A script of the source language (sr-Cyrl of sr-Latn) gets the source title transliterated.
+            Some(title) => match self.locales.get(language).and_then(|l| l.transliterate.as_ref()) {
+                Some(table) => table.apply(title),
+                None => title.clone(),
+            },
+            None => self.labels(language).get(&format!("document.{document}")),
+        }
     }
 
     /// Renders a document in a language against a render context.
@@ -238,22 +247,6 @@ impl Pack {
         let wrap = crate::render::Wrap { title: &title, page: self.page(document), draft };
         let transliteration = self.locales.get(language).and_then(|l| l.transliterate.as_ref());
         self.templates.render(document, &wrap, &labels, transliteration, context)
-    }
-
-    /// A page of the document's paper and title around a fragment the
-    /// engine wrote (what a draft lacks), instead of its template.
-    pub fn render_fragment(
-        &self,
-        document: &str,
-        language: &str,
-        body: &str,
-        draft: Option<&str>,
-    ) -> Result<String, crate::render::TemplateProblem> {
-        let labels = self.labels(language);
-        let title = self.document_title(document, language);
-        let wrap = crate::render::Wrap { title: &title, page: self.page(document), draft };
-        let transliteration = self.locales.get(language).and_then(|l| l.transliterate.as_ref());
-        self.templates.wrap(document, body, &wrap, &labels, transliteration)
     }
 }
 
