@@ -58,6 +58,7 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
         kind: "ministry".into(),
         employees: Some(60),
         parent: None,
+        timezone: None,
     };
     assert!(matches!(engine.add_institution(utopia.clone()), Err(EngineError::NotFound(_))));
 

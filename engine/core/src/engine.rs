@@ -32,7 +32,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use semver::Version;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
@@ -44,7 +46,7 @@ use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, 
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
-use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
+use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -52,13 +54,18 @@ pub const CREATED: &str = "@created";
 /// The system event that moves a plan to another pack version.
 pub const MIGRATED: &str = "@migrated";
 
-/// The actor recorded for events of anonymous kinds.
-pub const ANONYMOUS: &str = "anonymous";
-
 /// Plans whose projections stay in memory by default: a plan of a few
 /// hundred risks is tens of KiB, so 4,096 bound the cache to a few hundred
 /// MiB at worst while every plan in use at once stays warm.
 pub const PLAN_CACHE_CAPACITY: usize = 4_096;
+
+/// Keyed-record kind of anonymous answers: `plan NUL cycle NUL random id`.
+pub const ANSWERS: &str = "answers";
+/// Keyed-record kind of the one-way tokens of people who answered:
+/// `plan NUL cycle NUL token`. Nothing links a token to an answer.
+pub const BALLOTS: &str = "ballots";
+/// Keyed-record kind of the running commitment of a cycle's answers.
+pub const ANSWER_COMMITMENTS: &str = "answer_commitments";
 
 /// Times `fire` decides again when another writer appended first.
 const CONFLICT_RETRIES: usize = 3;
@@ -69,6 +76,79 @@ pub struct Fired {
     pub event: Event,
     /// The plan's state after the event.
     pub state: String,
+}
+
+/// What recording an anonymous answer kept: nothing that names its author.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub event: String,
+    /// The cycle the answer counts in (one answer per person and cycle).
+    pub cycle: u32,
+    /// The month it counts in (`YYYY-MM`): no finer time is kept.
+    pub month: String,
+}
+
+/// An anonymous answer as stored, under a random key: the event, the month
+/// and the data, and nothing else (no actor, no role, no time of day).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredAnswer {
+    event: String,
+    month: String,
+    payload: Value,
+}
+
+/// The order-free commitment to a set of answers: how many, and the XOR of
+/// the sha256 of each answer's stored bytes (hex).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Commitment {
+    count: u64,
+    digest: String,
+}
+
+impl Commitment {
+    fn add(&mut self, bytes: &[u8]) {
+        let mut acc = [0u8; 32];
+        if let Some(current) = decode_hex32(&self.digest) {
+            acc = current;
+        }
+        for (a, b) in acc.iter_mut().zip(Sha256::digest(bytes)) {
+            *a ^= b;
+        }
+        self.count += 1;
+        self.digest = acc.iter().map(|b| format!("{b:02x}")).collect();
+    }
+
+    fn of<'a>(answers: impl IntoIterator<Item = &'a [u8]>) -> Commitment {
+        let mut c = Commitment { count: 0, digest: "00".repeat(32) };
+        for bytes in answers {
+            c.add(bytes);
+        }
+        c
+    }
+}
+
+fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if hex.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The prefix of a plan's answers (or ballots, or commitment) in a cycle.
+fn answer_prefix(plan: &str, cycle: u32) -> String {
+    format!("{plan}\u{0}{cycle:010}\u{0}")
+}
+
+/// A random 128-bit id in hex: answers are keyed by it so that their order
+/// in the store says nothing about the order they came in.
+fn random_id() -> Result<String, EngineError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| internal(format!("no randomness from the system: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// An event a role may fire now, or why not yet.
@@ -241,23 +321,42 @@ impl Engine {
             let plugins = self.plugins_for(&plan.meta);
             let mut command = command.clone();
             if let Some(event) = workflow.event(&command.event) {
+                if event.anonymous {
+                    return Err(EngineError::invalid(
+                        "event",
+                        format!(
+                            "`{}` is an anonymous answer: it is recorded apart from the plan's log, without its author (answer it instead of firing it)",
+                            command.event
+                        ),
+                    ));
+                }
                 guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
             }
-            let decision = executor::decide(&workflow, &plan, &command, &plugins, Mode::Fire).inspect_err(|refusal| {
-                tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
-            })?;
-            // Anonymous answers keep no actor and no time of day that could be matched to a login.
-            let anonymous = workflow.event(&command.event).is_some_and(|e| e.anonymous);
-            let (actor, recorded_at) = if anonymous {
-                (ANONYMOUS.to_string(), command.today.to_string())
-            } else {
-                (command.actor.clone(), now_rfc3339())
+            // A score over anonymous answers reads them from their own store and seals them.
+            let (deciding, sealed) = match self.reads_answers(&workflow, &plan, &command.event) {
+                true => {
+                    let (with_answers, commitment) = self.with_answers(&workflow, &plan)?;
+                    (Arc::new(with_answers), Some(commitment))
+                }
+                false => (plan.clone(), None),
             };
+            let mut decision =
+                executor::decide(&workflow, &deciding, &command, &plugins, Mode::Fire).inspect_err(|refusal| {
+                    tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
+                })?;
+            drop(deciding);
+            if let Some(c) = sealed {
+                decision.effects.push(Effect::AnswersSealed {
+                    cycle: plan.cycle.number,
+                    count: c.count,
+                    digest: c.digest,
+                });
+            }
             let event = Event {
                 seq: plan.seq + 1,
                 date: command.today,
-                recorded_at,
-                actor,
+                recorded_at: now_rfc3339(),
+                actor: command.actor.clone(),
                 role: command.role.clone(),
                 event: command.event.clone(),
                 payload: command.payload,
@@ -283,6 +382,162 @@ impl Engine {
             }
         }
         Err(EngineError::Conflict { message: format!("plan {plan_id} is being changed by another writer; try again") })
+    }
+
+    /// Whether `event` of the plan's workflow is answered anonymously.
+    pub fn is_anonymous(&self, plan_id: &str, event: &str) -> Result<bool, EngineError> {
+        let plan = self.plan(plan_id)?;
+        Ok(self.workflow_of(&plan.meta)?.event(event).is_some_and(|e| e.anonymous))
+    }
+
+    /// Records an anonymous answer (an event the workflow marks
+    /// `anonymous`) apart from the plan's log: under a random key, with the
+    /// month and the data only, so neither its content nor its place can be
+    /// matched to a person or a login. The guards of its transition apply
+    /// as to any event. `ballot` is a one-way token of the person (and
+    /// plan) that the caller derives; with one, a second answer of that
+    /// person in the cycle is refused (`Conflict`). Nothing links the
+    /// token to the answer.
+    pub fn answer(&self, plan_id: &str, command: &Command, ballot: Option<&str>) -> Result<Answered, EngineError> {
+        let slot = self.slot(plan_id)?;
+        let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = guard.clone();
+        let workflow = self.workflow_of(&plan.meta)?;
+        let mut command = command.clone();
+        let Some(event) = workflow.event(&command.event).filter(|e| e.anonymous) else {
+            return Err(EngineError::invalid(
+                "event",
+                format!("`{}` is not an anonymous answer of this workflow; fire it instead", command.event),
+            ));
+        };
+        guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        let plugins = self.plugins_for(&plan.meta);
+        executor::decide(&workflow, &plan, &command, &plugins, Mode::Preview)?;
+        let cycle = plan.cycle.number;
+        if plan.sealed.contains(&cycle) {
+            return Err(EngineError::Conflict {
+                message: format!("the anonymous answers of cycle {cycle} of plan {plan_id} are closed"),
+            });
+        }
+        let prefix = answer_prefix(plan_id, cycle);
+        let month = format!("{:04}-{:02}", command.today.year(), command.today.month());
+        let stored = StoredAnswer { event: command.event.clone(), month: month.clone(), payload: command.payload };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| internal(e.to_string()))?;
+        let mut commitment: Commitment = match self.store.record(ANSWER_COMMITMENTS, &prefix)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                key: format!("{ANSWER_COMMITMENTS}/{plan_id}"),
+                reason: e.to_string(),
+            })?,
+            None => Commitment::of([]),
+        };
+        commitment.add(&bytes);
+        let commitment = serde_json::to_vec(&commitment).map_err(|e| internal(e.to_string()))?;
+        let mut batch = vec![
+            RecordWrite::Create { kind: ANSWERS, key: format!("{prefix}{}", random_id()?), bytes },
+            RecordWrite::Put { kind: ANSWER_COMMITMENTS, key: prefix.clone(), bytes: commitment },
+        ];
+        if let Some(token) = ballot {
+            batch.push(RecordWrite::Create { kind: BALLOTS, key: format!("{prefix}{token}"), bytes: Vec::new() });
+        }
+        match self.store.write_records(&batch) {
+            Err(StoreError::Exists { kind: BALLOTS, .. }) => Err(EngineError::Conflict {
+                message: format!(
+                    "you have already answered in cycle {cycle} of plan {plan_id}; one answer per person and cycle"
+                ),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                drop(guard);
+                Ok(Answered { event: command.event, cycle, month })
+            }
+        }
+    }
+
+    /// Whether firing `event` from the plan's state scores a form that
+    /// anonymous events fill (so the answers must be read and sealed).
+    fn reads_answers(&self, workflow: &Workflow, plan: &Plan, event: &str) -> bool {
+        let anonymous = anonymous_forms(workflow);
+        !anonymous.is_empty()
+            && workflow.transition(&plan.state, event).is_some_and(|t| {
+                t.actions.iter().any(|a| match a {
+                    crate::definition::Action::Score { input, .. } => {
+                        anonymous.iter().any(|f| input.split('.').next() == Some(f.as_str()))
+                    }
+                    _ => false,
+                })
+            })
+    }
+
+    /// The plan with this cycle's anonymous answers merged into its data
+    /// (for deciding only: never cached, never shown) and their
+    /// commitment, checked against the one kept while they came in.
+    fn with_answers(&self, workflow: &Workflow, plan: &Plan) -> Result<(Plan, Commitment), EngineError> {
+        let prefix = answer_prefix(&plan.meta.id, plan.cycle.number);
+        let stored = self.store.records(ANSWERS, &prefix)?;
+        let commitment = Commitment::of(stored.iter().map(|(_, b)| b.as_slice()));
+        let kept: Commitment = match self.store.record(ANSWER_COMMITMENTS, &prefix)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| internal(e.to_string()))?,
+            None => Commitment::of([]),
+        };
+        if kept != commitment {
+            return Err(internal(format!(
+                "the anonymous answers of plan {} in cycle {} do not match their commitment ({} kept, {} found); the store was changed",
+                plan.meta.id, plan.cycle.number, kept.count, commitment.count
+            )));
+        }
+        let mut with = plan.clone();
+        for (key, bytes) in &stored {
+            let answer: StoredAnswer = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Corrupt { key: format!("{ANSWERS}/{key}"), reason: e.to_string() })?;
+            let append = workflow.event(&answer.event).is_some_and(|e| e.append_rows);
+            crate::projection::merge_forms(&mut with.data, &answer.payload, append);
+        }
+        Ok((with, commitment))
+    }
+
+    /// Checks every cycle's anonymous answers against the commitment kept
+    /// with them and against the one sealed into the plan's chain.
+    fn verify_answers(&self, meta: &PlanMeta, events: &[Vec<u8>]) -> Result<(), BrokenLink> {
+        let broken = |seq: u64, reason: String| BrokenLink { plan: meta.id.clone(), seq, reason };
+        let mut sealed: HashMap<u32, (u64, Commitment)> = HashMap::new();
+        for (i, bytes) in events.iter().enumerate() {
+            if let Ok(event) = serde_json::from_slice::<Event>(bytes) {
+                for effect in event.effects {
+                    if let Effect::AnswersSealed { cycle, count, digest } = effect {
+                        sealed.insert(cycle, (i as u64 + 1, Commitment { count, digest }));
+                    }
+                }
+            }
+        }
+        let prefix = format!("{}\u{0}", meta.id);
+        let kept = self.store.records(ANSWER_COMMITMENTS, &prefix).map_err(|e| broken(0, e.to_string()))?;
+        for (key, bytes) in kept {
+            let kept: Commitment = serde_json::from_slice(&bytes).map_err(|e| broken(0, e.to_string()))?;
+            let answers = self.store.records(ANSWERS, &key).map_err(|e| broken(0, e.to_string()))?;
+            let found = Commitment::of(answers.iter().map(|(_, b)| b.as_slice()));
+            let cycle = key.split('\u{0}').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
+            if found != kept {
+                return Err(broken(
+                    0,
+                    format!(
+                        "the anonymous answers of cycle {cycle} were changed ({} kept, {} found)",
+                        kept.count, found.count
+                    ),
+                ));
+            }
+            if let Some((seq, seal)) = sealed.get(&cycle)
+                && *seal != found
+            {
+                return Err(broken(
+                    *seq,
+                    format!(
+                        "the anonymous answers of cycle {cycle} differ from those sealed ({} sealed, {} found)",
+                        seal.count, found.count
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The plan's current projection (a snapshot: later events do not change it).
@@ -557,7 +812,8 @@ impl Engine {
         let mut checked = 0;
         let mut broken = Vec::new();
         for meta in self.store.plans()? {
-            match store::verify_chain(&meta.id, &self.store.raw_events(&meta.id)?) {
+            let raw = self.store.raw_events(&meta.id)?;
+            match store::verify_chain(&meta.id, &raw).and_then(|n| self.verify_answers(&meta, &raw).map(|()| n)) {
                 Ok(n) => checked += n,
                 Err(link) => broken.push(link),
             }
@@ -620,6 +876,11 @@ impl Engine {
         let plan = Arc::new(self.replay(plan_id, None)?);
         Ok(self.cache.insert(plan_id, plan))
     }
+}
+
+/// Forms that anonymous events of the workflow fill.
+fn anonymous_forms(workflow: &Workflow) -> Vec<String> {
+    workflow.def().events.iter().filter(|e| e.anonymous).flat_map(|e| e.fills.iter().cloned()).collect()
 }
 
 fn internal(message: impl Into<String>) -> EngineError {

@@ -44,6 +44,7 @@ pub enum Mode {
 /// Why an event was not accepted. Each variant names the guard; the
 /// problems with field paths are in [`Refusal::problems`].
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "guard", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Refusal {

@@ -77,6 +77,8 @@ pub struct Plan {
     pub last_date: Date,
     /// Hash of the last event's stored bytes (the next event's `prev`).
     pub head: String,
+    /// Cycles whose anonymous answers were sealed (no more come in).
+    pub sealed: Vec<u32>,
 }
 
 impl Plan {
@@ -97,6 +99,7 @@ impl Plan {
             seq: 0,
             last_date: first.date,
             head: String::new(),
+            sealed: Vec::new(),
         };
         for (event, raw) in events {
             plan.apply(workflow, event, hash_hex(raw));
@@ -106,8 +109,12 @@ impl Plan {
 
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
-        let append = workflow.event(&event.event).is_some_and(|e| e.append_rows);
-        merge_forms(&mut self.data, &event.payload, append);
+        // Anonymous answers never enter a plan's data (they live apart from
+        // the log; a log written before that keeps them out of sight too).
+        let def = workflow.event(&event.event);
+        if !def.is_some_and(|e| e.anonymous) {
+            merge_forms(&mut self.data, &event.payload, def.is_some_and(|e| e.append_rows));
+        }
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
         self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq });
@@ -154,6 +161,7 @@ impl Plan {
                 self.scores.insert(output.clone(), record);
             }
             Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
+            Effect::AnswersSealed { cycle, .. } => self.sealed.push(*cycle),
         }
     }
 

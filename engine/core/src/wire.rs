@@ -22,6 +22,7 @@ use crate::store::{BrokenLink, Event, Institution, PlanMeta};
 
 /// The body of every error: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorView,
 }
@@ -30,6 +31,7 @@ pub struct ErrorBody {
 /// `refused`, `conflict`, `unavailable`, `internal` (plus codes of the
 /// layer that sent it, e.g. `unauthorized` over HTTP).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorView {
     pub code: String,
     /// One sentence for a person.
@@ -85,6 +87,7 @@ pub type InstitutionView = Institution;
 
 /// A plan as listed: what it is, without its data.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanSummary {
     pub id: String,
     pub institution: String,
@@ -111,6 +114,7 @@ impl From<&PlanMeta> for PlanSummary {
 
 /// The cycle a plan is in.
 #[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CycleView {
     pub number: u32,
     pub start: Date,
@@ -118,6 +122,7 @@ pub struct CycleView {
 
 /// A plan at a date: where it is, what is due, what it holds.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     pub plan: PlanSummary,
     pub state: String,
@@ -189,6 +194,7 @@ impl PlanView {
 
 /// An event a role may fire, and why not yet.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextEventView {
     pub event: String,
     pub title: String,
@@ -219,6 +225,7 @@ impl NextEventView {
 
 /// One occurrence of a deadline.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueView {
     pub deadline: String,
     pub what: String,
@@ -261,6 +268,7 @@ impl From<&DueItem> for DueView {
 
 /// An entry of a plan's log.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventView {
     pub seq: u64,
     /// The business date the act counts for.
@@ -299,6 +307,7 @@ impl From<&Event> for EventView {
 
 /// What firing an event recorded.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FiredView {
     pub event: EventView,
     /// The plan's state after it.
@@ -307,6 +316,7 @@ pub struct FiredView {
 
 /// A pack version as listed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackSummary {
     pub id: String,
     pub version: String,
@@ -333,6 +343,7 @@ impl PackSummary {
 
 /// Everything a pack offers, for a person starting to use it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackDetail {
     #[serde(flatten)]
     pub summary: PackSummary,
@@ -344,6 +355,7 @@ pub struct PackDetail {
 
 /// An id with its title.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedView {
     pub id: String,
     pub title: String,
@@ -351,6 +363,7 @@ pub struct NamedView {
 
 /// A sample plan a pack ships: `plan new --sample ID` starts a plan from it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampleView {
     pub id: String,
     pub workflow: String,
@@ -361,6 +374,7 @@ pub struct SampleView {
 /// A workflow: its roles, states, events (with who fires them and what
 /// they fill) and forms (with the JSON key of every field).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowView {
     pub id: String,
     pub title: String,
@@ -373,6 +387,7 @@ pub struct WorkflowView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDefView {
     pub id: String,
     pub title: String,
@@ -385,6 +400,7 @@ pub struct EventDefView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FormView {
     pub id: String,
     pub title: String,
@@ -392,6 +408,7 @@ pub struct FormView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldView {
     /// Its JSON path in a payload: `form.field` (`form.table[].column` for columns).
     pub key: String,
@@ -509,6 +526,7 @@ impl PackDetail {
 
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyView {
     /// Events in intact chains.
     pub events_checked: u64,
@@ -517,6 +535,7 @@ pub struct VerifyView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokenLinkView {
     pub plan: String,
     pub seq: u64,

@@ -60,6 +60,7 @@ fn prepare(engine: &Engine, threads: usize) -> Vec<String> {
             kind: String::new(),
             employees: None,
             parent: None,
+            timezone: None,
         };
         engine.add_institution(inst).expect("add institution");
     }

@@ -41,6 +41,11 @@ pub struct Manifest {
     pub requires: VersionReq,
     /// The first is the language the definitions are written in.
     pub languages: Vec<String>,
+    /// IANA time zone (`Area/City`) the dates of acts are taken in for
+    /// institutions under this pack that set none of their own; UTC when
+    /// left out.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Workflow files, relative to the pack folder.
     pub workflows: Vec<String>,
     /// Form files (each a list of forms) shared by the pack's workflows.

@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Db, Transactional, Tree};
 
-use super::{Institution, PlanMeta, Store, StoreError};
+use super::{Institution, PlanMeta, RecordWrite, Store, StoreError};
 
 /// sled on a directory.
 pub struct SledStore {
@@ -20,6 +20,10 @@ pub struct SledStore {
     institutions: Tree,
     plans: Tree,
     events: Tree,
+    /// Keyed records of every kind: `kind NUL key` → bytes.
+    records: Tree,
+    /// The security log: big-endian entry number → bytes.
+    security: Tree,
     commit: GroupCommit,
 }
 
@@ -42,6 +46,8 @@ impl SledStore {
             institutions: db.open_tree("institutions").map_err(backend)?,
             plans: db.open_tree("plans").map_err(backend)?,
             events: db.open_tree("events").map_err(backend)?,
+            records: db.open_tree("records").map_err(backend)?,
+            security: db.open_tree("security_log").map_err(backend)?,
             db,
             commit: GroupCommit::default(),
         })
@@ -68,6 +74,15 @@ fn plan_prefix(plan: &str) -> Vec<u8> {
     let mut key = plan.as_bytes().to_vec();
     key.push(0);
     key
+}
+
+/// Key of a keyed record: its kind, a NUL, its key (kinds never hold NUL).
+fn record_key(kind: &str, key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kind.len() + 1 + key.len());
+    out.extend_from_slice(kind.as_bytes());
+    out.push(0);
+    out.extend_from_slice(key.as_bytes());
+    out
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -193,7 +208,80 @@ impl Store for SledStore {
             .map(|v| v.map(|bytes| bytes.to_vec()).map_err(backend))
             .collect()
     }
+
+    fn write_records(&self, batch: &[RecordWrite]) -> Result<(), StoreError> {
+        let result = self.records.transaction(|tree| {
+            for write in batch {
+                match write {
+                    RecordWrite::Create { kind, key, bytes } => {
+                        let k = record_key(kind, key);
+                        if tree.get(&k)?.is_some() {
+                            return Err(ConflictableTransactionError::Abort((*kind, key.clone())));
+                        }
+                        tree.insert(k, bytes.as_slice())?;
+                    }
+                    RecordWrite::Put { kind, key, bytes } => {
+                        tree.insert(record_key(kind, key), bytes.as_slice())?;
+                    }
+                    RecordWrite::Delete { kind, key } => {
+                        tree.remove(record_key(kind, key))?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.durable(),
+            Err(TransactionError::Abort((kind, id))) => Err(StoreError::Exists { kind, id }),
+            Err(TransactionError::Storage(e)) => Err(backend(e)),
+        }
+    }
+
+    fn record(&self, kind: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.records.get(record_key(kind, key)).map_err(backend)?.map(|v| v.to_vec()))
+    }
+
+    fn records(&self, kind: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let skip = kind.len() + 1;
+        self.records
+            .scan_prefix(record_key(kind, prefix))
+            .map(|item| {
+                let (k, v) = item.map_err(backend)?;
+                Ok((String::from_utf8_lossy(&k[skip..]).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn append_security_log(&self, entry: &[u8]) -> Result<u64, StoreError> {
+        let number = self.security.transaction(|tree| {
+            let next = tree
+                .get(LAST_SECURITY_ENTRY)?
+                .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+                .map_or(1, |b| u64::from_be_bytes(b) + 1);
+            tree.insert(&next.to_be_bytes(), entry)?;
+            tree.insert(LAST_SECURITY_ENTRY, &next.to_be_bytes())?;
+            Ok::<u64, ConflictableTransactionError<String>>(next)
+        });
+        let number = number.map_err(backend)?;
+        self.durable()?;
+        Ok(number)
+    }
+
+    fn security_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.security
+            .range(from.max(1).to_be_bytes()..)
+            .filter_map(|item| match item {
+                Ok((k, v)) => <[u8; 8]>::try_from(k.as_ref()).ok().map(|k| Ok((u64::from_be_bytes(k), v.to_vec()))),
+                Err(e) => Some(Err(backend(e))),
+            })
+            .take(limit)
+            .collect()
+    }
 }
+
+/// Where the security log keeps its last entry number (longer than the
+/// 8-byte entry keys, so a range over entries never meets it).
+const LAST_SECURITY_ENTRY: &[u8] = b"last entry";
 
 /// Coalesces concurrent flush requests: each caller returns once a flush
 /// that *started after its write* has finished.

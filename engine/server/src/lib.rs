@@ -1,0 +1,1 @@
+//! The integritas HTTP server.
