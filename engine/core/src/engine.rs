@@ -191,6 +191,12 @@ impl Engine {
         }
     }
 
+    /// The store under the engine, for the records a server keeps beside
+    /// the plans (accounts, sessions, the security log).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     /// Lets this engine install pack versions at run time.
     pub fn with_installer(mut self, installer: PackInstaller) -> Engine {
         self.installer = Some(installer);
@@ -695,6 +701,19 @@ impl Engine {
         drop(plan);
         Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
         Ok(Fired { event, state: guard.state.clone() })
+    }
+
+    /// Why the plan cannot move to version `to` of its pack (empty when it
+    /// can): what `migrate` would check, without recording anything.
+    pub fn migration_preview(&self, plan_id: &str, to: &Version) -> Result<Vec<String>, EngineError> {
+        let plan = self.plan(plan_id)?;
+        let current = Version::parse(&plan.meta.pack_version)
+            .map_err(|e| internal(format!("the plan's pack version is not semver: {e}")))?;
+        let (pack_id, workflow_id) = plan.meta.workflow.split_once('/').unwrap_or_default();
+        let Some(target) = self.catalog().pack(pack_id, Some(to)).cloned() else {
+            return Ok(vec![format!("version {to} of pack `{pack_id}` is not installed")]);
+        };
+        Ok(migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref)))
     }
 
     /// The pack version a plan is pinned to.

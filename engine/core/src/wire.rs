@@ -48,6 +48,9 @@ pub struct ErrorView {
     /// For `not_found`: what was looked for and what exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_found: Option<NotFound>,
+    /// For a refusal by role: the roles that may do it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles_needed: Vec<String>,
 }
 
 impl From<&EngineError> for ErrorView {
@@ -64,7 +67,19 @@ impl From<&EngineError> for ErrorView {
             EngineError::Refused(r) => r.to_string(),
             other => other.to_string(),
         };
-        ErrorView { code: e.code().to_string(), message, problems: e.problems(), guard, refusal, not_found }
+        let roles_needed = match e {
+            EngineError::Refused(Refusal::Role { allowed, .. }) => allowed.clone(),
+            _ => Vec::new(),
+        };
+        ErrorView {
+            code: e.code().to_string(),
+            message,
+            problems: e.problems(),
+            guard,
+            refusal,
+            not_found,
+            roles_needed,
+        }
     }
 }
 
@@ -78,6 +93,7 @@ impl ErrorView {
             guard: None,
             refusal: None,
             not_found: None,
+            roles_needed: Vec::new(),
         }
     }
 }
