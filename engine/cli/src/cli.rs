@@ -58,6 +58,10 @@ struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Serve the JSON API (and later the pages) over HTTP on the data folder.
+    /// On a fresh folder it creates the administrator `admin` and prints its
+    /// one-time password (or takes it from INTEGRITAS_ADMIN_PASSWORD).
+    Serve(ServeArgs),
     /// Institutions that keep plans.
     #[command(subcommand)]
     Institution(InstitutionCmd),
@@ -78,6 +82,21 @@ enum Cmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "INTEGRITAS_LISTEN")]
+    listen: std::net::SocketAddr,
+    /// Take the client's address for the sign-in rate limit from the last
+    /// X-Forwarded-For entry (only behind a proxy that sets it).
+    #[arg(long)]
+    trust_forwarded_for: bool,
+    /// Send the session cookie without `Secure` (plain HTTP beyond this
+    /// machine; behind a TLS proxy leave this off).
+    #[arg(long)]
+    insecure_cookies: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,7 +303,20 @@ fn run(mut cli: Cli) -> Outcome {
     let g = &cli.global;
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
+    if let Some(holder) = held(g, &cli.command) {
+        return match cli.command {
+            Cmd::Verify => verify_through(g, &holder),
+            _ => Err(anyhow::anyhow!(
+                "a server (pid {}) holds the data folder {}; use the API at {} (integritas verify works through it)",
+                holder.pid,
+                g.data.display(),
+                holder.base_url()
+            )
+            .into()),
+        };
+    }
     match cli.command {
+        Cmd::Serve(args) => serve(g, args),
         Cmd::Lint { paths } => Ok(lint(g, &paths)?),
         Cmd::Plugin(cmd) => Ok(crate::plugin_cmd::run(cmd, g.json)?),
         Cmd::Pack(cmd) => pack(g, cmd),
@@ -292,6 +324,83 @@ fn run(mut cli: Cli) -> Outcome {
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
     }
+}
+
+/// The server holding the data folder, when the command would touch it.
+fn held(g: &Global, command: &Cmd) -> Option<integritas_server::holder::Holder> {
+    let touches = match command {
+        Cmd::Lint { .. } | Cmd::Plugin(_) | Cmd::Pack(PackCmd::Test { .. }) => false,
+        Cmd::Pack(PackCmd::Show { .. } | PackCmd::List) => g.data.exists(),
+        _ => true,
+    };
+    touches.then(|| integritas_server::holder::running(&g.data)).flatten()
+}
+
+/// `integritas serve`: the date of every act is the server's, so `--today` is refused.
+fn serve(g: &Global, args: ServeArgs) -> Outcome {
+    if g.today.is_some() {
+        return Err(anyhow::anyhow!(
+            "--today simulates a date on a data folder no server holds; a server takes the date of every act from its clock"
+        )
+        .into());
+    }
+    let config = integritas_server::ServerConfig {
+        trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: !args.insecure_cookies,
+        ..Default::default()
+    };
+    integritas_server::serve(integritas_server::ServeOptions {
+        listen: args.listen,
+        data: g.data.clone(),
+        packs: Some(g.packs.clone()),
+        templates: g.templates.clone(),
+        config,
+        admin_password: std::env::var(integritas_server::ADMIN_PASSWORD_ENV).ok(),
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `integritas verify` while a server holds the folder: asks the server,
+/// with the local administrator token it left for this machine's owner.
+fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Outcome {
+    let token = integritas_server::holder::local_token(&g.data)
+        .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
+    let auth = format!("Bearer {token}");
+    let response = integritas_server::client::request(
+        &holder.connect_address(),
+        "POST",
+        "/api/v1/admin/verify",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
+    if response.status != 200 {
+        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
+    }
+    let view: Value = serde_json::from_slice(&response.body).context("the server's answer is not JSON")?;
+    let broken = view["broken"].as_array().cloned().unwrap_or_default();
+    print(g, &view, || {
+        let mut lines: Vec<String> = broken
+            .iter()
+            .map(|b| {
+                format!(
+                    "BROKEN plan {}: event {}: {}",
+                    b["plan"].as_str().unwrap_or(""),
+                    b["seq"],
+                    b["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "{} events in intact chains; {} broken plan(s) (checked by the server, pid {})",
+            view["events_checked"],
+            broken.len(),
+            holder.pid
+        ));
+        lines.join("\n")
+    });
+    Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn today(g: &Global) -> Result<Date> {

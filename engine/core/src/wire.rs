@@ -434,7 +434,9 @@ pub struct FieldView {
     pub required: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// Columns of a table (each a field; a column is never a table).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub columns: Vec<FieldView>,
 }
 

@@ -47,7 +47,10 @@ pub fn request(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // The server may answer (413) before reading a large body and close: read its answer anyway.
+    if let Err(e) = stream.write_all(body) {
+        tracing::debug!("the body was not all sent: {e}");
+    }
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw)

@@ -170,6 +170,9 @@ pub struct ServeOptions {
     pub packs: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub config: ServerConfig,
+    /// The first administrator's password on a fresh install (the CLI takes
+    /// it from [`ADMIN_PASSWORD_ENV`]); `None`: one is made and printed.
+    pub admin_password: Option<String>,
 }
 
 /// Why the server did not start or stopped.
@@ -187,8 +190,8 @@ pub enum ServeError {
 pub const ADMIN_PASSWORD_ENV: &str = "INTEGRITAS_ADMIN_PASSWORD";
 
 /// Opens the install and builds the shared state: on a fresh install,
-/// creates the administrator `admin` (its password from
-/// [`ADMIN_PASSWORD_ENV`], or made and returned once to be printed).
+/// creates the administrator `admin` (its password from the options, or
+/// made, to be changed at first sign-in, and returned once to be printed).
 /// `local_token` is the sha256 of the CLI's token, if any.
 pub fn open_state(
     options: &ServeOptions,
@@ -207,9 +210,9 @@ pub fn open_state(
     let accounts = Arc::new(Accounts::load(engine.store(), options.config.sessions)?);
     let mut printed = None;
     if accounts.user_count() == 0 {
-        let (password, made) = match std::env::var(ADMIN_PASSWORD_ENV) {
-            Ok(p) if !p.is_empty() => (p, false),
-            _ => (random_password()?, true),
+        let (password, made) = match options.admin_password.clone().filter(|p| !p.is_empty()) {
+            Some(p) => (p, false),
+            None => (random_password()?, true),
         };
         accounts.create_user("admin", "Administrator", &password, true, Vec::new(), made)?;
         accounts.log("user_created", Some("admin"), serde_json::json!({"by": "first start", "admin": true}))?;
