@@ -92,7 +92,7 @@ pub struct InstalledPack {
 /// Validates a pack archive (`.tar.gz` of the pack folder) whole, runs its
 /// scenarios and activates it (administrators). Nothing is kept when refused.
 #[utoipa::path(post, path = "/packs", tag = "packs",
-    request_body(content = Vec<u8>, content_type = "application/gzip", description = "The pack folder as .tar.gz"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The pack folder as .tar.gz"),
     responses((status = 201, body = InstalledPack), (status = 422, description = "Refused, with every problem", body = ErrorBody)))]
 async fn install_pack(
     State(state): State<AppState>,

@@ -157,6 +157,13 @@ async fn set_grants(
     ApiJson(grants): ApiJson<Grants>,
 ) -> ApiResult<axum::Json<UserView>> {
     access::admin(&principal)?;
+    if id == principal.user.id && !grants.admin {
+        // An install must not lose its last way in by a slip: another administrator does this.
+        return Err(ApiError::forbidden(
+            "you cannot take your own administrator grant; another administrator can",
+            Vec::new(),
+        ));
+    }
     check_agency(&state, &grants.agency)?;
     let accounts = state.accounts.clone();
     let by = principal.user.id.clone();
