@@ -227,6 +227,23 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let address = server.address.clone();
 
+    // BENCH_ONLY=durable runs the third part alone (for profiling).
+    let only_durable = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "durable");
+    if !only_durable {
+        mixed_and_reads(&runtime, &address, &token, mixed, phase, &meeting);
+    }
+    durable(&runtime, &server, &address, &token, phase, &meeting);
+}
+
+fn mixed_and_reads(
+    runtime: &tokio::runtime::Runtime,
+    address: &str,
+    token: &str,
+    mixed: Duration,
+    phase: Duration,
+    meeting: &Arc<String>,
+) {
+    let (address, token) = (address.to_string(), token.to_string());
     // 1. The mixed load.
     let pick = |i: usize, n: u64| {
         // A fixed interleaving per connection: 7 plan reads, 2 register reads, 1 post in every 10.
@@ -281,6 +298,17 @@ fn main() {
         server_rps / bare_rps
     );
 
+}
+
+fn durable(
+    runtime: &tokio::runtime::Runtime,
+    server: &TestServer,
+    address: &str,
+    token: &str,
+    phase: Duration,
+    meeting: &Arc<String>,
+) {
+    let (address, token) = (address.to_string(), token.to_string());
     // 3. Durable events: 64 writers on 64 plans, against raw sled.
     let (lat, errors, elapsed) = runtime.block_on(run(&address, &token, phase, |_, _| Op::Post, meeting.clone()));
     let events = (lat.len() as u64 - errors) as f64 / elapsed.as_secs_f64();

@@ -19,8 +19,9 @@
 //! - every write ([`Engine::fire`], [`Engine::new_plan`],
 //!   [`Engine::add_institution`], [`Engine::migrate`], [`Engine::import_sample`]):
 //!   the store's group commit waits for a flush and `fdatasync`;
-//! - every call naming a plan: it takes the plan's lock, and on a cache miss
-//!   replays the plan's log from the store;
+//! - every call naming a plan: on a cache miss it replays the plan's log
+//!   from the store, and a write waits for the plan's earlier writes
+//!   (reads never wait for writes; [`Engine::cached_plan`] never blocks);
 //! - calls that run plugins (`fire` with a `Score` action or a plugin guard,
 //!   [`Engine::next_events`] with a plugin guard): a plugin slot may be busy;
 //! - [`Engine::verify`], [`Engine::document`], [`Engine::install_pack`]: they
@@ -321,8 +322,8 @@ impl Engine {
     pub fn fire(&self, plan_id: &str, command: &Command) -> Result<Fired, EngineError> {
         for _ in 0..CONFLICT_RETRIES {
             let slot = self.slot(plan_id)?;
-            let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-            let plan = guard.clone();
+            let order = slot.order();
+            let plan = slot.snapshot();
             let workflow = self.workflow_of(&plan.meta)?;
             let plugins = self.plugins_for(&plan.meta);
             let mut command = command.clone();
@@ -375,13 +376,13 @@ impl Engine {
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     drop(plan);
-                    Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
+                    let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+                    drop(order);
                     tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
-                    let state = guard.state.clone();
                     return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    drop(guard);
+                    drop(order);
                     self.cache.remove(plan_id);
                 }
                 Err(e) => return Err(e.into()),
@@ -406,8 +407,8 @@ impl Engine {
     /// token to the answer.
     pub fn answer(&self, plan_id: &str, command: &Command, ballot: Option<&str>) -> Result<Answered, EngineError> {
         let slot = self.slot(plan_id)?;
-        let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        let plan = guard.clone();
+        let order = slot.order();
+        let plan = slot.snapshot();
         let workflow = self.workflow_of(&plan.meta)?;
         let mut command = command.clone();
         let Some(event) = workflow.event(&command.event).filter(|e| e.anonymous) else {
@@ -453,7 +454,7 @@ impl Engine {
             }),
             Err(e) => Err(e.into()),
             Ok(()) => {
-                drop(guard);
+                drop(order);
                 Ok(Answered { event: command.event, cycle, month })
             }
         }
@@ -548,9 +549,16 @@ impl Engine {
 
     /// The plan's current projection (a snapshot: later events do not change it).
     pub fn plan(&self, plan_id: &str) -> Result<Arc<Plan>, EngineError> {
-        let slot = self.slot(plan_id)?;
-        let plan = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(plan)
+        Ok(self.slot(plan_id)?.snapshot())
+    }
+
+    /// The plan's projection if it is in the cache, else `None`. Never
+    /// blocks on the disk nor on a write in progress (a writer holds the
+    /// projection only while folding in its acknowledged event), so an
+    /// async caller may call it on its runtime and fall back to
+    /// [`Engine::plan`] on a blocking thread.
+    pub fn cached_plan(&self, plan_id: &str) -> Option<Arc<Plan>> {
+        self.cache.get(plan_id).map(|slot| slot.snapshot())
     }
 
     /// Every plan, as recorded (no replay: cheap however many plans there are).
@@ -664,8 +672,8 @@ impl Engine {
     /// major, newer) and the plan's state and data fit the new version.
     pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let slot = self.slot(plan_id)?;
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        let plan = guard.clone();
+        let order = slot.order();
+        let plan = slot.snapshot();
         let current = Version::parse(&plan.meta.pack_version)
             .map_err(|e| internal(format!("the plan's pack version is not semver: {e}")))?;
         let refuse = |reasons: Vec<String>| EngineError::Refused(Refusal::Migration { to: to.to_string(), reasons });
@@ -699,8 +707,9 @@ impl Engine {
         self.store.append_and_update(plan_id, event.seq, &bytes, &meta)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
-        Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
-        Ok(Fired { event, state: guard.state.clone() })
+        let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+        drop(order);
+        Ok(Fired { event, state })
     }
 
     /// Why the plan cannot move to version `to` of its pack (empty when it
@@ -906,8 +915,35 @@ fn internal(message: impl Into<String>) -> EngineError {
     EngineError::Internal { message: message.into() }
 }
 
-/// One plan's projection behind the lock that orders its events.
-type Slot = Arc<Mutex<Arc<Plan>>>;
+/// One plan's projection, and the lock that orders its events.
+type Slot = Arc<PlanSlot>;
+
+/// Writers hold `order` from deciding until their event is folded in, so
+/// the events of a plan are decided one at a time; readers take only
+/// `current`, which a writer holds just while folding in an acknowledged
+/// event: a read never waits for another plan's write nor for a flush.
+struct PlanSlot {
+    order: Mutex<()>,
+    current: Mutex<Arc<Plan>>,
+}
+
+impl PlanSlot {
+    fn order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.order.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn snapshot(&self) -> Arc<Plan> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Folds an acknowledged event into the projection (in place unless a
+    /// reader still holds the previous snapshot); returns the new state.
+    fn apply(&self, workflow: &Workflow, event: &Event, hash: String) -> String {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::make_mut(&mut current).apply(workflow, event, hash);
+        current.state.clone()
+    }
+}
 
 /// Projections of the plans in use, at most `capacity` of them; the least
 /// recently used leaves first. Each plan sits behind its own lock, which
@@ -949,7 +985,7 @@ impl PlanCache {
                 slots.remove(&oldest);
             }
         }
-        let slot = Arc::new(Mutex::new(plan));
+        let slot = Arc::new(PlanSlot { order: Mutex::new(()), current: Mutex::new(plan) });
         slots.insert(id.to_string(), (slot.clone(), tick));
         slot
     }

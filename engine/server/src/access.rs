@@ -79,6 +79,38 @@ fn no_plan(id: &str) -> ApiError {
 
 /// An institution the principal may read, and how it reaches it.
 pub async fn institution(state: &AppState, principal: &Principal, id: &str) -> ApiResult<(Institution, Reach)> {
+    let institution = find_institution(state, id).await?.ok_or_else(|| no_institution(id))?;
+    let reach = Reach::of(state, principal, &institution).ok_or_else(|| no_institution(id))?;
+    Ok((institution, reach))
+}
+
+/// A plan the principal may read, its institution, and the reach.
+pub async fn plan(state: &AppState, principal: &Principal, id: &str) -> ApiResult<(Arc<Plan>, Institution, Reach)> {
+    // A plan in the engine's cache is read without leaving the runtime; else it is replayed on a blocking thread.
+    let plan = match state.engine.cached_plan(id) {
+        Some(plan) => Some(plan),
+        None => {
+            let engine = state.engine.clone();
+            let key = id.to_string();
+            blocking(move || match engine.plan(&key) {
+                Ok(plan) => Ok(Some(plan)),
+                Err(integritas_core::error::EngineError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            })
+            .await?
+        }
+    };
+    let plan = plan.ok_or_else(|| no_plan(id))?;
+    let institution = find_institution(state, &plan.meta.institution).await?.ok_or_else(|| no_plan(id))?;
+    let reach = Reach::of(state, principal, &institution).ok_or_else(|| no_plan(id))?;
+    Ok((plan, institution, reach))
+}
+
+/// An institution by id: from the server's copy, else from the store.
+pub async fn find_institution(state: &AppState, id: &str) -> ApiResult<Option<Institution>> {
+    if let Some(institution) = state.cached_institution(id) {
+        return Ok(Some(institution));
+    }
     let engine = state.engine.clone();
     let key = id.to_string();
     let found = blocking(move || match engine.institution(&key) {
@@ -87,27 +119,10 @@ pub async fn institution(state: &AppState, principal: &Principal, id: &str) -> A
         Err(e) => Err(e.into()),
     })
     .await?;
-    let institution = found.ok_or_else(|| no_institution(id))?;
-    let reach = Reach::of(state, principal, &institution).ok_or_else(|| no_institution(id))?;
-    Ok((institution, reach))
-}
-
-/// A plan the principal may read, its institution, and the reach.
-pub async fn plan(state: &AppState, principal: &Principal, id: &str) -> ApiResult<(Arc<Plan>, Institution, Reach)> {
-    let engine = state.engine.clone();
-    let key = id.to_string();
-    let found = blocking(move || match engine.plan(&key) {
-        Ok(plan) => {
-            let institution = engine.institution(&plan.meta.institution)?;
-            Ok(Some((plan, institution)))
-        }
-        Err(integritas_core::error::EngineError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
-    let (plan, institution) = found.ok_or_else(|| no_plan(id))?;
-    let reach = Reach::of(state, principal, &institution).ok_or_else(|| no_plan(id))?;
-    Ok((plan, institution, reach))
+    if let Some(institution) = &found {
+        state.keep_institution(institution.clone());
+    }
+    Ok(found)
 }
 
 /// Only an administrator of the install.

@@ -2,6 +2,9 @@
 //! server's clock. The only place the server reads the clock for a
 //! business decision; a request can never set it.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use integritas_core::date::Date;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -17,7 +20,7 @@ pub fn known_zone(name: &str) -> bool {
 /// (a pack's typo: institutions' zones are checked when they are added)
 /// falls back to UTC, with a warning in the log.
 pub fn today(zone: Option<&str>) -> Result<Date, ApiError> {
-    let tz = match zone.map(|name| (name, TimeZone::get(name))) {
+    let tz = match zone.map(|name| (name, cached_zone(name))) {
         Some((_, Ok(tz))) => tz,
         Some((name, Err(e))) => {
             tracing::warn!("unknown time zone `{name}` ({e}); using UTC");
@@ -28,6 +31,18 @@ pub fn today(zone: Option<&str>) -> Result<Date, ApiError> {
     let date = Timestamp::now().to_zoned(tz).date();
     Date::new(i32::from(date.year()), date.month() as u32, date.day() as u32)
         .ok_or_else(|| ApiError::Internal(format!("the clock gave a date out of range: {date}")))
+}
+
+/// Zones read from the database once each (reading one parses its rules).
+fn cached_zone(name: &str) -> Result<TimeZone, jiff::Error> {
+    static ZONES: OnceLock<Mutex<HashMap<String, TimeZone>>> = OnceLock::new();
+    let zones = ZONES.get_or_init(Default::default);
+    if let Some(tz) = zones.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        return Ok(tz.clone());
+    }
+    let tz = TimeZone::get(name)?;
+    zones.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), tz.clone());
+    Ok(tz)
 }
 
 #[cfg(test)]

@@ -228,6 +228,8 @@ pub fn open_state(
         limiter: LoginLimiter::default(),
         ballot_key,
         local_token,
+        institutions: Default::default(),
+        views: Default::default(),
     }));
     Ok((state, printed))
 }

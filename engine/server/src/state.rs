@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use integritas_core::engine::Engine;
+use integritas_core::store::Institution;
 
 use crate::accounts::{Accounts, SessionLimits};
 use crate::error::{ApiError, ApiResult};
@@ -68,6 +69,50 @@ pub struct Shared {
     /// sha256 of the local administrator token the CLI uses while this
     /// server holds the data folder.
     pub local_token: Option<String>,
+    /// Institutions read so far (only this server adds them while it
+    /// holds the folder, and it adds them here too).
+    pub institutions: RwLock<HashMap<String, Institution>>,
+    /// Serialized read views by (plan, view): valid while the plan's last
+    /// event and today's date are those they were made at.
+    pub views: Mutex<HashMap<(String, String), CachedView>>,
+}
+
+/// A view's bytes and what they were made from.
+#[derive(Clone)]
+pub struct CachedView {
+    pub seq: u64,
+    pub today: integritas_core::date::Date,
+    pub bytes: axum::body::Bytes,
+}
+
+/// Most views kept; past it the cache starts again (one replay of work).
+const VIEW_CACHE: usize = 8192;
+
+impl Shared {
+    /// A cached view of a plan made at `seq` on `today`, if there is one.
+    pub fn view(&self, plan: &str, view: &str, seq: u64, today: integritas_core::date::Date) -> Option<axum::body::Bytes> {
+        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        views
+            .get(&(plan.to_string(), view.to_string()))
+            .filter(|v| v.seq == seq && v.today == today)
+            .map(|v| v.bytes.clone())
+    }
+
+    pub fn keep_view(&self, plan: &str, view: &str, cached: CachedView) {
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        if views.len() >= VIEW_CACHE {
+            views.clear();
+        }
+        views.insert((plan.to_string(), view.to_string()), cached);
+    }
+
+    pub fn cached_institution(&self, id: &str) -> Option<Institution> {
+        self.institutions.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    pub fn keep_institution(&self, institution: Institution) {
+        self.institutions.write().unwrap_or_else(|p| p.into_inner()).insert(institution.id.clone(), institution);
+    }
 }
 
 impl std::ops::Deref for AppState {

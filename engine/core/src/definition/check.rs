@@ -525,7 +525,19 @@ impl Checker<'_> {
                     self.unknown("document", doc, self.def.documents.iter(), &at(doc), element.to_string());
                 }
             }
-            Action::Score { input, .. } => self.path(input, None, &[FieldKind::Table], &at(input), element),
+            Action::Score { input, config, .. } => {
+                self.path(input, None, &[FieldKind::Table], &at(input), element);
+                // Anonymous answers may leave only as aggregates: the plugin must be told the smallest group it may show.
+                let form = input.split('.').next().unwrap_or_default();
+                let anonymous = self.def.events.iter().any(|e| e.anonymous && e.fills.iter().any(|f| f == form));
+                let min = config.as_ref().and_then(|c| c.get("min_group_size")).and_then(serde_json::Value::as_u64);
+                if anonymous && !min.is_some_and(|m| m >= 2) {
+                    let msg = format!(
+                        "`{input}` holds anonymous answers: its `Score` must set `min_group_size` (2 or more) in its config, so that no smaller group is shown"
+                    );
+                    self.error("E122", &at(input), element.to_string(), msg);
+                }
+            }
             Action::OpenNextCycle => match &self.def.cycle {
                 None => {
                     let msg = "`OpenNextCycle` needs a `cycle:` section saying how cycles repeat".into();
@@ -764,6 +776,35 @@ mod tests {
         for code in ["E102", "E104", "E106", "E108"] {
             assert!(found_codes.contains(&code), "{code} missing in {found:?}");
         }
+    }
+
+    #[test]
+    fn scores_over_anonymous_answers_must_name_a_smallest_group() {
+        let anonymous = BASE.replace(
+            r#"Event(id: "go", fills: ["group"])"#,
+            r#"Event(id: "go", fills: ["group"], anonymous: true, append_rows: true)"#,
+        );
+        let cases = [
+            ("", true),
+            (r#", config: {"min_group_size": 1}"#, true),
+            (r#", config: {"min_group_size": "5"}"#, true),
+            (r#", config: {"min_group_size": 5}"#, false),
+        ];
+        for (config, flagged) in cases {
+            let score = format!(r#"Score(plugin: "q", entry: "aggregate", input: "group.members", output: "q"{config})"#);
+            let text = anonymous.replace(
+                r#"on: "finish", to: "done", roles: ["head"]),"#,
+                &format!(r#"on: "finish", to: "done", roles: ["head"], actions: [{score}]),"#),
+            );
+            let found = codes(&text);
+            assert_eq!(found.iter().any(|(c, _)| *c == "E122"), flagged, "{config}: {found:?}");
+        }
+        // The same score over a form no anonymous event fills needs no minimum.
+        let named = BASE.replace(
+            r#"on: "finish", to: "done", roles: ["head"]),"#,
+            r#"on: "finish", to: "done", roles: ["head"], actions: [Score(plugin: "q", entry: "e", input: "group.members", output: "q")]),"#,
+        );
+        assert!(!codes(&named).iter().any(|(c, _)| *c == "E122"));
     }
 
     #[test]

@@ -102,6 +102,7 @@ async fn add_institution(
         timezone: request.timezone,
     };
     let added = blocking(move || Ok(engine.add_institution(institution)?)).await?;
+    state.keep_institution(added.clone());
     Ok((StatusCode::CREATED, axum::Json(added)))
 }
 

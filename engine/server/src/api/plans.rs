@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,7 @@ use crate::api::{ApiJson, ApiPath, ApiQuery, Page, PageQuery};
 use crate::auth::Principal;
 use crate::clock;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, CachedView, blocking};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -177,11 +178,16 @@ async fn show_plan(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AsQuery>,
-) -> ApiResult<axum::Json<PlanView>> {
+) -> ApiResult<Response> {
     let (plan, institution, _) = access::plan(&state, &principal, &id).await?;
+    let today = today_for(&state.engine, &institution)?;
+    let key = format!("plan?as={}", query.role.as_deref().unwrap_or(""));
+    if let Some(bytes) = state.view(&id, &key, plan.seq, today) {
+        return Ok(json_bytes(bytes));
+    }
     let engine = state.engine.clone();
-    let view = blocking(move || {
-        let today = today_for(&engine, &institution)?;
+    let (seq, bytes) = blocking(move || {
+        let plan = engine.plan(&id)?;
         let workflow = engine.workflow_of(&plan.meta)?;
         let pack = engine.pack_of(&plan.meta)?;
         let due = engine.due(&id, today)?;
@@ -191,10 +197,21 @@ async fn show_plan(
             }
             None => Vec::new(),
         };
-        Ok(PlanView::new(&plan, &workflow, &pack, today, next, &due))
+        let view = PlanView::new(&plan, &workflow, &pack, today, next, &due);
+        Ok((plan.seq, to_bytes(&view)?))
     })
     .await?;
-    Ok(axum::Json(view))
+    state.keep_view(&plan.meta.id, &key, CachedView { seq, today, bytes: bytes.clone() });
+    Ok(json_bytes(bytes))
+}
+
+/// A JSON response of bytes already serialized.
+fn json_bytes(bytes: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The events a role may fire next, each ready or with the guard that would
@@ -404,15 +421,27 @@ async fn form(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((id, form)): ApiPath<(String, String)>,
-) -> ApiResult<axum::Json<FormData>> {
-    let (plan, _, _) = access::plan(&state, &principal, &id).await?;
+) -> ApiResult<Response> {
+    let (plan, institution, _) = access::plan(&state, &principal, &id).await?;
+    let today = today_for(&state.engine, &institution)?;
+    let key = format!("form/{form}");
+    if let Some(bytes) = state.view(&id, &key, plan.seq, today) {
+        return Ok(json_bytes(bytes));
+    }
     let engine = state.engine.clone();
-    let all = blocking(move || form_data(&engine, &plan)).await?;
-    let known: Vec<String> = all.iter().map(|f| f.form.id.clone()).collect();
-    all.into_iter()
-        .find(|f| f.form.id == form)
-        .map(axum::Json)
-        .ok_or_else(|| integritas_core::error::EngineError::not_found("form", form, known).into())
+    let seq = plan.seq;
+    let bytes = blocking(move || {
+        let all = form_data(&engine, &plan)?;
+        let known: Vec<String> = all.iter().map(|f| f.form.id.clone()).collect();
+        let found = all
+            .into_iter()
+            .find(|f| f.form.id == form)
+            .ok_or_else(|| integritas_core::error::EngineError::not_found("form", form, known))?;
+        to_bytes(&found)
+    })
+    .await?;
+    state.keep_view(&id, &key, CachedView { seq, today, bytes: bytes.clone() });
+    Ok(json_bytes(bytes))
 }
 
 /// A document of the plan's workflow, and whether it was produced.
