@@ -297,7 +297,6 @@ fn mixed_and_reads(
         ms(percentile(&lat, 0.99)),
         server_rps / bare_rps
     );
-
 }
 
 fn durable(

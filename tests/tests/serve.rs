@@ -146,7 +146,8 @@ fn while_a_server_holds_the_folder_the_cli_points_at_its_api_and_verify_goes_thr
     );
     assert_eq!(plan.status, 201, "{}", plan.text());
     let data = install.data();
-    let holder: Value = serde_json::from_slice(&std::fs::read(data.join("server.json")).expect("server.json")).expect("json");
+    let holder: Value =
+        serde_json::from_slice(&std::fs::read(data.join("server.json")).expect("server.json")).expect("json");
     assert_eq!(holder["pid"], served.child.id());
     #[cfg(unix)]
     {
@@ -160,7 +161,11 @@ fn while_a_server_holds_the_folder_the_cli_points_at_its_api_and_verify_goes_thr
     assert!(listed.stderr.contains(&expected) && listed.stderr.contains(&served.address), "{}", listed.stderr);
     let verified = install.run("2030-01-01", &["verify"]);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
-    assert!(verified.stdout.contains("1 events in intact chains") && verified.stdout.contains("checked by the server"), "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("1 events in intact chains") && verified.stdout.contains("checked by the server"),
+        "{}",
+        verified.stdout
+    );
     assert!(served.stop().success(), "SIGTERM stops it cleanly");
     assert!(!data.join("server.json").exists() && !data.join("server.token").exists(), "the folder is let go");
     // The date of an act is the server's: a server takes no --today.

@@ -12,6 +12,9 @@ use integritas_server::ServerConfig;
 use integritas_tests::server::TestServer;
 use serde_json::{Value, json};
 
+/// A user of the world: id, roles `(institution, role)`, install-wide grants.
+type Person = (&'static str, &'static [(&'static str, &'static str)], Option<Value>);
+
 /// Institutions `grad-a` and `grad-b` (rs) and `opstina-m` (me), a plan in
 /// each rs institution (`plan-1` of A, `plan-2` of B), and one user per
 /// role of B, an agency of each jurisdiction and a consultant.
@@ -52,7 +55,7 @@ impl World {
             );
         }
         let mut tokens = BTreeMap::new();
-        let people: [(&str, &[(&str, &str)], Option<Value>); 9] = [
+        let people: [Person; 9] = [
             ("a_head", &[("grad-a", "head")], None),
             ("b_head", &[("grad-b", "head")], None),
             ("b_coord", &[("grad-b", "coordinator")], None),

@@ -35,7 +35,7 @@ impl Reach {
         let user = &principal.user;
         let reach = Reach {
             admin: user.admin,
-            agency: user.agency.iter().any(|j| *j == institution.jurisdiction),
+            agency: user.agency.contains(&institution.jurisdiction),
             roles: state.accounts.roles_in(&user.id, &institution.id),
         };
         (reach.admin || reach.agency || !reach.roles.is_empty()).then_some(reach)

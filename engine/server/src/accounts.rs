@@ -542,7 +542,7 @@ fn alive(session: &Session, now: u64, limits: SessionLimits) -> bool {
 
 fn check_password(password: &str) -> Result<(), ApiError> {
     let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > 256 {
+    if !(MIN_PASSWORD_CHARS..=256).contains(&chars) {
         return Err(ApiError::invalid(
             "password",
             format!("a password has {MIN_PASSWORD_CHARS} to 256 characters (a passphrase is best)"),

@@ -90,7 +90,13 @@ const VIEW_CACHE: usize = 8192;
 
 impl Shared {
     /// A cached view of a plan made at `seq` on `today`, if there is one.
-    pub fn view(&self, plan: &str, view: &str, seq: u64, today: integritas_core::date::Date) -> Option<axum::body::Bytes> {
+    pub fn view(
+        &self,
+        plan: &str,
+        view: &str,
+        seq: u64,
+        today: integritas_core::date::Date,
+    ) -> Option<axum::body::Bytes> {
         let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
         views
             .get(&(plan.to_string(), view.to_string()))

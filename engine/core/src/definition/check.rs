@@ -531,7 +531,7 @@ impl Checker<'_> {
                 let form = input.split('.').next().unwrap_or_default();
                 let anonymous = self.def.events.iter().any(|e| e.anonymous && e.fills.iter().any(|f| f == form));
                 let min = config.as_ref().and_then(|c| c.get("min_group_size")).and_then(serde_json::Value::as_u64);
-                if anonymous && !min.is_some_and(|m| m >= 2) {
+                if anonymous && min.is_none_or(|m| m < 2) {
                     let msg = format!(
                         "`{input}` holds anonymous answers: its `Score` must set `min_group_size` (2 or more) in its config, so that no smaller group is shown"
                     );
@@ -791,7 +791,8 @@ mod tests {
             (r#", config: {"min_group_size": 5}"#, false),
         ];
         for (config, flagged) in cases {
-            let score = format!(r#"Score(plugin: "q", entry: "aggregate", input: "group.members", output: "q"{config})"#);
+            let score =
+                format!(r#"Score(plugin: "q", entry: "aggregate", input: "group.members", output: "q"{config})"#);
             let text = anonymous.replace(
                 r#"on: "finish", to: "done", roles: ["head"]),"#,
                 &format!(r#"on: "finish", to: "done", roles: ["head"], actions: [{score}]),"#),

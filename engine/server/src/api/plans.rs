@@ -265,7 +265,7 @@ pub struct AnswerReceipt {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum FireResult {
-    Fired(FiredView),
+    Fired(Box<FiredView>),
     Answered { answered: AnswerReceipt },
 }
 
@@ -312,7 +312,7 @@ async fn fire(
             return Ok(FireResult::Answered { answered: receipt });
         }
         let fired = engine.fire(&id, &command)?;
-        Ok(FireResult::Fired(FiredView { event: EventView::from(&fired.event), state: fired.state }))
+        Ok(FireResult::Fired(Box::new(FiredView { event: EventView::from(&fired.event), state: fired.state })))
     })
     .await?;
     Ok((StatusCode::CREATED, axum::Json(result)))
