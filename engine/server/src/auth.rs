@@ -106,7 +106,9 @@ impl FromRequestParts<AppState> for Principal {
         } else {
             return Err(ApiError::Unauthorized);
         };
-        if principal.user.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path()) {
+        // Nested routers see the path without its prefix: the original one counts.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |o| o.0.path());
+        if principal.user.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&path) {
             return Err(ApiError::forbidden(
                 "change the password you were given first (PUT /api/v1/auth/password)",
                 Vec::new(),
