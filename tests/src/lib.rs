@@ -81,15 +81,38 @@ impl Install {
 
     /// Runs `integritas --data … --packs … ARGS` on a given day.
     pub fn run(&self, today: &str, args: &[&str]) -> Run {
-        // The shared page and partials packs' documents use (templates/).
-        self.run_in(None, Some(&repo_root().join("templates")), today, args)
+        self.run_under(&[], today, args)
+    }
+
+    /// Runs `WRAPPER… integritas --data … ARGS` (e.g. under `strace` or
+    /// `fiu-run`); an empty wrapper runs the binary itself.
+    pub fn run_under(&self, wrapper: &[&str], today: &str, args: &[&str]) -> Run {
+        self.command(wrapper, None, Some(&repo_root().join("templates")), today, args)
     }
 
     /// Runs `integritas --data … --packs … ARGS` on a given day, in the
     /// working folder `cwd` (this process's when `None`), with
     /// `--templates` only when `templates` is given.
     pub fn run_in(&self, cwd: Option<&Path>, templates: Option<&Path>, today: &str, args: &[&str]) -> Run {
-        let mut command = Command::new(binary());
+        self.command(&[], cwd, templates, today, args)
+    }
+
+    fn command(
+        &self,
+        wrapper: &[&str],
+        cwd: Option<&Path>,
+        templates: Option<&Path>,
+        today: &str,
+        args: &[&str],
+    ) -> Run {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
         command.arg("--data").arg(self.data()).arg("--packs").arg(&self.packs);
         if let Some(templates) = templates {
             command.arg("--templates").arg(templates);

@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use integritas_core::store::{SledStore, Store, events, verify_chain};
 use integritas_tests::{packs_dir, repo_root};
@@ -42,6 +42,9 @@ fn acknowledged_events_survive_sigkill() {
             .expect("spawn appender");
         let stdout = child.stdout.take().expect("stdout");
         let sink = acked.clone();
+        // Each acknowledgement of this round is also sent here, so the kill
+        // waits for acknowledgements instead of sleeping.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
         let reader = std::thread::spawn(move || {
             let mut count = 0usize;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -53,19 +56,19 @@ fn acknowledged_events_survive_sigkill() {
                     let max = map.entry(plan.to_string()).or_insert(0);
                     *max = (*max).max(seq);
                     count += 1;
+                    let _ = tx.send(());
                 }
             }
             count
         });
-        // Let it run past start-up for a random while, then kill it mid-write.
-        let started = Instant::now();
-        while acked.lock().expect("lock").is_empty() && started.elapsed() < Duration::from_secs(30) {
-            if let Some(status) = child.try_wait().expect("poll child") {
-                panic!("round {round}: the appender exited ({status}) before acknowledging anything");
+        // Kill it mid-write after a random number (1 to 40) of this round's acknowledgements.
+        let wanted = 1 + random_below(40);
+        for got in 0..wanted {
+            if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+                let status = child.try_wait().expect("poll child");
+                panic!("round {round}: the appender stopped acknowledging after {got} event(s) (exit: {status:?})");
             }
-            std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(5 + random_below(150)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         total_acks += reader.join().expect("reader");
@@ -86,8 +89,10 @@ fn acknowledged_events_survive_sigkill() {
                 "round {round}: unexpected events in {plan}"
             );
         }
+        let audit = store.audit().expect("audit");
+        assert_eq!(audit.broken, vec![], "round {round}: the store does not audit clean after a kill");
         drop(store);
     }
-    assert!(total_acks > ROUNDS, "the appender should acknowledge events in most rounds (got {total_acks})");
+    assert!(total_acks >= ROUNDS, "the appender should acknowledge events in most rounds (got {total_acks})");
     eprintln!("{ROUNDS} kills, {total_acks} acknowledged events, all present and chained");
 }

@@ -73,6 +73,9 @@ enum Cmd {
     /// Jurisdiction packs: show, test, install, list.
     #[command(subcommand)]
     Pack(PackCmd),
+    /// Back up the install to one file, or restore one into a new folder.
+    #[command(flatten)]
+    Backup(crate::backup_cmd::BackupCmd),
     /// Inspect or call a WebAssembly scoring plugin.
     #[command(subcommand)]
     Plugin(crate::plugin_cmd::PluginCmd),
@@ -321,6 +324,7 @@ fn run(mut cli: Cli) -> Outcome {
         Cmd::Plugin(cmd) => Ok(crate::plugin_cmd::run(cmd, g.json)?),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
+        Cmd::Backup(cmd) => Ok(crate::backup_cmd::run(cmd, &g.data, g.json)?),
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
     }

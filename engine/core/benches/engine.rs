@@ -1,7 +1,8 @@
-//! Engine benchmarks (issue 2): durable events per second through the
-//! engine against a raw sled insert+flush loop of the same bytes, and the
+//! Engine benchmarks (issues 2 and 9): durable events per second through
+//! the engine against a raw sled insert+flush loop and a plain file with
+//! one append and `fdatasync` per record of the same bytes, and the
 //! in-memory rate of guard evaluation and deadline computation for a plan
-//! with 1,000 events. Run: `cargo bench -p integritas --bench engine`.
+//! with 1,000 events. Run: `cargo bench -p integritas-core --bench engine`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -123,28 +124,40 @@ fn durable_append(c: &mut Criterion) {
         })
     });
 
-    // Four writers on four plans share flushes (group commit).
-    let setup = engine_with_plans(4);
-    group.bench_function("engine_fire_4_writers", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(4);
-            let start = Instant::now();
-            let workers: Vec<_> = (1..=4)
-                .map(|p| {
-                    let engine = setup.engine.clone();
-                    std::thread::spawn(move || {
-                        for n in 0..per {
-                            engine.fire(&format!("plan-{p}"), &note(n)).expect("fire");
-                        }
-                    })
-                })
-                .collect();
-            for w in workers {
-                w.join().expect("worker");
-            }
-            start.elapsed().mul_f64(iters as f64 / (per * 4) as f64)
+    // The floor for one writer: the same bytes appended to a plain file, one fdatasync each.
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("raw.log")).expect("raw file");
+    group.bench_function("raw_file_append_fdatasync", |b| {
+        b.iter(|| {
+            std::io::Write::write_all(&mut file, &sample).expect("write");
+            file.sync_data().expect("fdatasync")
         })
     });
+
+    // Several writers on as many plans share syncs (group commit).
+    for writers in [4, 64] {
+        let setup = engine_with_plans(writers);
+        group.bench_function(format!("engine_fire_{writers}_writers"), |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(writers as u64);
+                let start = Instant::now();
+                let workers: Vec<_> = (1..=writers)
+                    .map(|p| {
+                        let engine = setup.engine.clone();
+                        std::thread::spawn(move || {
+                            for n in 0..per {
+                                engine.fire(&format!("plan-{p}"), &note(n)).expect("fire");
+                            }
+                        })
+                    })
+                    .collect();
+                for w in workers {
+                    w.join().expect("worker");
+                }
+                start.elapsed().mul_f64(iters as f64 / (per * writers as u64) as f64)
+            })
+        });
+    }
     group.finish();
 }
 
@@ -159,7 +172,10 @@ fn in_memory(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_with_1000_events");
     group.bench_function("decide_guards", |b| {
         let command = note(1001);
-        b.iter(|| executor::decide(&workflow, &plan, &command, &NoPlugins, executor::Mode::Fire).expect("passes"))
+        b.iter(|| {
+            executor::decide(&workflow, &plan, &command, &executor::Facts::default(), &NoPlugins, executor::Mode::Fire)
+                .expect("passes")
+        })
     });
     let later = Date::new(2031, 6, 1).expect("date");
     group.bench_function("due_schedule", |b| b.iter(|| deadline::schedule(&workflow, &plan, later)));

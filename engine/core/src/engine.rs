@@ -41,13 +41,13 @@ use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
-use crate::executor::{self, Command, Mode, Refusal};
+use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
 use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
-use crate::store::{self, BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
+use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -297,6 +297,8 @@ impl Engine {
             created: today,
         };
         let (number, start) = executor::first_cycle(&wf, today);
+        let mut effects = vec![Effect::CycleOpened { number, start }];
+        effects.extend(self.obligation(&wf, institution, today));
         let first = Event {
             seq: 1,
             date: today,
@@ -307,7 +309,7 @@ impl Engine {
             payload: json!({}),
             from: String::new(),
             to: wf.def().initial.clone(),
-            effects: vec![Effect::CycleOpened { number, start }],
+            effects,
             prev: String::new(),
         };
         let bytes = first.to_bytes();
@@ -326,6 +328,7 @@ impl Engine {
             let plan = slot.snapshot();
             let workflow = self.workflow_of(&plan.meta)?;
             let plugins = self.plugins_for(&plan.meta);
+            let facts = self.facts(&plan.meta.institution);
             let mut command = command.clone();
             if let Some(event) = workflow.event(&command.event) {
                 if event.anonymous {
@@ -348,7 +351,7 @@ impl Engine {
                 false => (plan.clone(), None),
             };
             let mut decision =
-                executor::decide(&workflow, &deciding, &command, &plugins, Mode::Fire).inspect_err(|refusal| {
+                executor::decide(&workflow, &deciding, &command, &facts, &plugins, Mode::Fire).inspect_err(|refusal| {
                     tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
                 })?;
             drop(deciding);
@@ -419,7 +422,8 @@ impl Engine {
         };
         guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
         let plugins = self.plugins_for(&plan.meta);
-        executor::decide(&workflow, &plan, &command, &plugins, Mode::Preview)?;
+        let facts = self.facts(&plan.meta.institution);
+        executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Preview)?;
         let cycle = plan.cycle.number;
         if plan.sealed.contains(&cycle) {
             return Err(EngineError::Conflict {
@@ -618,6 +622,7 @@ impl Engine {
             return Err(EngineError::not_found("role", role, known));
         }
         let plugins = self.plugins_for(&plan.meta);
+        let facts = self.facts(&plan.meta.institution);
         Ok(executor::events_for_role(&workflow, &plan, role)
             .into_iter()
             .map(|event| {
@@ -628,7 +633,7 @@ impl Engine {
                     payload: Value::Null,
                     today,
                 };
-                let refusal = executor::decide(&workflow, &plan, &command, &plugins, Mode::Preview).err();
+                let refusal = executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Preview).err();
                 NextEvent { event, refusal }
             })
             .collect())
@@ -702,9 +707,8 @@ impl Engine {
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
-        let mut meta = plan.meta.clone();
-        meta.pack_version = to.to_string();
-        self.store.append_and_update(plan_id, event.seq, &bytes, &meta)?;
+        // The store derives the plan's listed version from this event.
+        self.store.append(plan_id, event.seq, &bytes)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
         let state = slot.apply(&workflow, &event, hash_hex(&bytes));
@@ -834,19 +838,67 @@ impl Engine {
         })
     }
 
-    /// Checks every plan's hash chain; returns the number of events checked
-    /// and the first broken link of each broken plan.
+    /// Audits the store (every plan's chain, and every record against the
+    /// store's journal); returns the number of events in intact plans and
+    /// the first broken link of each broken plan.
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
-        let mut checked = 0;
-        let mut broken = Vec::new();
+        let audit = self.store.audit()?;
+        let (mut checked, mut broken) = (audit.events_checked, audit.broken);
+        // The anonymous answers of each intact plan, against their commitments.
         for meta in self.store.plans()? {
+            if broken.iter().any(|b| b.plan == meta.id) {
+                continue;
+            }
             let raw = self.store.raw_events(&meta.id)?;
-            match store::verify_chain(&meta.id, &raw).and_then(|n| self.verify_answers(&meta, &raw).map(|()| n)) {
-                Ok(n) => checked += n,
-                Err(link) => broken.push(link),
+            if let Err(link) = self.verify_answers(&meta, &raw) {
+                checked = checked.saturating_sub(raw.len() as u64);
+                broken.push(link);
             }
         }
         Ok((checked, broken))
+    }
+
+    /// Whether the workflow's law obliges the institution (its `applies_to`),
+    /// and the notice to give when it does not.
+    fn obligation(&self, workflow: &Workflow, institution: &str, today: Date) -> Vec<Effect> {
+        let Some(applies) = &workflow.def().applies_to else { return Vec::new() };
+        let facts = self.facts(institution);
+        let draft_data = serde_json::Map::new();
+        let draft = guard::Draft::stored(&draft_data);
+        let ctx = crate::condition::Context {
+            institution: facts.institution.as_ref(),
+            ..crate::condition::Context::dates(today, today)
+        };
+        let failed: Vec<crate::error::Problem> = applies
+            .conditions
+            .iter()
+            .filter_map(|c| crate::condition::evaluate(workflow, c, &draft, &ctx).err())
+            .collect();
+        let unknown = failed.iter().any(|p| p.code == "condition.institution_unknown");
+        let obliged = if unknown { None } else { Some(failed.is_empty()) };
+        let reasons: Vec<String> = failed.iter().map(|p| p.message.clone()).collect();
+        let mut effects = vec![Effect::Obligation { obliged, reasons: reasons.clone() }];
+        if obliged != Some(true) {
+            let roles = workflow.def().roles.iter().map(|r| r.id.clone()).collect();
+            let message = format!("{} ({})", applies.notice, reasons.join("; "));
+            effects.push(Effect::Notice { roles, message });
+        }
+        effects
+    }
+
+    /// What conditions may read of an institution: its record, with its
+    /// parent's record under `parent`.
+    fn facts(&self, institution: &str) -> Facts {
+        let record = |id: &str| self.store.institution(id).ok().flatten();
+        let value = record(institution).map(|inst| {
+            let parent = inst.parent.as_deref().and_then(record);
+            let mut value = serde_json::to_value(&inst).unwrap_or_default();
+            if let (Some(parent), Some(map)) = (parent, value.as_object_mut()) {
+                map.insert("parent".into(), serde_json::to_value(parent).unwrap_or_default());
+            }
+            value
+        });
+        Facts { institution: value }
     }
 
     /// The plugins of the pack version a plan is pinned to.

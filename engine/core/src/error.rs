@@ -197,7 +197,9 @@ impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { .. } | StoreError::Exists { .. } => EngineError::Conflict { message: e.to_string() },
-            StoreError::Locked(_) | StoreError::Damaged(_) => EngineError::Unavailable { message: e.to_string() },
+            StoreError::Locked { .. } | StoreError::Damaged { .. } => {
+                EngineError::Unavailable { message: e.to_string() }
+            }
             other => EngineError::Internal { message: other.to_string() },
         }
     }

@@ -4,6 +4,7 @@
 //! a plan's events ([`store`]) → projections ([`projection`]) → what people
 //! see. The engine knows no country; jurisdictions arrive as packs.
 
+pub mod condition;
 pub mod date;
 pub mod deadline;
 pub mod definition;
@@ -20,6 +21,7 @@ pub mod wire;
 
 #[cfg(test)]
 mod fixtures;
+pub mod language;
 pub mod locale;
 pub mod message;
 pub mod open;

@@ -35,6 +35,20 @@ pub struct Happened {
     pub event: String,
     pub date: Date,
     pub seq: u64,
+    /// For each deadline this event meets: the date it counts as met on
+    /// (a date in a form when the deadline says so, else the event's) and
+    /// the period it is for (when the deadline binds acts to a period).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub meets: Vec<Meeting>,
+}
+
+/// How an event meets one deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meeting {
+    pub deadline: String,
+    pub on: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<i64>,
 }
 
 /// A notice sent to holders of roles.
@@ -79,6 +93,9 @@ pub struct Plan {
     pub head: String,
     /// Cycles whose anonymous answers were sealed (no more come in).
     pub sealed: Vec<u32>,
+    /// Whether the law obliges the institution, as checked at the plan's
+    /// start (`None` when the workflow states no rule or it could not be told).
+    pub obliged: Option<bool>,
 }
 
 impl Plan {
@@ -100,6 +117,7 @@ impl Plan {
             last_date: first.date,
             head: String::new(),
             sealed: Vec::new(),
+            obliged: None,
         };
         for (event, raw) in events {
             plan.apply(workflow, event, hash_hex(raw));
@@ -117,7 +135,8 @@ impl Plan {
         }
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
-        self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq });
+        let meets = crate::deadline::meetings_of(workflow, &event.event, event.date, &self.data);
+        self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq, meets });
         let opens_cycle = event.effects.iter().any(|e| matches!(e, Effect::CycleOpened { .. }));
         for effect in &event.effects {
             self.apply_effect(workflow, effect, event);
@@ -162,6 +181,7 @@ impl Plan {
             }
             Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
             Effect::AnswersSealed { cycle, .. } => self.sealed.push(*cycle),
+            Effect::Obligation { obliged, .. } => self.obliged = *obliged,
         }
     }
 

@@ -90,10 +90,7 @@ pub fn degree(input: Input) -> Result<Output, String> {
     }
     for (i, s) in statuses.iter().enumerate() {
         if s.weight > 100 {
-            return Err(format!(
-                "config: status `{}` has weight {} (must be 0..=100)",
-                s.name, s.weight
-            ));
+            return Err(format!("config: status `{}` has weight {} (must be 0..=100)", s.name, s.weight));
         }
         if statuses[..i].iter().any(|t| t.name == s.name) {
             return Err(format!("config: status `{}` is declared twice", s.name));
@@ -101,12 +98,7 @@ pub fn degree(input: Input) -> Result<Output, String> {
     }
     let mut by_status: Vec<StatusCount> = statuses
         .iter()
-        .map(|s| StatusCount {
-            status: s.name.clone(),
-            weight: s.weight,
-            count: 0,
-            ids: Vec::new(),
-        })
+        .map(|s| StatusCount { status: s.name.clone(), weight: s.weight, count: 0, ids: Vec::new() })
         .collect();
     let mut reasons = Vec::new();
     let mut points: u64 = 0;
@@ -125,26 +117,16 @@ pub fn degree(input: Input) -> Result<Output, String> {
         let reason = m.reason.filter(|r| !r.trim().is_empty());
         match (status.reason, &reason) {
             (ReasonRule::Required, None) => {
-                return Err(format!(
-                    "measure `{}`: status `{}` needs a reason",
-                    m.id, status.name
-                ));
+                return Err(format!("measure `{}`: status `{}` needs a reason", m.id, status.name));
             }
             (ReasonRule::Forbidden, Some(_)) => {
-                return Err(format!(
-                    "measure `{}`: status `{}` takes no reason",
-                    m.id, status.name
-                ));
+                return Err(format!("measure `{}`: status `{}` takes no reason", m.id, status.name));
             }
             _ => {}
         }
         points += u64::from(status.weight);
         if let Some(reason) = reason {
-            reasons.push(Reason {
-                id: m.id.clone(),
-                status: status.name.clone(),
-                reason,
-            });
+            reasons.push(Reason { id: m.id.clone(), status: status.name.clone(), reason });
         }
         by_status[i].count += 1;
         by_status[i].ids.push(m.id);
@@ -154,12 +136,7 @@ pub fn degree(input: Input) -> Result<Output, String> {
         let hundredths = (2 * points * 100 + count) / (2 * count);
         hundredths as f64 / 100.0
     });
-    Ok(Output {
-        measures: count,
-        degree_percent,
-        by_status,
-        reasons,
-    })
+    Ok(Output { measures: count, degree_percent, by_status, reasons })
 }
 
 #[cfg(test)]

@@ -144,9 +144,7 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
         if let Question::Scale { id, min, max } = q
             && (max < min || max - min >= 1000)
         {
-            return Err(format!(
-                "config: question `{id}` has a bad scale {min}..={max}"
-            ));
+            return Err(format!("config: question `{id}` has a bad scale {min}..={max}"));
         }
     }
     let width = |q: &Question| match q {
@@ -157,11 +155,7 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
     for (n, response) in input.responses.into_iter().enumerate() {
         let tally = tallies.entry(response.process.clone()).or_default();
         if tally.questions.is_empty() {
-            tally.questions = config
-                .questions
-                .iter()
-                .map(|q| (vec![0; width(q)], 0))
-                .collect();
+            tally.questions = config.questions.iter().map(|q| (vec![0; width(q)], 0)).collect();
         }
         tally.respondents += 1;
         for (qid, answer) in response.given(config) {
@@ -179,21 +173,15 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
                     };
                     slot.0[oi] += 1;
                 }
-                (Question::Scale { min, max, .. }, Answer::Number(v))
-                    if (min..=max).contains(&v) =>
-                {
+                (Question::Scale { min, max, .. }, Answer::Number(v)) if (min..=max).contains(&v) => {
                     slot.0[(v - min) as usize] += 1;
                     slot.1 += v;
                 }
                 (Question::Scale { min, max, .. }, _) => {
-                    return Err(format!(
-                        "response {n}: question `{qid}` takes a whole number {min}..={max}"
-                    ));
+                    return Err(format!("response {n}: question `{qid}` takes a whole number {min}..={max}"));
                 }
                 (Question::Choice { .. }, Answer::Number(_)) => {
-                    return Err(format!(
-                        "response {n}: question `{qid}` takes one of its options, not a number"
-                    ));
+                    return Err(format!("response {n}: question `{qid}` takes one of its options, not a number"));
                 }
             }
         }
@@ -220,16 +208,11 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
                     }
                     let (labels, mean): (Vec<String>, Option<f64>) = match q {
                         Question::Choice { options, .. } => (options.clone(), None),
-                        Question::Scale {
-                            min: lo, max: hi, ..
-                        } => {
+                        Question::Scale { min: lo, max: hi, .. } => {
                             let n = answered as i64;
                             // sum / n in hundredths, rounded half up (values may be negative).
                             let hundredths = (2 * sum * 100 + n).div_euclid(2 * n);
-                            (
-                                (*lo..=*hi).map(|v| v.to_string()).collect(),
-                                Some(hundredths as f64 / 100.0),
-                            )
+                            ((*lo..=*hi).map(|v| v.to_string()).collect(), Some(hundredths as f64 / 100.0))
                         }
                     };
                     QuestionResult {
@@ -247,18 +230,10 @@ pub fn aggregate(input: Input) -> Result<Output, String> {
                     }
                 })
                 .collect();
-            ProcessResult {
-                process,
-                suppressed,
-                respondents: (!suppressed).then_some(tally.respondents),
-                questions,
-            }
+            ProcessResult { process, suppressed, respondents: (!suppressed).then_some(tally.respondents), questions }
         })
         .collect();
-    Ok(Output {
-        min_group_size: min,
-        processes,
-    })
+    Ok(Output { min_group_size: min, processes })
 }
 
 #[cfg(test)]

@@ -121,10 +121,7 @@ impl Config {
                 ));
             }
         }
-        let (lowest, highest) = (
-            self.probability.min * self.impact.min,
-            self.probability.max * self.impact.max,
-        );
+        let (lowest, highest) = (self.probability.min * self.impact.min, self.probability.max * self.impact.max);
         let Some(first) = self.levels.first() else {
             return Err("config: `levels` is empty".into());
         };
@@ -148,10 +145,7 @@ impl Config {
         }
         for l in &self.levels {
             if l.max < l.min {
-                return Err(format!(
-                    "config: level `{}` ends ({}) before it starts ({})",
-                    l.name, l.max, l.min
-                ));
+                return Err(format!("config: level `{}` ends ({}) before it starts ({})", l.name, l.max, l.min));
             }
         }
         if let Some(last) = self.levels.last()
@@ -171,10 +165,8 @@ impl Config {
 
     /// Scores one risk; assumes [`Config::check`] passed.
     fn score(&self, probability: i64, impact: i64) -> Result<Scored, String> {
-        for (value, scale, name) in [
-            (probability, &self.probability, "probability"),
-            (impact, &self.impact, "impact"),
-        ] {
+        for (value, scale, name) in [(probability, &self.probability, "probability"), (impact, &self.impact, "impact")]
+        {
             if value < scale.min || value > scale.max {
                 return Err(format!(
                     "{} {value} is outside the scale {}..={}",
@@ -194,10 +186,7 @@ impl Config {
             score,
             level: level.name.clone(),
             urgency: level.urgency.clone(),
-            cell: Cell {
-                row: probability - self.probability.min,
-                column: impact - self.impact.min,
-            },
+            cell: Cell { row: probability - self.probability.min, column: impact - self.impact.min },
         })
     }
 }
@@ -216,33 +205,18 @@ pub fn register(input: RegisterInput) -> Result<RegisterOutput, String> {
     let rows = (config.probability.max - config.probability.min + 1) as usize;
     let columns = (config.impact.max - config.impact.min + 1) as usize;
     let mut heat_map = vec![vec![0u64; columns]; rows];
-    let mut counts: Vec<LevelCount> = config
-        .levels
-        .iter()
-        .map(|l| LevelCount {
-            level: l.name.clone(),
-            count: 0,
-        })
-        .collect();
+    let mut counts: Vec<LevelCount> =
+        config.levels.iter().map(|l| LevelCount { level: l.name.clone(), count: 0 }).collect();
     let mut risks = Vec::with_capacity(input.risks.len());
     for risk in input.risks {
-        let scored = config
-            .score(risk.probability, risk.impact)
-            .map_err(|e| format!("risk `{}`: {e}", risk.id))?;
+        let scored = config.score(risk.probability, risk.impact).map_err(|e| format!("risk `{}`: {e}", risk.id))?;
         heat_map[scored.cell.row as usize][scored.cell.column as usize] += 1;
         if let Some(c) = counts.iter_mut().find(|c| c.level == scored.level) {
             c.count += 1;
         }
-        risks.push(RiskOut {
-            id: risk.id,
-            scored,
-        });
+        risks.push(RiskOut { id: risk.id, scored });
     }
-    Ok(RegisterOutput {
-        risks,
-        counts,
-        heat_map,
-    })
+    Ok(RegisterOutput { risks, counts, heat_map })
 }
 
 #[cfg(test)]
@@ -251,14 +225,11 @@ mod tests {
 
     #[test]
     fn self_test_fixture_passes_natively() {
-        let result = check_fixture(
-            include_str!("../self_test.json"),
-            |entry, input| match entry {
-                "score" => Some(handle(input, super::score)),
-                "register" => Some(handle(input, super::register)),
-                _ => None,
-            },
-        );
+        let result = check_fixture(include_str!("../self_test.json"), |entry, input| match entry {
+            "score" => Some(handle(input, super::score)),
+            "register" => Some(handle(input, super::register)),
+            _ => None,
+        });
         assert_eq!(result, Ok(5));
     }
 }

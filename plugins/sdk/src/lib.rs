@@ -66,10 +66,7 @@ mod bump {
 
     impl Bump {
         pub const fn new() -> Self {
-            Bump {
-                next: Cell::new(0),
-                end: Cell::new(0),
-            }
+            Bump { next: Cell::new(0), end: Cell::new(0) }
         }
 
         fn init(&self) {
@@ -329,11 +326,7 @@ macro_rules! plugin {
 
             #[unsafe(no_mangle)]
             pub extern "C" fn integritas_info() -> i64 {
-                $crate::__leak($crate::info_json(
-                    $name,
-                    env!("CARGO_PKG_VERSION"),
-                    include_str!($fixture),
-                ))
+                $crate::__leak($crate::info_json($name, env!("CARGO_PKG_VERSION"), include_str!($fixture)))
             }
         }
     };
@@ -371,8 +364,8 @@ pub mod testing {
         fixture: &str,
         dispatch: impl Fn(&str, &[u8]) -> Option<Vec<u8>>,
     ) -> Result<usize, Vec<String>> {
-        let cases: Vec<Value> = serde_json::from_str(fixture)
-            .map_err(|e| vec![format!("fixture is not a JSON array: {e}")])?;
+        let cases: Vec<Value> =
+            serde_json::from_str(fixture).map_err(|e| vec![format!("fixture is not a JSON array: {e}")])?;
         let mut failures = Vec::new();
         for (i, case) in cases.iter().enumerate() {
             let name = case["name"].as_str().unwrap_or("?");
@@ -387,17 +380,10 @@ pub mod testing {
             };
             match serde_json::from_slice::<Value>(&out) {
                 Ok(got) if got == case["expect"] => {}
-                Ok(got) => failures.push(format!(
-                    "case {i} `{name}`: expected {} got {got}",
-                    case["expect"]
-                )),
+                Ok(got) => failures.push(format!("case {i} `{name}`: expected {} got {got}", case["expect"])),
                 Err(e) => failures.push(format!("case {i} `{name}`: output is not JSON: {e}")),
             }
         }
-        if failures.is_empty() {
-            Ok(cases.len())
-        } else {
-            Err(failures)
-        }
+        if failures.is_empty() { Ok(cases.len()) } else { Err(failures) }
     }
 }

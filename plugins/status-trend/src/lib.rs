@@ -96,15 +96,10 @@ pub struct RegisterOutput {
 
 fn classify(config: &Config, previous: Option<i64>, current: i64) -> Result<TrendOutput, String> {
     let Some(previous) = previous else {
-        return Ok(TrendOutput {
-            trend: Trend::Initial,
-            symbol: config.symbols.initial.clone(),
-            delta: None,
-        });
+        return Ok(TrendOutput { trend: Trend::Initial, symbol: config.symbols.initial.clone(), delta: None });
     };
-    let delta = current
-        .checked_sub(previous)
-        .ok_or_else(|| format!("the change from {previous} to {current} is too large"))?;
+    let delta =
+        current.checked_sub(previous).ok_or_else(|| format!("the change from {previous} to {current} is too large"))?;
     let (trend, symbol) = if delta.unsigned_abs() <= u64::from(config.tolerance) {
         (Trend::Unchanged, &config.symbols.unchanged)
     } else if delta > 0 {
@@ -112,11 +107,7 @@ fn classify(config: &Config, previous: Option<i64>, current: i64) -> Result<Tren
     } else {
         (Trend::Decreased, &config.symbols.decreased)
     };
-    Ok(TrendOutput {
-        trend,
-        symbol: Some(symbol.clone()),
-        delta: Some(delta),
-    })
+    Ok(TrendOutput { trend, symbol: Some(symbol.clone()), delta: Some(delta) })
 }
 
 /// Entry `trend`: one risk.
@@ -129,8 +120,7 @@ pub fn register(input: RegisterInput) -> Result<RegisterOutput, String> {
     let mut counts = Counts::default();
     let mut risks = Vec::with_capacity(input.risks.len());
     for r in input.risks {
-        let t = classify(&input.config, r.previous, r.current)
-            .map_err(|e| format!("risk `{}`: {e}", r.id))?;
+        let t = classify(&input.config, r.previous, r.current).map_err(|e| format!("risk `{}`: {e}", r.id))?;
         match t.trend {
             Trend::Initial => counts.initial += 1,
             Trend::Unchanged => counts.unchanged += 1,
@@ -148,14 +138,11 @@ mod tests {
 
     #[test]
     fn self_test_fixture_passes_natively() {
-        let result = check_fixture(
-            include_str!("../self_test.json"),
-            |entry, input| match entry {
-                "trend" => Some(handle(input, super::trend)),
-                "register" => Some(handle(input, super::register)),
-                _ => None,
-            },
-        );
+        let result = check_fixture(include_str!("../self_test.json"), |entry, input| match entry {
+            "trend" => Some(handle(input, super::trend)),
+            "register" => Some(handle(input, super::register)),
+            _ => None,
+        });
         assert_eq!(result, Ok(4));
     }
 }

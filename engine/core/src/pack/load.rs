@@ -148,6 +148,20 @@ pub fn load_pack(dir: &Path, loader: &Loader) -> (Option<Pack>, Vec<Diagnostic>)
 
 fn check_manifest(manifest: &Manifest, source: &Source, out: &mut Vec<Diagnostic>) {
     let element = format!("pack `{}`", manifest.id);
+    for tag in &manifest.languages {
+        if let Some(why) = crate::language::problem(tag) {
+            let msg = format!("`{tag}` is not a BCP 47 language tag: {why}");
+            let mut d = source.diagnostic(
+                Severity::Error,
+                "E205",
+                &[Needle::Field("languages"), Needle::Quoted(tag)],
+                element.clone(),
+                msg,
+            );
+            d.hint = Some("write languages as BCP 47 tags: `sr-Latn`, `cnr` (Montenegrin), `ro`, `en`".into());
+            out.push(d);
+        }
+    }
     if !valid_pack_id(&manifest.id) {
         let msg = format!(
             "the id `{}` must be lower-case ASCII letters, digits, `-` or `_` (it names workflows, plugins and folders)",

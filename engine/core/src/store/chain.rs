@@ -7,22 +7,47 @@ use super::Event;
 
 /// Lower-case hex sha256 of some bytes.
 pub fn hash_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    hex(&Sha256::digest(bytes).into())
 }
 
-/// The first place a plan's log is not what it was when written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plan {plan}: event {seq}: {reason}")]
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex of a digest, by table: a `format!` per byte costs more
+/// than the hashing when a million events are verified.
+pub(crate) fn hex_into(digest: &[u8; 32], out: &mut [u8; 64]) {
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    }
+}
+
+pub(crate) fn hex(digest: &[u8; 32]) -> String {
+    let mut out = [0; 64];
+    hex_into(digest, &mut out);
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The first place a plan's log (or the store) is not what it was when
+/// written. `seq` 0 is about the plan's record itself; an empty `plan` is
+/// about the store as a whole (an institution, the journal).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenLink {
     pub plan: String,
     pub seq: u64,
     pub reason: String,
 }
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.plan.as_str(), self.seq) {
+            ("", _) => write!(f, "store: {}", self.reason),
+            (plan, 0) => write!(f, "plan {plan}: {}", self.reason),
+            (plan, seq) => write!(f, "plan {plan}: event {seq}: {}", self.reason),
+        }
+    }
+}
+
+impl std::error::Error for BrokenLink {}
 
 /// Checks a log's numbering and links; returns the number of events.
 pub fn verify_chain(plan: &str, raw: &[Vec<u8>]) -> Result<u64, BrokenLink> {
@@ -46,7 +71,7 @@ pub fn verify_chain(plan: &str, raw: &[Vec<u8>]) -> Result<u64, BrokenLink> {
     Ok(raw.len() as u64)
 }
 
-fn short(hash: &str) -> &str {
+pub(crate) fn short(hash: &str) -> &str {
     if hash.is_empty() { "(nothing)" } else { hash.get(..12).unwrap_or(hash) }
 }
 

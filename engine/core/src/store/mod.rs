@@ -4,8 +4,17 @@
 //! Architecture invariant: everything above this module sees only the
 //! [`Store`] trait and the plain records here; `sled` is named in
 //! [`sled_store`] alone, so a networked backend can replace it.
+//!
+//! Beside each plan's own chain, every write also records an entry in a
+//! store-wide, hash-chained **journal** ([`journal`]), just before it (a crash
+//! between the two is undone on open). A plan's chain alone cannot notice its last event being changed
+//! or removed, events appended after it, or the whole plan vanishing; the
+//! journal can, and [`Store::audit`] checks both against each other.
 
+pub mod backup;
 mod chain;
+mod commit;
+pub mod journal;
 pub mod sled_store;
 
 use serde::{Deserialize, Serialize};
@@ -15,7 +24,8 @@ use crate::date::Date;
 use crate::plugin::Provenance;
 
 pub use chain::{BrokenLink, hash_hex, verify_chain};
-pub use sled_store::SledStore;
+pub use journal::{Audit, JournalHead};
+pub use sled_store::{SledConfig, SledStore};
 
 /// A public body that keeps integrity plans (a tenant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +80,13 @@ pub enum Effect {
     /// their number and the XOR of the sha256 of each answer's stored bytes,
     /// an order-free commitment that `verify` checks the answers against.
     AnswersSealed { cycle: u32, count: u64, digest: String },
+    /// Whether the law obliges the institution, as checked when the plan
+    /// started (`None`: not known, e.g. its number of employees is not recorded).
+    Obligation {
+        obliged: Option<bool>,
+        #[serde(default)]
+        reasons: Vec<String>,
+    },
 }
 
 /// One entry of a plan's log, exactly as stored.
@@ -99,11 +116,12 @@ impl Event {
     }
 }
 
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
+/// Why the store could not do what was asked. Each message says what
+/// happened and what a coordinator can do about it.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The storage layer failed (disk full, permissions, corruption reported by sled...).
+    /// The storage layer failed in a way none of the variants below names.
     #[error("storage failed: {0}")]
     Backend(String),
     /// Stored bytes could not be read back as a record.
@@ -114,15 +132,32 @@ pub enum StoreError {
     Conflict { plan: String, seq: u64 },
     #[error("{kind} `{id}` already exists")]
     Exists { kind: &'static str, id: String },
-    /// Another process holds the data folder.
-    #[error("{0}")]
-    Locked(String),
-    /// The data folder cannot be read as a store.
-    #[error("{0}")]
-    Damaged(String),
+    /// Another process holds the data folder and did not let go in time.
+    #[error(
+        "the data folder {dir} is in use by another integritas process (waited {waited_secs} s for it); stop that process or try again when it has finished"
+    )]
+    Locked { dir: String, waited_secs: u64 },
+    /// The data folder's files are not a readable store (a damaged byte,
+    /// a truncated file). Nothing was changed.
+    #[error(
+        "the data folder {dir} is damaged and cannot be opened ({reason}); keep it for inspection, restore the last backup into an empty folder with `integritas restore BACKUP --data NEW_FOLDER` and use that folder from now on"
+    )]
+    Damaged { dir: String, reason: String },
+    /// The disk (or a quota) is full. Nothing was acknowledged.
+    #[error(
+        "the disk is full ({reason}); nothing was acknowledged. Free some space, run `integritas verify`, and look at the plan's history before trying again"
+    )]
+    DiskFull { reason: String },
+    /// The disk reported an error. Nothing was acknowledged; a write may
+    /// or may not have reached the disk.
+    #[error(
+        "the disk reported an error ({reason}); nothing was acknowledged. Check the disk, run `integritas verify`, and look at the plan's history before trying again"
+    )]
+    Io { reason: String },
 }
 
-/// The storage boundary. Every write returns only once it is durable.
+/// The storage boundary. Every write returns only once it is durable
+/// (synced to the device), and records a journal entry for every record.
 pub trait Store: Send + Sync {
     fn add_institution(&self, institution: &Institution) -> Result<(), StoreError>;
     fn institution(&self, id: &str) -> Result<Option<Institution>, StoreError>;
@@ -136,9 +171,6 @@ pub trait Store: Send + Sync {
     /// Appends the stored bytes of event number `seq` to a plan's log;
     /// `Conflict` if that number is taken.
     fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError>;
-    /// Appends an event and replaces the plan's record in one atomic write
-    /// (a migration changes the pack version the plan is pinned to).
-    fn append_and_update(&self, plan: &str, seq: u64, event: &[u8], meta: &PlanMeta) -> Result<(), StoreError>;
     /// A plan's log as stored bytes, in order.
     fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError>;
 
@@ -155,6 +187,20 @@ pub trait Store: Send + Sync {
     fn append_security_log(&self, entry: &[u8]) -> Result<u64, StoreError>;
     /// Security log entries from number `from`, at most `limit`, oldest first.
     fn security_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Checks the whole store: the journal's own chain, every record
+    /// against its journal entry (both ways), and every plan's chain.
+    fn audit(&self) -> Result<Audit, StoreError>;
+    /// The journal's last position and entry hash now.
+    fn journal_head(&self) -> Result<JournalHead, StoreError>;
+    /// Calls `visit` with every record the journal covers up to `upto`, in
+    /// journal order, as its exact stored bytes, after checking each one
+    /// against its journal entry. Records are never rewritten, so a
+    /// journal prefix is a consistent copy even while writers go on.
+    fn export(
+        &self,
+        upto: &JournalHead,
+        visit: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// One write of an atomic batch of keyed records ([`Store::write_records`]).
@@ -167,6 +213,14 @@ pub enum RecordWrite {
     Put { kind: &'static str, key: String, bytes: Vec<u8> },
     /// Removes a record (nothing when it is absent).
     Delete { kind: &'static str, key: String },
+}
+
+/// One stored record, as its exact bytes (what backups carry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    Institution { id: &'a str, bytes: &'a [u8] },
+    Plan { id: &'a str, bytes: &'a [u8] },
+    Event { plan: &'a str, seq: u64, bytes: &'a [u8] },
 }
 
 /// Reads a plan's log as events.
