@@ -166,6 +166,15 @@ fn while_a_server_holds_the_folder_the_cli_points_at_its_api_and_verify_goes_thr
         "{}",
         verified.stdout
     );
+    // A backup through the running server restores into a new folder.
+    let file = install.dir.path().join("backup.jsonl.gz");
+    let out = file.to_string_lossy().to_string();
+    let backed = install.run("2030-01-01", &["backup", "--out", &out]);
+    assert_eq!(backed.code, 0, "{}{}", backed.stdout, backed.stderr);
+    assert!(backed.stdout.contains("through the server"), "{}", backed.stdout);
+    let restored = install.dir.path().join("restored");
+    let run = Command::new(binary()).arg("--data").arg(&restored).args(["restore", &out]).output().expect("restore");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(served.stop().success(), "SIGTERM stops it cleanly");
     assert!(!data.join("server.json").exists() && !data.join("server.token").exists(), "the folder is let go");
     // The date of an act is the server's: a server takes no --today.

@@ -146,6 +146,7 @@ fn target(method: &str, template: &str, today: &str) -> Option<Target> {
         | "/api/v1/institutions"
         | "/api/v1/packs"
         | "/api/v1/admin/verify"
+        | "/api/v1/admin/backup"
         | "/api/v1/admin/security-log" => (template.to_string(), String::new(), false),
         "/api/v1/auth/tokens/{id}" => (template.replace("{id}", "0123456789ab"), String::new(), false),
         "/api/v1/users/{id}" | "/api/v1/users/{id}/grants" => (template.replace("{id}", "b_wg"), String::new(), false),

@@ -309,8 +309,9 @@ fn run(mut cli: Cli) -> Outcome {
     if let Some(holder) = held(g, &cli.command) {
         return match cli.command {
             Cmd::Verify => verify_through(g, &holder),
+            Cmd::Backup(crate::backup_cmd::BackupCmd::Backup { out }) => backup_through(g, &holder, &out),
             _ => Err(anyhow::anyhow!(
-                "a server (pid {}) holds the data folder {}; use the API at {} (integritas verify works through it)",
+                "a server (pid {}) holds the data folder {}; use the API at {} (integritas verify and integritas backup work through it)",
                 holder.pid,
                 g.data.display(),
                 holder.base_url()
@@ -405,6 +406,51 @@ fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Out
         lines.join("\n")
     });
     Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `integritas backup` while a server holds the folder: the server writes
+/// a consistent backup while it serves, and it is written here as a file.
+fn backup_through(g: &Global, holder: &integritas_server::holder::Holder, out: &Path) -> Outcome {
+    let token = integritas_server::holder::local_token(&g.data)
+        .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
+    let auth = format!("Bearer {token}");
+    let response = integritas_server::client::request(
+        &holder.connect_address(),
+        "POST",
+        "/api/v1/admin/backup",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
+    if response.status != 200 {
+        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut file, &response.body)
+        .and_then(|()| file.as_file().sync_all())
+        .context("cannot write the backup")?;
+    file.persist(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let sha256 = response.header("x-backup-sha256").unwrap_or("").to_string();
+    let counts: Value = serde_json::from_str(response.header("x-backup-counts").unwrap_or("{}")).unwrap_or_default();
+    let value = json!({"backup": {"path": out, "counts": counts, "sha256": sha256, "server_pid": holder.pid}});
+    print(g, &value, || {
+        format!(
+            "backed up {} institution(s), {} plan(s), {} event(s), {} pack file(s) (sha256 {}) to {} through the server (pid {})",
+            counts["institutions"],
+            counts["plans"],
+            counts["events"],
+            counts["pack_files"],
+            &sha256[..12.min(sha256.len())],
+            out.display(),
+            holder.pid
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 fn today(g: &Global) -> Result<Date> {

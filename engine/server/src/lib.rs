@@ -228,6 +228,7 @@ pub fn open_state(
         limiter: LoginLimiter::default(),
         ballot_key,
         local_token,
+        data: options.data.clone(),
         institutions: Default::default(),
         views: Default::default(),
     }));

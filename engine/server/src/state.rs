@@ -69,6 +69,8 @@ pub struct Shared {
     /// sha256 of the local administrator token the CLI uses while this
     /// server holds the data folder.
     pub local_token: Option<String>,
+    /// The data folder (its `packs/` go into backups).
+    pub data: std::path::PathBuf,
     /// Institutions read so far (only this server adds them while it
     /// holds the folder, and it adds them here too).
     pub institutions: RwLock<HashMap<String, Institution>>,

@@ -2,6 +2,9 @@
 //! the anonymous answers' commitments, and the security log.
 
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use integritas_core::date::now_rfc3339;
 use integritas_core::wire::VerifyView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,11 +15,15 @@ use utoipa_axum::routes;
 use crate::access;
 use crate::api::ApiQuery;
 use crate::auth::Principal;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, blocking};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(verify)).routes(routes!(security_log))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(verify))
+        .routes(routes!(backup))
+        .routes(routes!(security_log))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,6 +49,42 @@ async fn verify(State(state): State<AppState>, principal: Principal) -> ApiResul
     let engine = state.engine.clone();
     let (checked, broken) = blocking(move || Ok(engine.verify()?)).await?;
     Ok(axum::Json(VerifyView { events_checked: checked, broken: broken.iter().map(Into::into).collect() }))
+}
+
+/// A consistent backup of the whole install while it runs (administrators):
+/// the store's gzip JSON-lines file (`integritas restore FILE --data NEW`
+/// rebuilds a data folder from it). Its sha256 and counts are in the
+/// `X-Backup-Sha256` and `X-Backup-Counts` headers.
+#[utoipa::path(post, path = "/admin/backup", tag = "admin",
+    responses((status = 200, description = "The backup file", content_type = "application/gzip", body = Vec<u8>)))]
+async fn backup(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
+    access::admin(&principal)?;
+    let store = state.engine.store();
+    let packs = state.data.join("packs");
+    let by = principal.user.id.clone();
+    let accounts = state.accounts.clone();
+    let (bytes, summary) = blocking(move || {
+        let mut bytes = Vec::new();
+        let packs = packs.is_dir().then_some(packs.as_path());
+        let summary = integritas_core::store::backup::backup(&*store, packs, &mut bytes, &now_rfc3339())
+            .map_err(|e| ApiError::Internal(format!("backup: {e}")))?;
+        accounts.log(
+            "backup",
+            Some(&by),
+            serde_json::json!({"sha256": summary.sha256, "events": summary.counts.events}),
+        )?;
+        Ok((bytes, summary))
+    })
+    .await?;
+    let counts = serde_json::to_string(&summary.counts).unwrap_or_default();
+    let mut response = ([(header::CONTENT_TYPE, "application/gzip")], bytes).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [("x-backup-sha256", summary.sha256.as_str()), ("x-backup-counts", counts.as_str())] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
