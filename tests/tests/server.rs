@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use integritas_core::store::{SledStore, Store};
-use integritas_server::ServerConfig;
+use integritas_server::{ServerConfig, client};
 use integritas_tests::server::TestServer;
 use serde_json::{Value, json};
 
@@ -97,8 +97,6 @@ impl World {
         )
     }
 }
-
-use integritas_server::client;
 
 fn coordinator_decision(today: &str) -> Value {
     json!({"coordinator_decision": {"number": "01-1", "decided_on": today, "coordinator": "Ana Anić", "position": "sekretar"}})

@@ -16,7 +16,7 @@
 //! # Calls that block
 //! These wait on other threads or on the disk; an async caller (the HTTP
 //! server) runs them on a blocking thread (`tokio::task::spawn_blocking`):
-//! - every write ([`Engine::fire`], [`Engine::new_plan`],
+//! - every write ([`Engine::fire`], [`Engine::answer`], [`Engine::new_plan`],
 //!   [`Engine::add_institution`], [`Engine::migrate`], [`Engine::import_sample`]):
 //!   the store's group commit waits for a flush and `fdatasync`;
 //! - every call naming a plan: on a cache miss it replays the plan's log
