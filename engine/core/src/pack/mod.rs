@@ -3,6 +3,7 @@
 //! a pack whole; [`install`] brings a version into an install; the
 //! [`Catalog`] keeps every loaded version.
 
+pub mod diff;
 mod install;
 mod load;
 mod unpack;
