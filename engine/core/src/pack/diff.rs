@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use semver::Version;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Catalog, Pack};
 use crate::diagnostic::{Diagnostic, Needle, Severity};
@@ -388,10 +388,10 @@ pub fn version_warning(diff: &PackDiff, manifest: &std::path::Path) -> Option<Di
             ..Diagnostic::file(Severity::Warning, "W206", file, message)
         },
     };
-    d.hint = Some(format!(
-        "`integritas pack diff {}@{} DIR` lists every change and its class; the rules are in jurisdictions/README.md (Versions)",
-        diff.pack, diff.from
-    ));
+    d.hint = Some(
+        "`integritas pack diff OLD NEW` lists every change and its class; the rules are in jurisdictions/README.md (Versions)"
+            .into(),
+    );
     Some(d)
 }
 

@@ -69,8 +69,16 @@ pub enum Effect {
     Notice { roles: Vec<String>, message: String },
     /// A plugin computed scores; the provenance makes them re-checkable.
     Scores { output: String, value: Value, provenance: Provenance },
-    /// The plan moved to another pack version.
-    Migrated { from: String, to: String },
+    /// The plan moved to another pack version. `preview` records what the
+    /// move changed for the plan (a `wire::MigrationPreviewView`: state,
+    /// data, every score before and after); events recorded before it
+    /// existed have none.
+    Migrated {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Value>,
+    },
 }
 
 /// One entry of a plan's log, exactly as stored.
