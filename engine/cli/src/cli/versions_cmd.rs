@@ -146,7 +146,13 @@ pub(super) fn pack_install(g: &Global, source: &Path, strict: bool) -> Outcome {
                 for d in &diagnostics {
                     eprintln!("{}", d.render());
                 }
-                eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
+                if diagnostics.iter().filter(|d| d.is_error()).all(|d| d.code == "W206") {
+                    eprintln!(
+                        "error: refused (--strict): the version's number is smaller than its changes require; nothing was installed"
+                    );
+                } else {
+                    eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
+                }
             }
             Ok(ExitCode::FAILURE)
         }
