@@ -33,6 +33,10 @@ use integritas_plugin_sdk::handle;
 use integritas_tests::{packs_dir, repo_root};
 use serde_json::{Value, json};
 
+/// The allocator the `integritas` binary ships with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The packs' scoring plugins, called as plain Rust functions.
 struct NativePlugins;
 
@@ -263,7 +267,27 @@ fn bench_answers_through_the_engine(pack: Pack, start: Date, commands: &[Command
     report("answers through the engine (durable, sled)", &durations);
 }
 
+/// `INTEGRITAS_CYCLES=N`: run the cycle N times and stop, for counting
+/// instructions with `valgrind --tool=callgrind` (repeatable on a busy machine).
+fn count_only(cycles: usize) {
+    let pack = serbian_pack();
+    let workflow = pack.workflows.get("three_phase").expect("three_phase").clone();
+    let (start, commands) = cycle_commands(&pack);
+    let fresh = new_plan(&workflow, start);
+    for _ in 0..cycles {
+        let mut plan = fresh.clone();
+        for command in &commands {
+            step(&workflow, &mut plan, command, &NativePlugins);
+        }
+        black_box(plan.seq);
+    }
+}
+
 fn main() {
+    if let Some(cycles) = std::env::var("INTEGRITAS_CYCLES").ok().and_then(|n| n.parse().ok()) {
+        count_only(cycles);
+        return;
+    }
     let mut criterion = Criterion::default().configure_from_args();
     bench_cycle(&mut criterion);
     if std::env::args().any(|a| a == "--profile-time") {

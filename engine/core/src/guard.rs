@@ -139,7 +139,7 @@ pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) 
         Value::Object(forms) => forms,
         _ => return vec![Problem::new("", Message::new("problem.payload_not_object"))],
     };
-    let size = serde_json::to_vec(payload).map_or(0, |b| b.len());
+    let size = json_size(payload);
     if size > MAX_PAYLOAD_BYTES {
         let message = Message::new("problem.payload_too_large").arg("bytes", size).arg("max", MAX_PAYLOAD_BYTES);
         return vec![Problem::new("", message)];
@@ -172,6 +172,17 @@ pub fn validate_payload(workflow: &Workflow, fills: &[String], payload: &Value) 
         }
     }
     problems
+}
+
+/// About how many bytes `value` takes as JSON, without writing it: every
+/// string and key counts its length, every other value a few bytes.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|v| json_size(v) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(k, v)| k.len() + 4 + json_size(v)).sum::<usize>(),
+        _ => 8,
+    }
 }
 
 /// "; did you mean `x`?" or "; the fields are: a, b".
