@@ -433,3 +433,69 @@ fn a_number_too_small_for_its_changes_is_warned_at_its_version() {
     let enough = PackDiff { to: Version::new(2, 0, 0), ..diff };
     assert_eq!(enough.warning(&new.join("pack.ron")), None);
 }
+
+/// Constructs the base pack does not use, and ones the definition
+/// language may gain later, compared as JSON elements.
+#[test]
+fn elements_compared_as_json_fall_under_their_rules() {
+    use serde_json::json;
+    // (kind, old, new, the lines)
+    let cases = [
+        (
+            Kind::Transition,
+            json!({"plugin": {"plugin": "q", "entry": "check", "forms": [], "config": {"max_risks": 3}}}),
+            json!({"plugin": {"plugin": "q", "entry": "check", "forms": [], "config": {"max_risks": 4}}}),
+            vec!["major t.plugin.config.max_risks: 3 → 4"],
+        ),
+        (
+            Kind::Transition,
+            json!({"plugin": null}),
+            json!({"plugin": {"plugin": "q", "entry": "check"}}),
+            vec![r#"major t.plugin: added {"entry":"check","plugin":"q"}"#],
+        ),
+        (
+            Kind::Transition,
+            json!({"plugin": {"plugin": "q", "entry": "check"}}),
+            json!({"plugin": null}),
+            vec![r#"minor t.plugin: removed {"entry":"check","plugin":"q"}"#],
+        ),
+        (
+            Kind::Transition,
+            json!({"to": "review"}),
+            json!({"to": "adopted"}),
+            vec![r#"major t.to: "review" → "adopted""#],
+        ),
+        (
+            Kind::Transition,
+            json!({"actions": [{"Notify": {"roles": ["head"], "message": "Done"}}, "OpenNextCycle"]}),
+            json!({"actions": [{"Notify": {"roles": ["head", "agency"], "message": "Finished"}}]}),
+            vec![
+                r#"patch t.actions[Notify(0)].message: "Done" → "Finished""#,
+                r#"minor t.actions[Notify(0)].roles[1]: added "agency""#,
+                r#"major t.actions[OpenNextCycle]: removed "OpenNextCycle""#,
+            ],
+        ),
+        (
+            Kind::Deadline,
+            json!({"due": {"Yearly": {"month": 4, "day": 15}}, "met_by": ["submit"]}),
+            json!({"due": {"Fixed": "2031-04-15"}, "met_by": ["submit", "resubmit"]}),
+            vec![
+                r#"major d.due: {"Yearly":{"day":15,"month":4}} → {"Fixed":"2031-04-15"}"#,
+                r#"minor d.met_by[resubmit]: added "resubmit""#,
+            ],
+        ),
+        (
+            Kind::Transition,
+            json!({"escalate_after_days": 10}),
+            json!({"escalate_after_days": 20}),
+            vec!["major t.escalate_after_days: 10 → 20"],
+        ),
+    ];
+    for (kind, old, new, expected) in cases {
+        let mut d = Differ::default();
+        let path = if kind == Kind::Deadline { "d" } else { "t" };
+        d.compare(kind, path, &old, &new);
+        let lines: Vec<String> = d.changes.iter().map(Change::line).collect();
+        assert_eq!(lines, expected, "{old} → {new}");
+    }
+}
