@@ -320,6 +320,128 @@ fn compare_values(before: Option<&Value>, after: Option<&Value>) -> Vec<ScoreVal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::Command;
+    use crate::pack::{Catalog, Loader, load_pack};
+    use crate::plugin::PluginError;
+    use crate::store::{Institution, SledStore};
+
+    const MANIFEST: &str = r#"Pack(id: "t", title: {"en": "T"}, version: "VERSION", requires: ">=0.1.0",
+        languages: ["en"], workflows: ["w.ron"], plugins: [Plugin(id: "grade", file: "g.wasm", sha256: "00")])"#;
+
+    const WORKFLOW: &str = r#"Workflow(
+        id: "w",
+        roles: [Role(id: "officer")],
+        forms: [Form(id: "register", fields: [
+            Field(id: "risks", kind: Table, required: true, columns: [
+                Field(id: "id", kind: Text, required: true),
+                Field(id: "likelihood", kind: Integer, required: true, min: 1, max: MAX),
+            ]),
+            Field(id: "note", kind: Text),
+        ])],
+        states: [State(id: "drafting"), State(id: "review"), State(id: "done", kind: Final)],
+        initial: "drafting",
+        events: [Event(id: "submit", fills: ["register"]), Event(id: "close")],
+        transitions: [
+            Transition(from: ["drafting"], on: "submit", to: "review", roles: ["officer"],
+                actions: [Score(plugin: "grade", entry: "grade", input: "register.risks", output: "levels",
+                    config: {"high_from": HIGH})]),
+            Transition(from: ["review"], on: "close", to: "done", roles: ["officer"]),
+        ],
+    )"#;
+
+    /// A double of the `grade` plugin: a likelihood at or over the
+    /// configured `high_from` is high. Its provenance names the key it was
+    /// called under, so a test sees which version's plugin ran.
+    struct Grade;
+
+    impl PluginRunner for Grade {
+        fn call(&self, plugin: &str, _entry: &str, input: &Value) -> Result<crate::plugin::PluginOutput, PluginError> {
+            let high = input["config"]["high_from"].as_i64().unwrap_or(i64::MAX);
+            let rows = input["risks"].as_array().cloned().unwrap_or_default();
+            let graded: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let level = if r["likelihood"].as_i64().unwrap_or(0) >= high { "high" } else { "low" };
+                    json!({"id": r["id"], "level": level})
+                })
+                .collect();
+            let provenance = Provenance { id: plugin.into(), version: "1.0.0".into(), sha256: "00".into() };
+            Ok(crate::plugin::PluginOutput { value: json!({ "risks": graded }), provenance })
+        }
+    }
+
+    /// Version `version` of the pack `t`: likelihoods up to `max`, high from `high`.
+    fn pack(dir: &std::path::Path, version: &str, max: u32, high: u32) -> Arc<Pack> {
+        let folder = dir.join(version);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("pack.ron"), MANIFEST.replace("VERSION", version)).expect("write");
+        let workflow = WORKFLOW.replace("MAX", &max.to_string()).replace("HIGH", &high.to_string());
+        std::fs::write(folder.join("w.ron"), workflow).expect("write");
+        let (pack, diagnostics) = load_pack(&folder, &Loader::default());
+        Arc::new(pack.unwrap_or_else(|| panic!("{diagnostics:#?}")))
+    }
+
+    #[test]
+    fn a_preview_recomputes_each_score_with_each_versions_configuration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::default();
+        catalog.insert_arc(pack(dir.path(), "1.0.0", 5, 5));
+        let store = SledStore::open(&dir.path().join("data")).expect("store");
+        let engine = Engine::new(Arc::new(store), catalog, Arc::new(Grade));
+        let today: crate::date::Date = "2030-01-02".parse().expect("date");
+        let institution = Institution {
+            id: "i".into(),
+            name: "I".into(),
+            jurisdiction: "t".into(),
+            kind: String::new(),
+            employees: None,
+            parent: None,
+        };
+        engine.add_institution(institution).expect("institution");
+        let plan = engine.new_plan("i", "t/w", "a", today).expect("plan").meta.id.clone();
+        let payload = json!({"register": {"risks": [{"id": "A", "likelihood": 4}, {"id": "B", "likelihood": 5}]}});
+        let command = Command { event: "submit".into(), role: "officer".into(), actor: "a".into(), payload, today };
+        engine.fire(&plan, &command).expect("submitted");
+        // Later versions: high from 4; likelihoods up to 3 only; a major version.
+        for (version, max, high) in [("1.1.0", 5, 4), ("1.2.0", 3, 5), ("2.0.0", 5, 5)] {
+            engine.add_pack(pack(dir.path(), version, max, high));
+        }
+        let lines = |p: &MigrationPreview| -> Vec<String> {
+            let mut out = vec![format!("class {}, {} refusal(s)", p.diff.class(), p.refusals.len())];
+            out.extend(p.data.iter().map(|d| format!("data {}: {}", d.path, d.message)));
+            for s in &p.scores {
+                let by = |r: &ScoreRun| r.provenance.as_ref().map_or("-".to_string(), |p| p.id.clone());
+                out.push(format!("{} by {} then {}", s.output, by(&s.before), by(&s.after)));
+                out.extend(s.changed().map(|c| format!("  {}: {:?} → {:?}", c.path, c.before, c.after)));
+            }
+            out
+        };
+        let cases: [(&str, &[&str]); 3] = [
+            (
+                "1.1.0",
+                &[
+                    "class major, 0 refusal(s)",
+                    "levels by t@1.0.0/grade then t@1.1.0/grade",
+                    r#"  risks[A].level: Some(String("low")) → Some(String("high"))"#,
+                ],
+            ),
+            (
+                "1.2.0",
+                &[
+                    "class major, 2 refusal(s)",
+                    "data register.risks[0].likelihood: likelihood in row 1 of risks is 4, outside 1 to 3",
+                    "data register.risks[1].likelihood: likelihood in row 2 of risks is 5, outside 1 to 3",
+                    "levels by t@1.0.0/grade then t@1.2.0/grade",
+                ],
+            ),
+            ("2.0.0", &["class none, 1 refusal(s)", "levels by t@1.0.0/grade then t@2.0.0/grade"]),
+        ];
+        for (to, expected) in cases {
+            let preview = engine.migration_preview(&plan, &Version::parse(to).expect("version")).expect("preview");
+            assert_eq!(lines(&preview), expected, "to {to}");
+        }
+        assert_eq!(engine.history(&plan, 1, 10).expect("history").len(), 2, "previews record nothing");
+    }
 
     #[test]
     fn score_outputs_are_flattened_by_row_id() {
