@@ -336,7 +336,7 @@ mod tests {
                 Field(id: "id", kind: Text, required: true),
                 Field(id: "likelihood", kind: Integer, required: true, min: 1, max: MAX),
             ]),
-            Field(id: "note", kind: Text),
+            Field(id: "note", kind: Text, required: NOTE),
         ])],
         states: [State(id: "drafting"), State(id: "review"), State(id: "done", kind: Final)],
         initial: "drafting",
@@ -370,13 +370,14 @@ mod tests {
         }
     }
 
-    /// Version `version` of the pack `t`: likelihoods up to `max`, high from `high`.
-    fn pack(dir: &std::path::Path, version: &str, max: u32, high: u32) -> Arc<Pack> {
+    /// Version `version` of the pack `t`: likelihoods up to `max`, high
+    /// from `high`, the note required or not.
+    fn pack(dir: &std::path::Path, version: &str, max: u32, high: u32, note: bool) -> Arc<Pack> {
         let folder = dir.join(version);
         std::fs::create_dir_all(&folder).expect("mkdir");
         std::fs::write(folder.join("pack.ron"), MANIFEST.replace("VERSION", version)).expect("write");
         let workflow = WORKFLOW.replace("MAX", &max.to_string()).replace("HIGH", &high.to_string());
-        std::fs::write(folder.join("w.ron"), workflow).expect("write");
+        std::fs::write(folder.join("w.ron"), workflow.replace("NOTE", &note.to_string())).expect("write");
         let (pack, diagnostics) = load_pack(&folder, &Loader::default());
         Arc::new(pack.unwrap_or_else(|| panic!("{diagnostics:#?}")))
     }
@@ -385,7 +386,7 @@ mod tests {
     fn a_preview_recomputes_each_score_with_each_versions_configuration() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut catalog = Catalog::default();
-        catalog.insert_arc(pack(dir.path(), "1.0.0", 5, 5));
+        catalog.insert_arc(pack(dir.path(), "1.0.0", 5, 5, false));
         let store = SledStore::open(&dir.path().join("data")).expect("store");
         let engine = Engine::new(Arc::new(store), catalog, Arc::new(Grade));
         let today: crate::date::Date = "2030-01-02".parse().expect("date");
@@ -402,13 +403,17 @@ mod tests {
         let payload = json!({"register": {"risks": [{"id": "A", "likelihood": 4}, {"id": "B", "likelihood": 5}]}});
         let command = Command { event: "submit".into(), role: "officer".into(), actor: "a".into(), payload, today };
         engine.fire(&plan, &command).expect("submitted");
-        // Later versions: high from 4; likelihoods up to 3 only; a major version.
-        for (version, max, high) in [("1.1.0", 5, 4), ("1.2.0", 3, 5), ("2.0.0", 5, 5)] {
-            engine.add_pack(pack(dir.path(), version, max, high));
+        // Later versions: high from 4; likelihoods up to 3 only; the note
+        // required; a major version.
+        for (version, max, high, note) in
+            [("1.1.0", 5, 4, false), ("1.2.0", 3, 5, false), ("1.3.0", 5, 5, true), ("2.0.0", 5, 5, false)]
+        {
+            engine.add_pack(pack(dir.path(), version, max, high, note));
         }
         let lines = |p: &MigrationPreview| -> Vec<String> {
             let mut out = vec![format!("class {}, {} refusal(s)", p.diff.class(), p.refusals.len())];
             out.extend(p.data.iter().map(|d| format!("data {}: {}", d.path, d.message)));
+            out.extend(p.incomplete.iter().map(|d| format!("incomplete {}: {}", d.path, d.message)));
             for s in &p.scores {
                 let by = |r: &ScoreRun| r.provenance.as_ref().map_or("-".to_string(), |p| p.id.clone());
                 out.push(format!("{} by {} then {}", s.output, by(&s.before), by(&s.after)));
@@ -416,7 +421,7 @@ mod tests {
             }
             out
         };
-        let cases: [(&str, &[&str]); 3] = [
+        let cases: [(&str, &[&str]); 4] = [
             (
                 "1.1.0",
                 &[
@@ -432,6 +437,14 @@ mod tests {
                     "data register.risks[0].likelihood: likelihood in row 1 of risks is 4, outside 1 to 3",
                     "data register.risks[1].likelihood: likelihood in row 2 of risks is 5, outside 1 to 3",
                     "levels by t@1.0.0/grade then t@1.2.0/grade",
+                ],
+            ),
+            (
+                "1.3.0",
+                &[
+                    "class major, 0 refusal(s)",
+                    "incomplete register.note: note is required",
+                    "levels by t@1.0.0/grade then t@1.3.0/grade",
                 ],
             ),
             ("2.0.0", &["class none, 1 refusal(s)", "levels by t@1.0.0/grade then t@2.0.0/grade"]),
