@@ -85,7 +85,7 @@ fn cycle_commands(pack: &Pack) -> (Date, Vec<Command>) {
                 payload: payload.clone(),
                 today: *date,
             }),
-            Step::Check { .. } => None,
+            Step::Check { .. } | Step::Document { .. } => None,
         })
         .collect();
     (scenario.start, commands)
@@ -125,7 +125,7 @@ fn step(workflow: &Workflow, plan: &mut Plan, command: &Command, plugins: &dyn P
     if let Some(event) = workflow.event(&command.event) {
         guard::normalize_payload(workflow, &event.fills, &mut command.payload);
     }
-    let decision = executor::decide(workflow, plan, &command, plugins, Mode::Fire)
+    let decision = executor::decide(workflow, plan, &command, &executor::Facts::default(), plugins, Mode::Fire)
         .unwrap_or_else(|r| panic!("{} refused: {r}", command.event));
     let event = Event {
         seq: plan.seq + 1,

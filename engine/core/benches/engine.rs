@@ -171,7 +171,10 @@ fn in_memory(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_with_1000_events");
     group.bench_function("decide_guards", |b| {
         let command = note(1001);
-        b.iter(|| executor::decide(&workflow, &plan, &command, &NoPlugins, executor::Mode::Fire).expect("passes"))
+        b.iter(|| {
+            executor::decide(&workflow, &plan, &command, &executor::Facts::default(), &NoPlugins, executor::Mode::Fire)
+                .expect("passes")
+        })
     });
     let later = Date::new(2031, 6, 1).expect("date");
     group.bench_function("due_schedule", |b| b.iter(|| deadline::schedule(&workflow, &plan, later)));

@@ -1,12 +1,21 @@
 //! Deadlines at a given date: what is due, what is overdue, what was met
 //! late. Computed from the definition and the plan's history every time;
 //! "overdue" is never stored, so moving the clock is enough to test it.
+//!
+//! A deadline is met by one of its `met_by` events, on that event's date
+//! or, when the deadline says so, on a date written in a form (the day a
+//! decision was delivered, not the day it was entered), or when every row
+//! of a table is done. A deadline may apply in some cycles only, recur
+//! yearly or every N years (from a state or from a date in a form), bind
+//! each yearly act to its period ("the report for the previous year"), or
+//! fall once per row of a table (each measure's own term).
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::date::Date;
-use crate::definition::{Anchor, DeadlineDef, Due, Workflow};
-use crate::projection::Plan;
+use crate::definition::{Anchor, DeadlineDef, Due, MetAt, Workflow};
+use crate::projection::{Meeting, Plan};
 
 /// Where one occurrence of a deadline stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,12 +32,16 @@ pub enum Status {
 /// One occurrence of a deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DueItem {
+    /// The deadline's id; `id:key` for the occurrence of one row.
     pub deadline: String,
     pub what: String,
     pub who: String,
     pub due: Date,
     #[serde(flatten)]
     pub status: Status,
+    /// Where the date comes from (an article, or the pack's own reading).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 impl DueItem {
@@ -60,6 +73,65 @@ pub fn open_items(workflow: &Workflow, plan: &Plan, today: Date) -> Vec<DueItem>
     schedule(workflow, plan, today).into_iter().filter(DueItem::is_open).collect()
 }
 
+/// The due date of a deadline this cycle, for conditions ("only after the
+/// implementation deadline"): its first open occurrence, else its last.
+pub fn due_date(workflow: &Workflow, plan: &Plan, id: &str, today: Date) -> Option<Date> {
+    let deadline = workflow.def().deadlines.iter().find(|d| d.id == id)?;
+    let items = occurrences(deadline, plan, today);
+    items.iter().find(|i| i.is_open()).or(items.last()).map(|i| i.due)
+}
+
+/// How event `event` (dated `date`) meets each deadline it is `met_by`,
+/// read from the plan's data right after it.
+pub fn meetings_of(workflow: &Workflow, event: &str, date: Date, data: &Map<String, Value>) -> Vec<Meeting> {
+    workflow
+        .def()
+        .deadlines
+        .iter()
+        .filter(|d| d.met_by.iter().any(|e| e == event))
+        .map(|d| {
+            let on = match &d.met_at {
+                Some(MetAt::Field(path)) => date_at(data, path),
+                Some(MetAt::Latest(paths)) => {
+                    let dates: Option<Vec<Date>> = paths.iter().map(|p| date_at(data, p)).collect();
+                    dates.and_then(|all| all.into_iter().max())
+                }
+                _ => None,
+            };
+            let period = d.period.as_ref().and_then(|p| lookup(data, &p.field)?.as_i64());
+            Meeting { deadline: d.id.clone(), on: on.unwrap_or(date), period }
+        })
+        .collect()
+}
+
+fn lookup<'a>(data: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let (form, field) = path.split_once('.')?;
+    data.get(form)?.get(field)
+}
+
+fn date_at(data: &Map<String, Value>, path: &str) -> Option<Date> {
+    lookup(data, path)?.as_str()?.trim().parse().ok()
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn rows<'a>(data: &'a Map<String, Value>, path: &str) -> &'a [Value] {
+    lookup(data, path).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Whether the deadline applies in the plan's current cycle.
+fn in_cycle(deadline: &DeadlineDef, number: u32) -> bool {
+    (deadline.in_cycles.is_empty() || deadline.in_cycles.contains(&number))
+        && deadline.from_cycle.is_none_or(|from| number >= from)
+}
+
 /// When the deadline started to apply this cycle; `None` while it does not.
 fn anchor(deadline: &DeadlineDef, plan: &Plan) -> Option<Date> {
     if deadline.active_in.is_empty() {
@@ -68,22 +140,71 @@ fn anchor(deadline: &DeadlineDef, plan: &Plan) -> Option<Date> {
     deadline.active_in.iter().filter_map(|s| plan.first_entered.get(s)).min().copied()
 }
 
-/// Dates of the events that meet the deadline, this cycle, oldest first.
-fn meetings(deadline: &DeadlineDef, plan: &Plan) -> Vec<Date> {
-    plan.happened.iter().filter(|h| deadline.met_by.contains(&h.event)).map(|h| h.date).collect()
+/// How the deadline was met this cycle, oldest first.
+fn meetings(deadline: &DeadlineDef, plan: &Plan) -> Vec<Meeting> {
+    let mut found: Vec<Meeting> = plan
+        .happened
+        .iter()
+        .filter(|h| deadline.met_by.contains(&h.event))
+        .map(|h| {
+            h.meets.iter().find(|m| m.deadline == deadline.id).cloned().unwrap_or(Meeting {
+                deadline: deadline.id.clone(),
+                on: h.date,
+                period: None,
+            })
+        })
+        .collect();
+    found.sort_by_key(|m| m.on);
+    found
+}
+
+/// When every row of a table is done: the latest of their dates; `None`
+/// while a row is not done (or any is failed).
+fn all_rows_done(
+    data: &Map<String, Value>,
+    path: &str,
+    status: &str,
+    done: &[String],
+    failed: &[String],
+    date: &str,
+) -> Option<Date> {
+    let rows = rows(data, path);
+    if rows.is_empty() {
+        return None;
+    }
+    let mut latest: Option<Date> = None;
+    for row in rows {
+        let state = text(row.get(status))?;
+        if failed.contains(&state) || !done.contains(&state) {
+            return None;
+        }
+        let on: Date = row.get(date)?.as_str()?.trim().parse().ok()?;
+        latest = latest.max(Some(on));
+    }
+    latest
 }
 
 fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem> {
+    if !in_cycle(deadline, plan.cycle.number) {
+        return Vec::new();
+    }
     let Some(start) = anchor(deadline, plan) else {
         return Vec::new();
     };
-    let met = meetings(deadline, plan);
-    let item = |due: Date, met_on: Option<Date>| DueItem {
-        deadline: deadline.id.clone(),
-        what: deadline.what.clone(),
+    let item = |id: String, what: String, due: Date, met_on: Option<Date>| DueItem {
+        deadline: id,
+        what,
         who: deadline.who.clone(),
         due,
         status: status(due, met_on, today),
+        basis: deadline.basis.clone(),
+    };
+    let met = meetings(deadline, plan);
+    let first_met = || match &deadline.met_at {
+        Some(MetAt::AllRows { path, status, done, failed, date }) => {
+            all_rows_done(&plan.data, path, status, done, failed, date)
+        }
+        _ => met.first().map(|m| m.on),
     };
     let one_off = match &deadline.due {
         Due::Fixed(date) => Some(*date),
@@ -92,22 +213,74 @@ fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem>
             Some(entered) => Some(entered.add_months(*months).add_days(*days)),
             None => return Vec::new(),
         },
+        Due::Field(path) => match date_at(&plan.data, path) {
+            Some(date) => Some(date),
+            None => return Vec::new(),
+        },
+        Due::Rows { path, key, date, year } => {
+            return per_row(deadline, plan, path, key, date, year.as_deref(), &met)
+                .into_iter()
+                .map(|(id, what, due, on)| item(id, what, due, on))
+                .collect();
+        }
         Due::Yearly { .. } | Due::EveryYears { .. } => None,
     };
     if let Some(due) = one_off {
-        return vec![item(due, met.first().copied())];
+        return vec![item(deadline.id.clone(), deadline.what.clone(), due, first_met())];
     }
     let dates = recurring_dates(&deadline.due, plan, start, today);
+    if let Some(period) = &deadline.period {
+        // Each occurrence is met only by an act for its own period, whenever it came.
+        return dates
+            .into_iter()
+            .map(|due| {
+                let wanted = i64::from(due.year()) + i64::from(period.offset);
+                let on = met.iter().find(|m| m.period == Some(wanted)).map(|m| m.on);
+                item(deadline.id.clone(), deadline.what.clone(), due, on)
+            })
+            .collect();
+    }
     // Each occurrence takes the first unused meeting after the previous due date.
     let mut out = Vec::new();
-    let mut unused = met.into_iter().peekable();
+    let mut unused = met.into_iter().map(|m| m.on).peekable();
     let mut window_start = start;
     for due in dates {
         while unused.peek().is_some_and(|d| *d < window_start) {
             unused.next();
         }
-        out.push(item(due, unused.next()));
+        out.push(item(deadline.id.clone(), deadline.what.clone(), due, unused.next()));
         window_start = due.add_days(1);
+    }
+    out
+}
+
+/// One occurrence per row of a table: `(id:key, what, due, met on)`.
+fn per_row(
+    deadline: &DeadlineDef,
+    plan: &Plan,
+    path: &str,
+    key: &str,
+    date: &str,
+    year: Option<&str>,
+    met: &[Meeting],
+) -> Vec<(String, String, Date, Option<Date>)> {
+    let mut out = Vec::new();
+    for row in rows(&plan.data, path) {
+        let Some(name) = text(row.get(key)) else { continue };
+        let due = row.get(date).and_then(Value::as_str).and_then(|d| d.trim().parse::<Date>().ok()).or_else(|| {
+            let y = year.and_then(|column| row.get(column))?.as_i64()?;
+            Date::new(i32::try_from(y).ok()?, 12, 31)
+        });
+        let Some(due) = due else { continue };
+        let on = match &deadline.met_at {
+            Some(MetAt::Row { path, key: report_key, status, done, date }) => rows(&plan.data, path)
+                .iter()
+                .find(|r| text(r.get(report_key)).as_deref() == Some(name.as_str()))
+                .filter(|r| text(r.get(status)).is_some_and(|s| done.contains(&s)))
+                .and_then(|r| r.get(date)?.as_str()?.trim().parse().ok()),
+            _ => met.first().map(|m| m.on),
+        };
+        out.push((format!("{}:{name}", deadline.id), format!("{} ({name})", deadline.what), due, on));
     }
     out
 }
@@ -117,15 +290,17 @@ fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem>
 fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date> {
     let next = |k: i32| -> Option<Date> {
         match due {
-            Due::Yearly { month, day } => {
+            Due::Yearly { month, day, every } => {
+                let step = i32::try_from(every.unwrap_or(1).max(1)).ok()?;
                 let first =
                     Date::new(start.year(), *month, *day).map(|d| if d <= start { d.add_years(1) } else { d })?;
-                Some(first.add_years(k))
+                Some(first.add_years(k.checked_mul(step)?))
             }
             Due::EveryYears { years, from, months, days } => {
                 let base = match from {
                     Anchor::CycleStart => plan.cycle.start,
                     Anchor::Entry(state) => *plan.first_entered.get(state)?,
+                    Anchor::Field(path) => date_at(&plan.data, path)?,
                 };
                 let step = i32::try_from(*years).ok()?;
                 Some(base.add_years(step * (k + 1)).add_months(*months).add_days(*days))

@@ -38,7 +38,7 @@ use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
-use crate::executor::{self, Command, Mode, Refusal};
+use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
 use crate::pack::{
     Catalog, InstallError, Loader, Pack, ScenarioRunner, VersionCheck, VersionReport, install_checked, plugin_key,
@@ -216,6 +216,8 @@ impl Engine {
             created: today,
         };
         let (number, start) = executor::first_cycle(&wf, today);
+        let mut effects = vec![Effect::CycleOpened { number, start }];
+        effects.extend(self.obligation(&wf, institution, today));
         let first = Event {
             seq: 1,
             date: today,
@@ -226,7 +228,7 @@ impl Engine {
             payload: json!({}),
             from: String::new(),
             to: wf.def().initial.clone(),
-            effects: vec![Effect::CycleOpened { number, start }],
+            effects,
             prev: String::new(),
         };
         let bytes = first.to_bytes();
@@ -245,11 +247,12 @@ impl Engine {
             let plan = guard.clone();
             let workflow = self.workflow_of(&plan.meta)?;
             let plugins = self.plugins_for(&plan.meta);
+            let facts = self.facts(&plan.meta.institution);
             let mut command = command.clone();
             if let Some(event) = workflow.event(&command.event) {
                 guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
             }
-            let decision = executor::decide(&workflow, &plan, &command, &plugins, Mode::Fire).inspect_err(|refusal| {
+            let decision = executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Fire).inspect_err(|refusal| {
                 tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
             })?;
             // Anonymous answers keep no actor and no time of day that could be matched to a login.
@@ -355,6 +358,7 @@ impl Engine {
             return Err(EngineError::not_found("role", role, known));
         }
         let plugins = self.plugins_for(&plan.meta);
+        let facts = self.facts(&plan.meta.institution);
         Ok(executor::events_for_role(&workflow, &plan, role)
             .into_iter()
             .map(|event| {
@@ -365,7 +369,7 @@ impl Engine {
                     payload: Value::Null,
                     today,
                 };
-                let refusal = executor::decide(&workflow, &plan, &command, &plugins, Mode::Preview).err();
+                let refusal = executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Preview).err();
                 NextEvent { event, refusal }
             })
             .collect())
@@ -583,6 +587,49 @@ impl Engine {
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
         let audit = self.store.audit()?;
         Ok((audit.events_checked, audit.broken))
+    }
+
+    /// Whether the workflow's law obliges the institution (its `applies_to`),
+    /// and the notice to give when it does not.
+    fn obligation(&self, workflow: &Workflow, institution: &str, today: Date) -> Vec<Effect> {
+        let Some(applies) = &workflow.def().applies_to else { return Vec::new() };
+        let facts = self.facts(institution);
+        let draft_data = serde_json::Map::new();
+        let draft = guard::Draft::stored(&draft_data);
+        let ctx = crate::condition::Context {
+            institution: facts.institution.as_ref(),
+            ..crate::condition::Context::dates(today, today)
+        };
+        let failed: Vec<crate::error::Problem> = applies
+            .conditions
+            .iter()
+            .filter_map(|c| crate::condition::evaluate(workflow, c, &draft, &ctx).err())
+            .collect();
+        let unknown = failed.iter().any(|p| p.code == "condition.institution_unknown");
+        let obliged = if unknown { None } else { Some(failed.is_empty()) };
+        let reasons: Vec<String> = failed.iter().map(|p| p.message.clone()).collect();
+        let mut effects = vec![Effect::Obligation { obliged, reasons: reasons.clone() }];
+        if obliged != Some(true) {
+            let roles = workflow.def().roles.iter().map(|r| r.id.clone()).collect();
+            let message = format!("{} ({})", applies.notice, reasons.join("; "));
+            effects.push(Effect::Notice { roles, message });
+        }
+        effects
+    }
+
+    /// What conditions may read of an institution: its record, with its
+    /// parent's record under `parent`.
+    fn facts(&self, institution: &str) -> Facts {
+        let record = |id: &str| self.store.institution(id).ok().flatten();
+        let value = record(institution).map(|inst| {
+            let parent = inst.parent.as_deref().and_then(record);
+            let mut value = serde_json::to_value(&inst).unwrap_or_default();
+            if let (Some(parent), Some(map)) = (parent, value.as_object_mut()) {
+                map.insert("parent".into(), serde_json::to_value(parent).unwrap_or_default());
+            }
+            value
+        });
+        Facts { institution: value }
     }
 
     /// The plugins of the pack version a plan is pinned to.

@@ -5,11 +5,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::condition::{self, Context};
 use crate::date::Date;
 use crate::definition::{Action, PluginGuard, Workflow};
 use crate::diagnostic::did_you_mean;
 use crate::error::Problem;
-use crate::guard::{self, Context, Draft};
+use crate::guard::{self, Draft};
 use crate::message::{Message, english, list};
 use crate::plugin::PluginRunner;
 use crate::projection::Plan;
@@ -30,6 +31,14 @@ pub struct Command {
 pub struct Decision {
     pub to: String,
     pub effects: Vec<Effect>,
+}
+
+/// What a decision may read besides the plan and the command.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The institution's attributes, as conditions read them
+    /// (`{"employees": 240, "kind": "...", "parent": {...}}`).
+    pub institution: Option<Value>,
 }
 
 /// How much of a decision to work out.
@@ -180,6 +189,7 @@ pub fn decide(
     workflow: &Workflow,
     plan: &Plan,
     command: &Command,
+    facts: &Facts,
     plugins: &dyn PluginRunner,
     mode: Mode,
 ) -> Result<Decision, Refusal> {
@@ -218,9 +228,16 @@ pub fn decide(
             }
         }
     }
-    let ctx = Context { today: command.today, cycle_start: plan.cycle.start };
+    let due = |id: &str| crate::deadline::due_date(workflow, plan, id, command.today);
+    let ctx = Context {
+        today: command.today,
+        cycle_start: plan.cycle.start,
+        institution: facts.institution.as_ref(),
+        scores: Some(&plan.scores),
+        deadline_due: &due,
+    };
     for condition in &transition.conditions {
-        guard::evaluate(workflow, condition, &draft, ctx).map_err(|problem| Refusal::Condition { problem })?;
+        condition::evaluate(workflow, condition, &draft, &ctx).map_err(|problem| Refusal::Condition { problem })?;
     }
     if let Some(check) = &transition.plugin {
         plugin_guard(check, &draft, command.today, plugins)?;
@@ -301,6 +318,7 @@ pub fn first_cycle(workflow: &Workflow, today: Date) -> (u32, Date) {
 
 #[cfg(test)]
 mod tests {
+    use super::Facts;
     use super::*;
     use crate::fixtures::{ANNUAL, date, plan, workflow};
     use crate::plugin::{PluginError, PluginOutput, Provenance};
@@ -394,7 +412,7 @@ mod tests {
             payload: case.payload,
             today: date(case.date),
         };
-        let actual = describe(decide(&wf, &p, &command, &Double { limit: case.limit }, Mode::Fire));
+        let actual = describe(decide(&wf, &p, &command, &Facts::default(), &Double { limit: case.limit }, Mode::Fire));
         assert_eq!(actual, case.expect);
     }
 
@@ -551,9 +569,11 @@ mod tests {
             payload: risks(2),
             today: date("2025-03-01"),
         };
-        let refusal = decide(&wf, &p, &command, &crate::plugin::NoPlugins, Mode::Fire).expect_err("no plugin loaded");
+        let refusal = decide(&wf, &p, &command, &Facts::default(), &crate::plugin::NoPlugins, Mode::Fire)
+            .expect_err("no plugin loaded");
         assert_eq!(refusal.to_string(), "the check `quality` refused: no plugin named `quality` is loaded");
-        let preview = decide(&wf, &p, &command, &Double { limit: 10 }, Mode::Preview).expect("passes");
+        let preview =
+            decide(&wf, &p, &command, &Facts::default(), &Double { limit: 10 }, Mode::Preview).expect("passes");
         assert_eq!(preview, Decision { to: "monitoring".into(), effects: vec![] });
     }
 }

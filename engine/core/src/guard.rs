@@ -7,15 +7,13 @@
 //! the stored data with the payload laid over it, so deciding an event
 //! costs the size of its payload, not the size of the plan.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use crate::date::Date;
-use crate::definition::{Condition, DateRef, FieldDef, FieldKind, FormDef, Workflow};
+use crate::definition::{FieldDef, FieldKind, FormDef, Workflow};
 use crate::diagnostic::did_you_mean;
 use crate::error::Problem;
-use crate::message::{Message, english};
+use crate::message::Message;
 
 /// Longest `Text` value (in characters) unless the field sets `max_length`:
 /// a name, a number, a title — a line, not a document.
@@ -30,13 +28,6 @@ pub const MAX_ROWS_PER_EVENT: usize = 5_000;
 /// make the store keep forever.
 pub const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
 
-/// What conditions may compare against besides the plan's data.
-#[derive(Debug, Clone, Copy)]
-pub struct Context {
-    pub today: Date,
-    pub cycle_start: Date,
-}
-
 /// The JSON path of a field (`form.field`) or of a cell (`form.table[3].column`).
 pub fn path_of(form: &str, field: &str, cell: Option<(usize, &str)>) -> String {
     match cell {
@@ -45,11 +36,11 @@ pub fn path_of(form: &str, field: &str, cell: Option<(usize, &str)>) -> String {
     }
 }
 
-fn label_of(field: &FieldDef) -> String {
+pub(crate) fn label_of(field: &FieldDef) -> String {
     if field.title.is_empty() { field.id.clone() } else { field.title.clone() }
 }
 
-fn label_key(form: &str, field: &str, column: Option<&str>) -> String {
+pub(crate) fn label_key(form: &str, field: &str, column: Option<&str>) -> String {
     match column {
         Some(column) => format!("field.{form}.{field}.{column}"),
         None => format!("field.{form}.{field}"),
@@ -340,7 +331,7 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn bounds_words(min: Option<f64>, max: Option<f64>) -> String {
+pub(crate) fn bounds_words(min: Option<f64>, max: Option<f64>) -> String {
     match (min, max) {
         (Some(min), Some(max)) => format!("{min} to {max}"),
         (Some(min), None) => format!("at least {min}"),
@@ -350,7 +341,7 @@ fn bounds_words(min: Option<f64>, max: Option<f64>) -> String {
 }
 
 /// True when a value counts as filled in.
-fn filled(value: Option<&Value>) -> bool {
+pub(crate) fn filled(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) => !s.trim().is_empty(),
@@ -368,6 +359,11 @@ pub struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// Rows that are simply these (not a stored table with new ones).
+    pub fn of(rows: &'a [Value]) -> Rows<'a> {
+        Rows { stored: &[], added: rows }
+    }
+
     pub fn len(&self) -> usize {
         self.stored.len() + self.added.len()
     }
@@ -518,194 +514,6 @@ pub fn lookup<'a>(data: &'a Map<String, Value>, path: &str) -> Option<&'a Value>
     data.get(form)?.get(field)
 }
 
-/// Evaluates a condition against the data after the event; `Err` is the
-/// problem, placed on the field the condition reads.
-pub fn evaluate(workflow: &Workflow, condition: &Condition, draft: &Draft, ctx: Context) -> Result<(), Problem> {
-    let what = |path: &str, label: &Option<String>| -> String {
-        label.clone().unwrap_or_else(|| workflow.field(path).map_or(path.to_string(), label_of))
-    };
-    let problem = |path: &str, message: Message| {
-        let key = path.split_once('.').map(|(form, field)| label_key(form, field, None));
-        Problem::new(path, message).with_field_key(key)
-    };
-    match condition {
-        Condition::Count { path, min, max, label } => {
-            let n = draft.rows_at(path).len() as u64;
-            within(n, *min, *max).map_err(|need| {
-                problem(
-                    path,
-                    Message::new("condition.count").arg("what", what(path, label)).arg("count", n).arg("need", need),
-                )
-            })
-        }
-        Condition::CountWhere { path, column, equals, min, max, label } => {
-            let n = draft
-                .rows_at(path)
-                .iter()
-                .filter(|r| text_of(r.get(column)).as_deref() == Some(equals.as_str()))
-                .count() as u64;
-            within(n, *min, *max).map_err(|need| {
-                let message = Message::new("condition.count_where")
-                    .arg("what", what(path, label))
-                    .arg("count", n)
-                    .arg("column", column)
-                    .arg("value", equals)
-                    .arg("need", need);
-                problem(path, message)
-            })
-        }
-        Condition::Distinct { path, column, min, max, label } => {
-            let values: BTreeSet<String> = draft.rows_at(path).iter().filter_map(|r| text_of(r.get(column))).collect();
-            let n = values.len() as u64;
-            within(n, *min, *max).map_err(|need| {
-                let message = Message::new("condition.distinct")
-                    .arg("what", what(path, label))
-                    .arg("count", n)
-                    .arg("column", column)
-                    .arg("need", need);
-                problem(path, message)
-            })
-        }
-        Condition::Range { path, column: None, min, max, label } => {
-            let range = bounds_words(*min, *max);
-            match draft.lookup(path).and_then(Value::as_f64) {
-                None => Err(problem(
-                    path,
-                    Message::new("condition.no_number").arg("what", what(path, label)).arg("range", range),
-                )),
-                Some(v) if in_bounds(v, *min, *max) => Ok(()),
-                Some(v) => Err(problem(
-                    path,
-                    Message::new("condition.number_out_of_range")
-                        .arg("what", what(path, label))
-                        .arg("value", v)
-                        .arg("range", range),
-                )),
-            }
-        }
-        Condition::Range { path, column: Some(column), min, max, label } => {
-            for (i, row) in draft.rows_at(path).iter().enumerate() {
-                match row.get(column).and_then(Value::as_f64) {
-                    Some(v) if in_bounds(v, *min, *max) => {}
-                    other => {
-                        let is = other.map_or("empty".to_string(), |v| v.to_string());
-                        let message = Message::new("condition.row_number_out_of_range")
-                            .arg("what", what(path, label))
-                            .arg("row", i + 1)
-                            .arg("column", column)
-                            .arg("value", is)
-                            .arg("range", bounds_words(*min, *max));
-                        let (form, field) = path.split_once('.').unwrap_or((path, ""));
-                        return Err(Problem::new(path_of(form, field, Some((i, column))), message)
-                            .with_field_key(Some(label_key(form, field, Some(column)))));
-                    }
-                }
-            }
-            Ok(())
-        }
-        Condition::Date { path, not_before, not_after, label } => {
-            let name = what(path, label);
-            let Some(date) = draft.lookup(path).and_then(Value::as_str).and_then(|s| s.parse::<Date>().ok()) else {
-                return Err(problem(path, Message::new("condition.no_date").arg("what", name)));
-            };
-            let bound = |key: &'static str, limit: Date, reference: String| {
-                problem(
-                    path,
-                    Message::new(key)
-                        .arg("what", &name)
-                        .arg("date", date)
-                        .arg("limit", limit)
-                        .arg("reference", reference),
-                )
-            };
-            if let Some((limit, words)) = not_before.as_ref().and_then(|r| resolve(r, draft, ctx))
-                && date < limit
-            {
-                return Err(bound("condition.date_before", limit, words));
-            }
-            if let Some((limit, words)) = not_after.as_ref().and_then(|r| resolve(r, draft, ctx))
-                && date > limit
-            {
-                return Err(bound("condition.date_after", limit, words));
-            }
-            Ok(())
-        }
-        Condition::Equals { path, value, label } => {
-            let actual = text_of(draft.lookup(path));
-            if actual.as_deref() == Some(value.as_str()) {
-                Ok(())
-            } else {
-                let is = actual.map_or("empty".to_string(), |a| format!("`{a}`"));
-                Err(problem(
-                    path,
-                    Message::new("condition.not_equal")
-                        .arg("what", what(path, label))
-                        .arg("value", is)
-                        .arg("expected", value),
-                ))
-            }
-        }
-        Condition::Filled { path, label } => {
-            if filled(draft.lookup(path)) {
-                Ok(())
-            } else {
-                Err(problem(path, Message::new("condition.empty").arg("what", what(path, label))))
-            }
-        }
-        Condition::All(list) => list.iter().try_for_each(|c| evaluate(workflow, c, draft, ctx)),
-        Condition::Any(list) => {
-            let mut reasons = Vec::new();
-            let mut first_path = String::new();
-            for c in list {
-                match evaluate(workflow, c, draft, ctx) {
-                    Ok(()) => return Ok(()),
-                    Err(p) => {
-                        if first_path.is_empty() {
-                            first_path = p.path.clone();
-                        }
-                        reasons.push(p.message);
-                    }
-                }
-            }
-            Err(Problem::new(first_path, Message::new("condition.none_holds").arg("reasons", reasons.join("; "))))
-        }
-    }
-}
-
-fn resolve(r: &DateRef, draft: &Draft, ctx: Context) -> Option<(Date, String)> {
-    match r {
-        DateRef::Today => Some((ctx.today, english("word.today").into())),
-        DateRef::CycleStart => Some((ctx.cycle_start, english("word.cycle_start").into())),
-        DateRef::Fixed(date) => Some((*date, english("word.fixed_date").into())),
-        DateRef::Field(path) => {
-            let date = draft.lookup(path)?.as_str()?.parse().ok()?;
-            Some((date, format!("`{path}`")))
-        }
-    }
-}
-
-fn text_of(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn in_bounds(v: f64, min: Option<f64>, max: Option<f64>) -> bool {
+pub(crate) fn in_bounds(v: f64, min: Option<f64>, max: Option<f64>) -> bool {
     min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
-}
-
-/// `Ok` when `n` is within bounds, else the needed range in words.
-fn within(n: u64, min: Option<u64>, max: Option<u64>) -> Result<(), String> {
-    if min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m) {
-        return Ok(());
-    }
-    Err(match (min, max) {
-        (Some(min), Some(max)) => format!("{min} to {max}"),
-        (Some(min), None) => format!("at least {min}"),
-        (None, Some(max)) => format!("at most {max}"),
-        (None, None) => String::new(),
-    })
 }

@@ -4,6 +4,7 @@
 //! a plan's events ([`store`]) → projections ([`projection`]) → what people
 //! see. The engine knows no country; jurisdictions arrive as packs.
 
+pub mod condition;
 pub mod date;
 pub mod deadline;
 pub mod definition;

@@ -35,6 +35,20 @@ pub struct Happened {
     pub event: String,
     pub date: Date,
     pub seq: u64,
+    /// For each deadline this event meets: the date it counts as met on
+    /// (a date in a form when the deadline says so, else the event's) and
+    /// the period it is for (when the deadline binds acts to a period).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub meets: Vec<Meeting>,
+}
+
+/// How an event meets one deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meeting {
+    pub deadline: String,
+    pub on: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<i64>,
 }
 
 /// A notice sent to holders of roles.
@@ -77,6 +91,9 @@ pub struct Plan {
     pub last_date: Date,
     /// Hash of the last event's stored bytes (the next event's `prev`).
     pub head: String,
+    /// Whether the law obliges the institution, as checked at the plan's
+    /// start (`None` when the workflow states no rule or it could not be told).
+    pub obliged: Option<bool>,
 }
 
 impl Plan {
@@ -97,6 +114,7 @@ impl Plan {
             seq: 0,
             last_date: first.date,
             head: String::new(),
+            obliged: None,
         };
         for (event, raw) in events {
             plan.apply(workflow, event, hash_hex(raw));
@@ -110,7 +128,8 @@ impl Plan {
         merge_forms(&mut self.data, &event.payload, append);
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
-        self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq });
+        let meets = crate::deadline::meetings_of(workflow, &event.event, event.date, &self.data);
+        self.happened.push(Happened { event: event.event.clone(), date: event.date, seq: event.seq, meets });
         let opens_cycle = event.effects.iter().any(|e| matches!(e, Effect::CycleOpened { .. }));
         for effect in &event.effects {
             self.apply_effect(workflow, effect, event);
@@ -154,6 +173,7 @@ impl Plan {
                 self.scores.insert(output.clone(), record);
             }
             Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
+            Effect::Obligation { obliged, .. } => self.obliged = *obliged,
         }
     }
 

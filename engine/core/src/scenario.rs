@@ -7,14 +7,15 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::date::Date;
-use crate::deadline::{self, Status};
-pub use crate::definition::scenario::{Expect, Report, Scenario, ScenarioInstitution, Step, ValueCheck};
+use crate::deadline::{self, DueItem, Status};
+pub use crate::definition::scenario::{DeadlineCheck, Expect, Report, Scenario, ScenarioInstitution, Step, ValueCheck};
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::executor::Command;
 use crate::pack::{Catalog, Pack};
 use crate::plugin::PluginRunner;
 use crate::store::{Institution, SledStore};
+use crate::wire::DueView;
 
 /// Runs a scenario against a fresh, temporary store with only this pack.
 pub fn run(pack: &Arc<Pack>, plugins: Arc<dyn PluginRunner>, file: &str, scenario: &Scenario) -> Report {
@@ -36,14 +37,11 @@ fn run_steps(
     catalog.insert_arc(pack.clone());
     let engine = Engine::new(Arc::new(SledStore::temporary()?), catalog, plugins);
     let inst = scenario.institution.clone().unwrap_or_default();
-    engine.add_institution(Institution {
-        id: "scenario".into(),
-        name: if inst.name.is_empty() { "Scenario".into() } else { inst.name },
-        jurisdiction: pack.manifest.id.clone(),
-        kind: inst.kind,
-        employees: inst.employees,
-        parent: None,
-    })?;
+    let parent = match &inst.parent {
+        Some(parent) => Some(add_institution(&engine, pack, "scenario-parent", parent, None)?),
+        None => None,
+    };
+    add_institution(&engine, pack, "scenario", &inst, parent)?;
     let workflow = format!("{}/{}", pack.manifest.id, scenario.workflow);
     let plan = engine.new_plan("scenario", &workflow, "scenario", scenario.start)?.meta.id.clone();
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -58,17 +56,36 @@ fn run_steps(
                 };
                 fire(&engine, &plan, &command, expect)?
             }
-            Step::Check { date, state, cycle, overdue, upcoming, met, values } => check(
+            Step::Check { date, state, cycle, overdue, upcoming, met, deadlines, values } => check(
                 &engine,
                 &plan,
                 *date,
-                state.as_deref(),
-                *cycle,
-                overdue.as_deref(),
-                upcoming.as_deref(),
-                met,
-                values,
+                Expected {
+                    state: state.as_deref(),
+                    cycle: *cycle,
+                    overdue: overdue.as_deref(),
+                    upcoming: upcoming.as_deref(),
+                    met,
+                    deadlines,
+                    values,
+                },
             )?,
+            Step::Document { date, id, lang, contains, not_contains } => {
+                let html = engine.document(&plan, id, lang.as_deref(), *date)?;
+                let text = visible_text(&html);
+                let mut problems: Vec<String> = contains
+                    .iter()
+                    .filter(|t| !text.contains(t.as_str()))
+                    .map(|t| format!("document `{id}` does not contain \"{t}\""))
+                    .collect();
+                problems.extend(
+                    not_contains
+                        .iter()
+                        .filter(|t| text.contains(t.as_str()))
+                        .map(|t| format!("document `{id}` contains \"{t}\", which it must not")),
+                );
+                problems
+            }
         };
         failures.extend(problems.into_iter().map(|p| format!("step {}: {p}", i + 1)));
     }
@@ -102,18 +119,63 @@ fn fire(engine: &Engine, plan: &str, command: &Command, expect: &Expect) -> Resu
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check(
+/// Registers a scenario's institution (or its parent) for the pack.
+fn add_institution(
     engine: &Engine,
-    plan_id: &str,
-    date: Date,
-    state: Option<&str>,
+    pack: &Pack,
+    id: &str,
+    inst: &ScenarioInstitution,
+    parent: Option<String>,
+) -> Result<String, EngineError> {
+    engine.add_institution(Institution {
+        id: id.into(),
+        name: if inst.name.is_empty() { "Scenario".into() } else { inst.name.clone() },
+        jurisdiction: pack.manifest.id.clone(),
+        kind: inst.kind.clone(),
+        employees: inst.employees,
+        parent,
+    })?;
+    Ok(id.to_string())
+}
+
+/// The text of an HTML document as a reader sees it: tags dropped,
+/// entities of the escaped characters read back, spaces collapsed.
+fn visible_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What a `Check` step expects.
+struct Expected<'s> {
+    state: Option<&'s str>,
     cycle: Option<u32>,
-    overdue: Option<&[String]>,
-    upcoming: Option<&[String]>,
-    met: &[String],
-    values: &[ValueCheck],
-) -> Result<Vec<String>, EngineError> {
+    overdue: Option<&'s [String]>,
+    upcoming: Option<&'s [String]>,
+    met: &'s [String],
+    deadlines: &'s [DeadlineCheck],
+    values: &'s [ValueCheck],
+}
+
+fn check(engine: &Engine, plan_id: &str, date: Date, expected: Expected) -> Result<Vec<String>, EngineError> {
+    let Expected { state, cycle, overdue, upcoming, met, deadlines, values } = expected;
     let plan = engine.plan(plan_id)?;
     let workflow = engine.workflow_of(&plan.meta)?;
     let mut problems = Vec::new();
@@ -145,7 +207,18 @@ fn check(
     for id in met.iter().filter(|id| !met_now.contains(id)) {
         problems.push(format!("on {date} the deadline `{id}` is not met"));
     }
-    let view = json!({"state": plan.state, "cycle": plan.cycle, "data": plan.data, "scores": plan.scores, "documents": plan.documents});
+    problems.extend(deadlines.iter().filter_map(|d| deadline_problem(&schedule, d, date)));
+    let mut by_id: serde_json::Map<String, Value> = serde_json::Map::new();
+    for item in &schedule {
+        let entry = by_id.entry(item.deadline.clone()).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(serde_json::to_value(DueView::from(item)).unwrap_or_default());
+        }
+    }
+    let view = json!({
+        "state": plan.state, "cycle": plan.cycle, "data": plan.data, "scores": plan.scores,
+        "documents": plan.documents, "obliged": plan.obliged, "notices": plan.notices, "deadlines": by_id,
+    });
     for v in values {
         match value_at(&view, &v.path) {
             Some(actual) if actual == &v.equals => {}
@@ -159,6 +232,38 @@ fn check(
 /// Runs every scenario of a pack, each against its own temporary store.
 pub fn run_all(pack: &Arc<Pack>, plugins: Arc<dyn PluginRunner>) -> Vec<Report> {
     pack.scenarios.iter().map(|(file, scenario)| run(pack, plugins.clone(), file, scenario)).collect()
+}
+
+/// What is wrong with a deadline's occurrence on `date`, if anything.
+fn deadline_problem(schedule: &[DueItem], expected: &DeadlineCheck, date: Date) -> Option<String> {
+    let found = schedule.iter().find(|i| i.deadline == expected.id && expected.due.is_none_or(|due| i.due == due));
+    let Some(item) = found else {
+        let due = expected.due.map(|d| format!(" due {d}")).unwrap_or_default();
+        return Some(format!("on {date} the deadline `{}`{due} is not tracked", expected.id));
+    };
+    let (status, on) = match item.status {
+        Status::Upcoming { .. } => ("upcoming", None),
+        Status::Overdue { .. } => ("overdue", None),
+        Status::Met { on, late: false } => ("met", Some(on)),
+        Status::Met { on, late: true } => ("met_late", Some(on)),
+    };
+    let mut wrong = Vec::new();
+    if let Some(want) = &expected.status
+        && want != status
+    {
+        wrong.push(format!("is {status}, expected {want}"));
+    }
+    if let Some(want) = expected.due
+        && want != item.due
+    {
+        wrong.push(format!("is due {}, expected {want}", item.due));
+    }
+    if expected.on.is_some() && expected.on != on {
+        let was = on.map_or("not met".to_string(), |d| format!("met on {d}"));
+        wrong.push(format!("was {was}, expected met on {}", expected.on.map(|d| d.to_string()).unwrap_or_default()));
+    }
+    (!wrong.is_empty())
+        .then(|| format!("on {date} the deadline `{}` (due {}) {}", expected.id, item.due, wrong.join(", ")))
 }
 
 /// The value at a dotted path; numeric segments index lists.

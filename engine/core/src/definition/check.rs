@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::{
-    Action, Anchor, Condition, DateRef, Due, FieldDef, FieldKind, FormDef, StateDef, StateKind, TransitionDef,
-    WorkflowDef,
+    Action, Anchor, Condition, DateRef, DeadlineDef, Due, FieldDef, FieldKind, FormDef, MetAt, RowTest, StateDef,
+    StateKind, TransitionDef, WorkflowDef,
 };
 use crate::diagnostic::{Diagnostic, Needle, Severity, Source, did_you_mean};
 
@@ -102,6 +102,7 @@ pub fn check_with_forms(
     checker.reachability(&indices, &moves);
     checker.deadlines(&indices);
     checker.cycle(&indices);
+    checker.applies_to();
     checker.usage();
     let mut diagnostics = checker.out;
     diagnostics.sort_by(|a, b| (a.line, a.column, a.code).cmp(&(b.line, b.column, b.code)));
@@ -138,6 +139,7 @@ pub fn check_forms(forms: &[FormDef], source: &Source) -> Vec<Diagnostic> {
         transitions: Vec::new(),
         deadlines: Vec::new(),
         cycle: None,
+        applies_to: None,
     };
     let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms: forms.len() };
     checker.index("forms", "form", def.forms.iter().map(|f| &f.id));
@@ -423,6 +425,15 @@ impl Checker<'_> {
             needles.push(Needle::Quoted(v));
             needles
         };
+        let inner = |field: &'static str, k: Option<usize>| {
+            let mut needles = place.to_vec();
+            needles.push(Needle::Item(0));
+            needles.push(Needle::Field(field));
+            if let Some(k) = k {
+                needles.push(Needle::Item(k));
+            }
+            needles
+        };
         use FieldKind as K;
         let (path, column, wanted): (&String, Option<&String>, &[FieldKind]) = match condition {
             Condition::Any(list) | Condition::All(list) => {
@@ -431,6 +442,11 @@ impl Checker<'_> {
                     inner.extend([Needle::Item(0), Needle::Item(k)]);
                     self.condition(c, element, &inner);
                 }
+                return;
+            }
+            Condition::If { when, then } => {
+                self.condition(when, element, &[place, &[Needle::Field("when")]].concat());
+                self.condition(then, element, &[place, &[Needle::Field("then")]].concat());
                 return;
             }
             Condition::Count { path, min, max, .. } => {
@@ -447,15 +463,52 @@ impl Checker<'_> {
                 let kinds: &[FieldKind] = if column.is_some() { &[K::Table] } else { &[K::Integer, K::Number] };
                 (path, column.as_ref(), kinds)
             }
-            Condition::Date { path, not_before, not_after, .. } => {
-                for r in [not_before, not_after].into_iter().flatten() {
-                    if let DateRef::Field(other) = r {
-                        self.path(other, None, &[K::Date], &at(other), element);
-                    }
+            Condition::Date { path, not_before, not_after, after, before, .. } => {
+                for r in [not_before, not_after, after, before].into_iter().flatten() {
+                    self.date_ref(r, None, &at(path), element);
                 }
                 (path, None, &[K::Date])
             }
             Condition::Equals { path, .. } | Condition::Filled { path, .. } => (path, None, &[]),
+            Condition::SameAs { path, other, .. } => {
+                self.path(other, None, &[], &at(other), element);
+                (path, None, &[])
+            }
+            Condition::Rows { path, filter, require, .. } => {
+                self.table(path, &[], &at(path), element);
+                for (k, test) in filter.iter().chain(require).enumerate() {
+                    self.row_test(
+                        test,
+                        path,
+                        &inner(if k == 0 && filter.is_some() { "where" } else { "require" }, None),
+                        element,
+                    );
+                }
+                return;
+            }
+            Condition::Covered { path, column, by, by_column, filter, .. } => {
+                self.table(path, &[column], &at(path), element);
+                self.table(by, &[by_column], &at(by), element);
+                if let Some(test) = filter {
+                    self.row_test(test, path, &at(path), element);
+                }
+                return;
+            }
+            Condition::References { path, column, into, into_column, .. } => {
+                self.table(path, &[column], &at(path), element);
+                self.table(into, &[into_column], &at(into), element);
+                return;
+            }
+            Condition::Institution { attribute, min, max, .. } => {
+                self.bounds(*min, *max, &at(attribute), element);
+                if !INSTITUTION_ATTRIBUTES.contains(&attribute.as_str()) {
+                    let msg = format!("institutions have no attribute `{attribute}`");
+                    let d = self.error("E122", &at(attribute), element.to_string(), msg);
+                    d.hint = did_you_mean(attribute, INSTITUTION_ATTRIBUTES.iter().copied())
+                        .or_else(|| Some(format!("the attributes are: {}", INSTITUTION_ATTRIBUTES.join(", "))));
+                }
+                return;
+            }
         };
         self.path(path, column, wanted, &at(path), element);
         if let (Condition::Range { column: Some(column), .. }, Some(field)) = (condition, self.field_of(path))
@@ -464,6 +517,117 @@ impl Checker<'_> {
         {
             let msg = format!("`Range` needs a number column, but `{path}.{column}` is {:?}", c.kind);
             self.error("E118", &at(path), element.to_string(), msg);
+        }
+    }
+
+    /// A table conditions read: a `Table` field with these columns, or a
+    /// plugin's output (`scores.<output>.<list>`, checked by output name).
+    fn table(&mut self, path: &str, columns: &[&String], at: &[Needle], element: &str) {
+        if let Some(rest) = path.strip_prefix("scores.") {
+            let output = rest.split('.').next().unwrap_or_default();
+            let outputs: Vec<String> = self
+                .def
+                .transitions
+                .iter()
+                .flat_map(|t| &t.actions)
+                .filter_map(|a| match a {
+                    Action::Score { output, .. } => Some(output.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !outputs.iter().any(|o| o == output) {
+                let msg = format!("no `Score` action of this workflow has the output `{output}`");
+                self.error("E123", at, element.to_string(), msg).hint =
+                    did_you_mean(output, outputs.iter().map(String::as_str));
+            }
+            return;
+        }
+        self.path(path, None, &[FieldKind::Table], at, element);
+        for column in columns {
+            self.column(path, column, &[], at, element);
+        }
+    }
+
+    /// A column of the table at `path` exists (and is of a wanted kind).
+    fn column(&mut self, path: &str, column: &str, wanted: &[FieldKind], at: &[Needle], element: &str) {
+        if path.starts_with("scores.") {
+            return;
+        }
+        let Some(field) = self.field_of(path) else { return };
+        match field.columns.iter().find(|c| c.id == column) {
+            None => {
+                let columns: Vec<String> = field.columns.iter().map(|c| c.id.clone()).collect();
+                let msg = format!("the table `{path}` has no column `{column}`");
+                self.error("E106", at, element.to_string(), msg).hint =
+                    did_you_mean(column, columns.iter().map(String::as_str));
+            }
+            Some(c) if !wanted.is_empty() && !wanted.contains(&c.kind) => {
+                let names: Vec<String> = wanted.iter().map(|k| format!("{k:?}")).collect();
+                let msg = format!("`{path}.{column}` is a {:?} column; this needs {}", c.kind, names.join(" or "));
+                self.error("E118", at, element.to_string(), msg);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Checks a row test of the table at `path`.
+    fn row_test(&mut self, test: &RowTest, path: &str, at: &[Needle], element: &str) {
+        use FieldKind as K;
+        match test {
+            RowTest::Filled(column) | RowTest::In { column, .. } => self.column(path, column, &[], at, element),
+            RowTest::Date { column, not_before, not_after, after, before } => {
+                self.column(path, column, &[K::Date], at, element);
+                for r in [not_before, not_after, after, before].into_iter().flatten() {
+                    self.date_ref(r, Some(path), at, element);
+                }
+            }
+            RowTest::Range { column, min, max } => {
+                self.bounds(*min, *max, at, element);
+                self.column(path, column, &[K::Integer, K::Number], at, element);
+            }
+            RowTest::Highest { column, from, key, match_column, value, order } => {
+                self.column(path, column, &[], at, element);
+                self.column(path, key, &[], at, element);
+                let columns = [match_column, value];
+                self.table(from, &columns, at, element);
+                if order.is_empty() {
+                    self.error(
+                        "E123",
+                        at,
+                        element.to_string(),
+                        "`Highest` needs an `order` of the values, lowest first".into(),
+                    );
+                }
+            }
+            RowTest::Any(list) | RowTest::All(list) => list.iter().for_each(|t| self.row_test(t, path, at, element)),
+            RowTest::Not(inner) => self.row_test(inner, path, at, element),
+        }
+    }
+
+    /// Checks a reference date; `row` is the table when it is read in a row test.
+    fn date_ref(&mut self, r: &DateRef, row: Option<&str>, at: &[Needle], element: &str) {
+        use FieldKind as K;
+        match (r, row) {
+            (DateRef::Field(other), _) => self.path(other, None, &[K::Date], at, element),
+            (DateRef::YearAfter(other), _) => self.path(other, None, &[K::Integer], at, element),
+            (DateRef::Deadline(id), _) => {
+                if !self.def.deadlines.iter().any(|d| &d.id == id) {
+                    let ids: Vec<String> = self.def.deadlines.iter().map(|d| d.id.clone()).collect();
+                    self.unknown("deadline", id, ids.iter(), at, element.to_string());
+                }
+            }
+            (DateRef::Column(column), Some(table)) => self.column(table, column, &[K::Date], at, element),
+            (DateRef::Lookup { table, key, column }, Some(row)) => {
+                self.column(row, key, &[], at, element);
+                let columns = [key, column];
+                self.table(table, &columns, at, element);
+            }
+            (DateRef::Column(_) | DateRef::Lookup { .. }, None) => {
+                let msg =
+                    "`Column` and `Lookup` dates name a row, so they only work in a row test (`Rows`)".to_string();
+                self.error("E123", at, element.to_string(), msg);
+            }
+            (DateRef::Today | DateRef::CycleStart | DateRef::Fixed(_), _) => {}
         }
     }
 
@@ -613,9 +777,14 @@ impl Checker<'_> {
                 }
             }
             let mut named: Vec<&String> = dl.active_in.iter().collect();
+            self.deadline_sources(dl, &element);
             match &dl.due {
                 Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
-                Due::Yearly { month, day } if crate::date::Date::new(2023, *month, *day).is_none() => {
+                Due::Yearly { every: Some(0), .. } => {
+                    let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
+                    self.error("E120", &at, element.clone(), "`every` must be at least 1".into());
+                }
+                Due::Yearly { month, day, .. } if crate::date::Date::new(2023, *month, *day).is_none() => {
                     let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
                     let (msg, hint) = if (*month, *day) == (2, 29) {
                         (
@@ -638,6 +807,62 @@ impl Checker<'_> {
                     self.unknown("state", state, states.keys(), &at(state), element.clone());
                 }
             }
+        }
+    }
+
+    /// The fields and tables a deadline reads its dates from.
+    fn deadline_sources(&mut self, dl: &DeadlineDef, element: &str) {
+        use FieldKind as K;
+        let at = [Needle::Field("deadlines"), Needle::Id(&dl.id)];
+        match &dl.due {
+            Due::Field(path) | Due::EveryYears { from: Anchor::Field(path), .. } => {
+                self.path(path, None, &[K::Date], &at, element)
+            }
+            Due::Rows { path, key, date, year } => {
+                self.table(path, &[key], &at, element);
+                self.column(path, date, &[K::Date], &at, element);
+                if let Some(year) = year {
+                    self.column(path, year, &[K::Integer], &at, element);
+                }
+            }
+            _ => {}
+        }
+        match &dl.met_at {
+            Some(MetAt::Field(path)) => self.path(path, None, &[K::Date], &at, element),
+            Some(MetAt::Latest(paths)) => paths.iter().for_each(|p| self.path(p, None, &[K::Date], &at, element)),
+            Some(MetAt::AllRows { path, status, date, .. }) => {
+                self.table(path, &[status], &at, element);
+                self.column(path, date, &[K::Date], &at, element);
+            }
+            Some(MetAt::Row { path, key, status, date, .. }) => {
+                if !matches!(dl.due, Due::Rows { .. }) {
+                    let msg = "`met_at: Row(...)` meets one row's occurrence, so it needs `due: Rows(...)`".to_string();
+                    self.error("E123", &at, element.to_string(), msg);
+                }
+                self.table(path, &[key, status], &at, element);
+                self.column(path, date, &[K::Date], &at, element);
+            }
+            None => {}
+        }
+        if let Some(period) = &dl.period {
+            if !matches!(dl.due, Due::Yearly { .. }) {
+                let msg = "`period` binds each year's act to its year, so it needs `due: Yearly(...)`".to_string();
+                self.error("E123", &at, element.to_string(), msg);
+            }
+            self.path(&period.field, None, &[K::Integer], &at, element);
+        }
+    }
+
+    /// The conditions of `applies_to` read the institution only.
+    fn applies_to(&mut self) {
+        let Some(applies) = &self.def.applies_to else { return };
+        for (k, condition) in applies.conditions.iter().enumerate() {
+            let place = [Needle::Field("applies_to"), Needle::Field("conditions"), Needle::Item(k)];
+            if !matches!(condition, Condition::Institution { .. }) {
+                let msg = "`applies_to` is checked when a plan starts, before any form is filled: use `Institution(...)` conditions".to_string();
+                self.error("E123", &place, "applies_to".into(), msg);
+            }
+            self.condition(condition, "applies_to", &place);
         }
     }
 
@@ -685,6 +910,20 @@ impl Checker<'_> {
         }
     }
 }
+
+/// What conditions may read of an institution (`Institution(attribute: ...)`).
+pub const INSTITUTION_ATTRIBUTES: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "employees",
+    "jurisdiction",
+    "timezone",
+    "parent.id",
+    "parent.name",
+    "parent.kind",
+    "parent.employees",
+];
 
 /// Where a value used by the `i`-th transition is written.
 fn in_transition(i: usize, value: &str) -> Vec<Needle<'_>> {

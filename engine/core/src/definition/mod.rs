@@ -129,6 +129,20 @@ pub struct WorkflowDef {
     pub deadlines: Vec<DeadlineDef>,
     #[serde(default)]
     pub cycle: Option<CycleDef>,
+    /// Which institutions the law obliges: checked when a plan starts; a
+    /// plan of an institution it does not oblige is marked so, with `notice`.
+    #[serde(default)]
+    pub applies_to: Option<AppliesTo>,
+}
+
+/// The institutions a workflow's law applies to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "AppliesTo", deny_unknown_fields)]
+pub struct AppliesTo {
+    /// Conditions on the institution (`Institution(...)`), all of which must hold.
+    pub conditions: Vec<Condition>,
+    /// Told when a plan starts for an institution the law does not oblige.
+    pub notice: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,13 +337,18 @@ pub enum Condition {
         #[serde(default)]
         label: Option<String>,
     },
-    /// A date field before/after a reference date.
+    /// A date field before/after a reference date (`after` and `before`
+    /// are strict: "only after the implementation deadline").
     Date {
         path: String,
         #[serde(default)]
         not_before: Option<DateRef>,
         #[serde(default)]
         not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
         #[serde(default)]
         label: Option<String>,
     },
@@ -350,6 +369,112 @@ pub enum Condition {
     Any(Vec<Condition>),
     /// Every condition holds.
     All(Vec<Condition>),
+    /// `then` must hold whenever `when` holds (a rule that applies only
+    /// in some cases: "a reason when the report is late").
+    If { when: Box<Condition>, then: Box<Condition> },
+    /// Every row of a table (or only those `where` picks) passes each test
+    /// of `require`: fields required in some rows, dates of a column, ...
+    Rows {
+        path: String,
+        #[serde(default, rename = "where")]
+        filter: Option<RowTest>,
+        require: Vec<RowTest>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Every row of `path` (or those `where` picks) is matched by a row of
+    /// `by` whose `by_column` equals, or lists, the row's `column`: "every
+    /// measure of the plan is reported on", "every high risk has a measure".
+    Covered {
+        path: String,
+        column: String,
+        by: String,
+        by_column: String,
+        #[serde(default, rename = "where")]
+        filter: Option<RowTest>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Every value in `path`'s `column` (one value, a list, or a
+    /// comma-separated text) names a row of `into` by its `into_column`:
+    /// "a measure's objective exists", "no report row for an unknown measure".
+    References {
+        path: String,
+        column: String,
+        into: String,
+        into_column: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Two fields hold the same text ("the manager is the person who led the drafting").
+    SameAs {
+        path: String,
+        other: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// An attribute of the institution (`employees`, `kind`, and the
+    /// parent's as `parent.kind`): a number within bounds, or a text among `any_of`.
+    Institution {
+        attribute: String,
+        #[serde(default)]
+        min: Option<f64>,
+        #[serde(default)]
+        max: Option<f64>,
+        #[serde(default)]
+        any_of: Vec<String>,
+        #[serde(default)]
+        label: Option<String>,
+    },
+}
+
+/// A test of one row of a table (a condition of [`Condition::Rows`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RowTest {
+    /// The column has a value.
+    Filled(String),
+    /// The column's value is one of these (`true`/`false` for a Bool).
+    In {
+        column: String,
+        values: Vec<String>,
+    },
+    /// A date column before/after a reference; `Column("x")` is another
+    /// column of the same row, `Lookup(...)` a column of the matching row
+    /// of another table.
+    Date {
+        column: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
+    },
+    /// A number column within bounds.
+    Range {
+        column: String,
+        #[serde(default)]
+        min: Option<f64>,
+        #[serde(default)]
+        max: Option<f64>,
+    },
+    /// The column holds the highest (by `order`) of the `value` column of
+    /// the rows of `from` that this row's `key` column names: "a measure's
+    /// urgency follows the level of its risks". `from` may be a plugin's
+    /// output, `scores.<output>.<list>`.
+    Highest {
+        column: String,
+        from: String,
+        key: String,
+        match_column: String,
+        value: String,
+        order: Vec<String>,
+    },
+    Any(Vec<RowTest>),
+    All(Vec<RowTest>),
+    Not(Box<RowTest>),
 }
 
 /// A date a `Date` condition compares against.
@@ -358,7 +483,22 @@ pub enum DateRef {
     Today,
     CycleStart,
     Fixed(Date),
+    /// A date field, `form.field`.
     Field(String),
+    /// The due date of a deadline of the workflow, this cycle.
+    Deadline(String),
+    /// Another column of the same row (in a row test).
+    Column(String),
+    /// A column of the row of another table that this row's `key` names
+    /// (in a row test): `Lookup(table: "measures.measures", key: "id", column: "deadline")`.
+    Lookup {
+        table: String,
+        key: String,
+        column: String,
+    },
+    /// The first day of the year after the one in a number field (`report.year`):
+    /// "a report for the previous year".
+    YearAfter(String),
 }
 
 /// A guard delegated to a plugin: it gets `{config, data: {form: ...}, today}`
@@ -408,6 +548,57 @@ pub struct DeadlineDef {
     /// States in which the deadline is tracked (empty: the whole cycle).
     #[serde(default)]
     pub active_in: Vec<String>,
+    /// When the deadline counts as met, if not at the date of a `met_by`
+    /// event: at a date in a form (the day of delivery), or when every row
+    /// (or this row) of a table is done.
+    #[serde(default)]
+    pub met_at: Option<MetAt>,
+    /// A yearly deadline that is met only by an act for its period: the
+    /// number field `field` must equal the due date's year plus `offset`
+    /// (`-1`: "the report for the previous year").
+    #[serde(default)]
+    pub period: Option<Period>,
+    /// The cycles (by number) the deadline applies in (empty: every cycle).
+    #[serde(default)]
+    pub in_cycles: Vec<u32>,
+    /// The first cycle (by number) the deadline applies in.
+    #[serde(default)]
+    pub from_cycle: Option<u32>,
+    /// Where the date comes from, printed beside it: an article of the law,
+    /// or the pack's own reading when the law gives no date.
+    #[serde(default)]
+    pub basis: String,
+}
+
+/// When a deadline counts as met (see [`DeadlineDef::met_at`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum MetAt {
+    /// The date in a form field, once a `met_by` event has happened.
+    Field(String),
+    /// The latest of several date fields, once all are filled.
+    Latest(Vec<String>),
+    /// Every row of a table is done (`status` among `done`), at the latest
+    /// of their `date` column; a row among `failed` means the deadline is missed.
+    AllRows {
+        path: String,
+        status: String,
+        done: Vec<String>,
+        #[serde(default)]
+        failed: Vec<String>,
+        date: String,
+    },
+    /// For a deadline per row (`due: Rows(...)`): the row of `path` with
+    /// the same `key` is done (`status` among `done`) on its `date`.
+    Row { path: String, key: String, status: String, done: Vec<String>, date: String },
+}
+
+/// The period a yearly act must be for (see [`DeadlineDef::period`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Period", deny_unknown_fields)]
+pub struct Period {
+    pub field: String,
+    #[serde(default)]
+    pub offset: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -429,8 +620,26 @@ pub enum Due {
         #[serde(default)]
         days: i64,
     },
-    /// Every year on a day.
-    Yearly { month: u32, day: u32 },
+    /// Every year on a day (every `every`th year when given, counted from
+    /// the deadline's start).
+    Yearly {
+        month: u32,
+        day: u32,
+        #[serde(default)]
+        every: Option<u32>,
+    },
+    /// A date in a form ("najkasnije do"); not tracked while it is empty.
+    Field(String),
+    /// One occurrence per row of a table, due at the row's `date` column
+    /// (or, when that is empty, on December 31 of its `year` column), named
+    /// `deadline:key` by the row's `key` column.
+    Rows {
+        path: String,
+        key: String,
+        date: String,
+        #[serde(default)]
+        year: Option<String>,
+    },
     /// Every N years from an anchor, plus an optional offset.
     EveryYears {
         years: u32,
@@ -446,6 +655,9 @@ pub enum Due {
 pub enum Anchor {
     CycleStart,
     Entry(String),
+    /// A date in a form (`adoption_decision.decided_on`): a plan taken over
+    /// from elsewhere counts from its real date, not from the day it was entered.
+    Field(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

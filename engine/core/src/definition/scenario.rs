@@ -30,6 +30,9 @@ pub struct ScenarioInstitution {
     pub kind: String,
     #[serde(default)]
     pub employees: Option<u32>,
+    /// The institution it is an organisational unit of.
+    #[serde(default)]
+    pub parent: Option<Box<ScenarioInstitution>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,9 +63,45 @@ pub enum Step {
         /// At least these deadlines are met.
         #[serde(default)]
         met: Vec<String>,
+        /// Occurrences of deadlines: due date, status and the day met.
+        #[serde(default)]
+        deadlines: Vec<DeadlineCheck>,
+        /// Values the plan holds: paths into `{state, cycle, data, scores,
+        /// documents, obliged, notices, deadlines}` (`deadlines.<id>.0.on`).
         #[serde(default)]
         values: Vec<ValueCheck>,
     },
+    /// Render one of the plan's documents and check its text.
+    Document {
+        date: Date,
+        id: String,
+        /// One of the pack's languages (default: its first).
+        #[serde(default)]
+        lang: Option<String>,
+        /// Texts the document must contain.
+        #[serde(default)]
+        contains: Vec<String>,
+        /// Texts it must not contain.
+        #[serde(default)]
+        not_contains: Vec<String>,
+    },
+}
+
+/// An occurrence of a deadline as expected on a `Check`'s date. `id` is
+/// the deadline's id (`id:key` for one row's occurrence); with `due`, the
+/// occurrence due that day, else the first one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename = "Deadline", deny_unknown_fields)]
+pub struct DeadlineCheck {
+    pub id: String,
+    #[serde(default)]
+    pub due: Option<Date>,
+    /// `upcoming`, `overdue`, `met` (on time) or `met_late`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The day it was met.
+    #[serde(default)]
+    pub on: Option<Date>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -79,6 +79,13 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preview: Option<Value>,
     },
+    /// Whether the law obliges the institution, as checked when the plan
+    /// started (`None`: not known, e.g. its number of employees is not recorded).
+    Obligation {
+        obliged: Option<bool>,
+        #[serde(default)]
+        reasons: Vec<String>,
+    },
 }
 
 /// One entry of a plan's log, exactly as stored.
