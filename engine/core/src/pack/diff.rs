@@ -88,6 +88,7 @@ pub enum Rule {
     Initial,
     Requires,
     Notify,
+    Obligation,
     Removed,
     RequiredField,
     KindChanged,
@@ -106,7 +107,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order of the table in `jurisdictions/README.md`.
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 29] = [
         Rule::Wording,
         Rule::Layout,
         Rule::Template,
@@ -121,6 +122,7 @@ impl Rule {
         Rule::Initial,
         Rule::Requires,
         Rule::Notify,
+        Rule::Obligation,
         Rule::Removed,
         Rule::RequiredField,
         Rule::KindChanged,
@@ -142,7 +144,7 @@ impl Rule {
         match self {
             Wording | Layout | Template | TestData | PluginFile => Class::Patch,
             Added | OptionalField | Optional | ChoicesAdded | BoundsLoosened | GuardLoosened | Initial | Requires
-            | Notify => Class::Minor,
+            | Notify | Obligation => Class::Minor,
             Removed | RequiredField | KindChanged | Required | ChoicesRemoved | BoundsTightened | GuardTightened
             | TargetChanged | Behaviour | Deadline | Scoring | PluginBuild | Cycle | Unknown => Class::Major,
         }
@@ -166,6 +168,7 @@ impl Rule {
             Initial => "initial",
             Requires => "requires",
             Notify => "notify",
+            Obligation => "obligation",
             Removed => "removed",
             RequiredField => "required_field",
             KindChanged => "kind_changed",
@@ -201,6 +204,9 @@ impl Rule {
             Initial => "new plans start elsewhere; running plans are past their start",
             Requires => "the integritas versions the pack runs on",
             Notify => "who is told of a transition",
+            Obligation => {
+                "which institutions the law obliges: checked when a plan starts, so running plans keep theirs"
+            }
             Removed => "removed or renamed: a plan that holds or uses it would be refused or lose data",
             RequiredField => "a new required field or column: running plans' forms become incomplete",
             KindChanged => "a field's kind changed: stored values may no longer fit",
@@ -535,6 +541,8 @@ enum Prop {
     Skip,
     /// Every differing leaf value is a change under this rule.
     Leaf(Rule),
+    /// As `Leaf`, but leaves under these keys (labels) are wording.
+    Worded(Rule, &'static [&'static str]),
     /// One change for the whole property, without values (long texts).
     Whole(Rule),
     /// The first differing line of a text.
@@ -583,6 +591,7 @@ fn prop(kind: Kind, name: &str) -> Prop {
         (Kind::Workflow, "transitions") => Transitions,
         (Kind::Workflow, "deadlines") => Keyed(Kind::Deadline),
         (Kind::Workflow, "cycle") => Leaf(R::Cycle),
+        (Kind::Workflow, "applies_to") => Worded(R::Obligation, &["label", "notice"]),
         (Kind::Role, "title") => Leaf(R::Wording),
         (Kind::Role, "read_only") => Flag { on: R::Behaviour, off: R::Behaviour },
         (Kind::State, "title") => Leaf(R::Wording),
@@ -608,8 +617,10 @@ fn prop(kind: Kind, name: &str) -> Prop {
         (Kind::Field, "columns") => Keyed(Kind::Field),
         (Kind::Field, "min" | "min_rows") => Bound { higher_tighter: true },
         (Kind::Field, "max" | "max_rows" | "max_length") => Bound { higher_tighter: false },
-        (Kind::Deadline, "what") => Leaf(R::Wording),
-        (Kind::Deadline, "who" | "due" | "active_in") => Leaf(R::Deadline),
+        (Kind::Deadline, "what" | "basis") => Leaf(R::Wording),
+        (Kind::Deadline, "who" | "due" | "active_in" | "met_at" | "period" | "in_cycles" | "from_cycle") => {
+            Leaf(R::Deadline)
+        }
         (Kind::Deadline, "met_by") => Set { added: R::Added, removed: R::Deadline },
         (Kind::Document, "title") => Leaf(R::Wording),
         (Kind::Document, "template") => Skip,
@@ -758,6 +769,7 @@ impl Differ {
             match prop(kind, key) {
                 Prop::Skip => {}
                 Prop::Leaf(rule) => self.walk(&at, o, n, rule),
+                Prop::Worded(rule, words) => self.walk_in(&at, o, n, rule, words),
                 Prop::Whole(rule) => self.bare(at, ChangeKind::Changed, rule),
                 Prop::Lines(rule) => self.lines(&at, o, n, rule),
                 Prop::Set { added, removed } => self.set(&at, o, n, added, removed),
@@ -786,18 +798,30 @@ impl Differ {
     /// Every differing leaf of two values, under one rule. A variant that
     /// became another (`Yearly` → `Fixed`) is one change of the whole value.
     fn walk(&mut self, path: &str, old: &Value, new: &Value, rule: Rule) {
+        self.walk_in(path, old, new, rule, &[]);
+    }
+
+    /// [`Differ::walk`], with the values under keys in `words` (a
+    /// condition's `label`, at any depth) classed as wording.
+    fn walk_in(&mut self, path: &str, old: &Value, new: &Value, rule: Rule, words: &[&str]) {
         if old == new {
             return;
         }
         match (old, new) {
             (Value::Object(a), Value::Object(b)) if !(a.len() == 1 && b.len() == 1 && a.keys().ne(b.keys())) => {
                 for key in keys(old, new) {
-                    self.walk(&join(path, key), a.get(key).unwrap_or(&NULL), b.get(key).unwrap_or(&NULL), rule);
+                    let (x, y) = (a.get(key).unwrap_or(&NULL), b.get(key).unwrap_or(&NULL));
+                    if words.contains(&key.as_str()) {
+                        self.walk(&join(path, key), x, y, Rule::Wording);
+                    } else {
+                        self.walk_in(&join(path, key), x, y, rule, words);
+                    }
                 }
             }
             (Value::Array(a), Value::Array(b)) => {
                 for i in 0..a.len().max(b.len()) {
-                    self.walk(&format!("{path}[{i}]"), a.get(i).unwrap_or(&NULL), b.get(i).unwrap_or(&NULL), rule);
+                    let (x, y) = (a.get(i).unwrap_or(&NULL), b.get(i).unwrap_or(&NULL));
+                    self.walk_in(&format!("{path}[{i}]"), x, y, rule, words);
                 }
             }
             _ => self.push(path.to_string(), old, new, rule),
@@ -904,9 +928,11 @@ impl Differ {
                 None => news.push(n),
             }
         }
-        let key = |c: &Value| variant(c).map(|(v, inner)| (v.to_string(), inner.get("path").cloned()));
+        // What a condition is about: its path, or the institution's attribute.
+        let about = |inner: &Value| inner.get("path").or_else(|| inner.get("attribute")).cloned();
+        let key = |c: &Value| variant(c).map(|(v, inner)| (v.to_string(), about(inner)));
         let name = |c: &Value| match variant(c) {
-            Some((v, inner)) => match inner.get("path").and_then(Value::as_str) {
+            Some((v, inner)) => match about(inner).as_ref().and_then(Value::as_str) {
                 Some(p) => format!("{v} {p}"),
                 None => v.to_string(),
             },
@@ -932,10 +958,11 @@ impl Differ {
     /// which way it goes cannot be told in general.
     fn condition(&mut self, path: &str, old: &Value, new: &Value) {
         let (Some((_, a)), Some((_, b))) = (variant(old), variant(new)) else {
-            return self.walk(path, old, new, Rule::GuardTightened);
+            return self.walk_in(path, old, new, Rule::GuardTightened, &["label"]);
         };
         if !(a.is_object() && b.is_object()) {
-            return self.walk(path, old, new, Rule::GuardTightened);
+            // `Any([...])`, `All([...])`: which way a change goes cannot be told.
+            return self.walk_in(path, old, new, Rule::GuardTightened, &["label"]);
         }
         for key in keys(a, b) {
             let (o, n) = (a.get(key).unwrap_or(&NULL), b.get(key).unwrap_or(&NULL));
@@ -947,7 +974,7 @@ impl Differ {
                 "label" => self.walk(&at, o, n, Rule::Wording),
                 "min" => self.bound(at, o, n, true, Rule::GuardTightened, Rule::GuardLoosened),
                 "max" => self.bound(at, o, n, false, Rule::GuardTightened, Rule::GuardLoosened),
-                _ => self.walk(&at, o, n, Rule::GuardTightened),
+                _ => self.walk_in(&at, o, n, Rule::GuardTightened, &["label"]),
             }
         }
     }

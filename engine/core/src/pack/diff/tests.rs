@@ -486,6 +486,36 @@ fn elements_compared_as_json_fall_under_their_rules() {
         ),
         (
             Kind::Transition,
+            json!({"conditions": [{"If": {"when": {"Filled": {"path": "r.late", "label": "late"}}, "then": {"Filled": {"path": "r.reason", "label": "a reason"}}}}]}),
+            json!({"conditions": [{"If": {"when": {"Filled": {"path": "r.late", "label": "late"}}, "then": {"Filled": {"path": "r.reason", "label": "the reason"}}}}]}),
+            vec![r#"patch t.conditions[If].then.Filled.label: "a reason" → "the reason""#],
+        ),
+        (
+            Kind::Transition,
+            json!({"conditions": [{"Institution": {"attribute": "employees", "min": 10.0}}]}),
+            json!({"conditions": [{"Institution": {"attribute": "employees", "min": 20.0}}]}),
+            vec!["major t.conditions[Institution employees].min: 10.0 → 20.0"],
+        ),
+        (
+            Kind::Workflow,
+            json!({"applies_to": {"conditions": [{"Institution": {"attribute": "employees", "min": 10.0}}], "notice": "Not obliged"}}),
+            json!({"applies_to": {"conditions": [{"Institution": {"attribute": "employees", "min": 20.0}}], "notice": "Not obliged by law"}}),
+            vec![
+                "minor t.applies_to.conditions[0].Institution.min: 10.0 → 20.0",
+                r#"patch t.applies_to.notice: "Not obliged" → "Not obliged by law""#,
+            ],
+        ),
+        (
+            Kind::Deadline,
+            json!({"basis": "Art. 10", "period": null}),
+            json!({"basis": "Art. 11", "period": {"field": "report.year", "offset": -1}}),
+            vec![
+                r#"patch d.basis: "Art. 10" → "Art. 11""#,
+                r#"major d.period: added {"field":"report.year","offset":-1}"#,
+            ],
+        ),
+        (
+            Kind::Transition,
             json!({"escalate_after_days": 10}),
             json!({"escalate_after_days": 20}),
             vec!["major t.escalate_after_days: 10 → 20"],
