@@ -532,3 +532,135 @@ impl Eval<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::parse::parse_ron;
+    use crate::fixtures::{date, workflow};
+    use serde_json::json;
+
+    /// Measures with terms, a report on them, and a decision.
+    const PLAN: &str = r#"Workflow(
+    id: "plan",
+    roles: [Role(id: "head")],
+    forms: [
+        Form(id: "measures", fields: [Field(id: "rows", kind: Table, columns: [
+            Field(id: "id", kind: Text), Field(id: "risks", kind: Text), Field(id: "deadline", kind: Date),
+            Field(id: "urgency", kind: Text), Field(id: "urgency_reason", kind: Text),
+        ])]),
+        Form(id: "report", fields: [Field(id: "rows", kind: Table, columns: [
+            Field(id: "id", kind: Text), Field(id: "status", kind: Text), Field(id: "done_on", kind: Date),
+            Field(id: "as_planned", kind: Bool), Field(id: "reason", kind: Text),
+        ])]),
+        Form(id: "decision", fields: [
+            Field(id: "decided_on", kind: Date), Field(id: "leader", kind: Text), Field(id: "manager", kind: Text),
+            Field(id: "year", kind: Integer),
+        ]),
+    ],
+    states: [State(id: "a"), State(id: "z", kind: Final)],
+    initial: "a",
+    events: [Event(id: "go", fills: ["measures", "report", "decision"])],
+    transitions: [Transition(from: ["a"], on: "go", to: "z", roles: ["head"])],
+)"#;
+
+    fn data() -> serde_json::Map<String, Value> {
+        let value = json!({
+            "measures": {"rows": [
+                {"id": "M1", "risks": "R1", "deadline": "2023-06-30", "urgency": "visok"},
+                {"id": "M2", "risks": "R1, R2", "deadline": "2023-12-31", "urgency": "nizak"},
+            ]},
+            "report": {"rows": [
+                {"id": "M1", "status": "late", "done_on": "2023-07-15", "as_planned": true},
+                {"id": "M9", "status": "on time", "done_on": "2023-05-01", "as_planned": false},
+            ]},
+            "decision": {"decided_on": "2024-10-02", "leader": "Ana  Anić", "manager": "ana anić", "year": 2025},
+        });
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn scores() -> BTreeMap<String, ScoreRecord> {
+        let record = ScoreRecord {
+            value: json!({"risks": [{"id": "R1", "level": "visok"}, {"id": "R2", "level": "nizak"}]}),
+            provenance: crate::plugin::Provenance { id: "m".into(), version: "1".into(), sha256: String::new() },
+            seq: 2,
+            date: date("2022-05-10"),
+            config: None,
+        };
+        BTreeMap::from([("intensity".to_string(), record)])
+    }
+
+    /// (condition in RON, expected: "ok" or "path: message").
+    const CASES: &[(&str, &str)] = &[
+        (
+            r#"Covered(path: "measures.rows", column: "id", by: "report.rows", by_column: "id", label: "measures")"#,
+            "report.rows: measures: M2 has no matching row in rows",
+        ),
+        (
+            r#"References(path: "report.rows", column: "id", into: "measures.rows", into_column: "id", label: "reported measures")"#,
+            "report.rows[1].id: reported measures: M9 names no row of rows",
+        ),
+        (
+            r#"Covered(path: "scores.intensity.risks", column: "id", by: "measures.rows", by_column: "risks", where: In(column: "level", values: ["visok"]))"#,
+            "ok",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: Any([In(column: "status", values: ["late"]), In(column: "as_planned", values: ["false"])]), require: [Filled("reason")], label: "report")"#,
+            "report.rows[0].reason: report, row 1: reason is required",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: In(column: "status", values: ["on time"]), require: [Date(column: "done_on", not_after: Lookup(table: "measures.rows", key: "id", column: "deadline"))])"#,
+            "ok",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: In(column: "status", values: ["late"]), require: [Date(column: "done_on", before: Lookup(table: "measures.rows", key: "id", column: "deadline"))], label: "report")"#,
+            "report.rows[0].done_on: report, row 1: done_on is 2023-07-15; it must be before 2023-06-30 (`deadline` of M1 in `measures.rows`)",
+        ),
+        (
+            r#"Rows(path: "measures.rows", require: [Any([Highest(column: "urgency", from: "scores.intensity.risks", key: "risks", match_column: "id", value: "level", order: ["nizak", "srednji", "visok"]), Filled("urgency_reason")])], label: "measures")"#,
+            "measures.rows[1].urgency: measures, row 2: urgency is `nizak`; it must be `visok`, the highest for R1, R2",
+        ),
+        (r#"Date(path: "decision.decided_on", after: Deadline("implementation"))"#, "ok"),
+        (
+            r#"Date(path: "decision.decided_on", after: Fixed("2024-10-02"), label: "the report decision")"#,
+            "decision.decided_on: the report decision is 2024-10-02; it must be after 2024-10-02 (a fixed date)",
+        ),
+        (r#"SameAs(path: "decision.leader", other: "decision.manager")"#, "ok"),
+        (r#"If(when: Equals(path: "decision.leader", value: "nobody"), then: Filled(path: "decision.nothing"))"#, "ok"),
+        (
+            r#"Institution(attribute: "employees", min: 31, label: "employees")"#,
+            "institution.employees: the institution's employees is 12; it must be at least 31",
+        ),
+        (r#"Institution(attribute: "parent.kind", any_of: ["city"])"#, "ok"),
+        (
+            r#"Institution(attribute: "kind", any_of: ["ministry"])"#,
+            "institution.kind: the institution's kind is `agency`; it must be one of: ministry",
+        ),
+    ];
+
+    #[test]
+    fn conditions_across_tables_rows_dates_and_the_institution() {
+        let wf = workflow(PLAN);
+        let data = data();
+        let scores = scores();
+        let draft = Draft::stored(&data);
+        let institution = json!({"employees": 12, "kind": "agency", "parent": {"kind": "city"}});
+        let due = |id: &str| (id == "implementation").then(|| date("2024-09-30"));
+        let ctx = Context {
+            today: date("2024-10-10"),
+            cycle_start: date("2021-11-01"),
+            institution: Some(&institution),
+            scores: Some(&scores),
+            deadline_due: &due,
+        };
+        for (text, expected) in CASES {
+            let source = crate::diagnostic::Source::new("c.ron", *text);
+            let condition: Condition = parse_ron(&source).unwrap_or_else(|d| panic!("{text}: {d}"));
+            let actual = match evaluate(&wf, &condition, &draft, &ctx) {
+                Ok(()) => "ok".to_string(),
+                Err(p) => format!("{}: {}", p.path, p.message),
+            };
+            assert_eq!(actual, *expected, "{text}");
+        }
+    }
+}

@@ -407,4 +407,85 @@ mod tests {
         let all = summary(&schedule(&wf, &p, date("2026-04-16")));
         assert!(all.contains(&s("annual_report", "2027-04-15", "upcoming")), "{all:?}");
     }
+
+    /// Deadlines read from forms: delivered on a date in a form, due at a
+    /// form date, one per row of a table, when every row is done, for a
+    /// period, every second year from a form date, in some cycles only.
+    const FORMS: &str = r#"Workflow(
+    id: "forms",
+    roles: [Role(id: "head")],
+    forms: [
+        Form(id: "decision", fields: [Field(id: "decided_on", kind: Date), Field(id: "posted_on", kind: Date), Field(id: "due_by", kind: Date)]),
+        Form(id: "measures", fields: [Field(id: "rows", kind: Table, columns: [Field(id: "id", kind: Text), Field(id: "term", kind: Date), Field(id: "year", kind: Integer)])]),
+        Form(id: "report", fields: [
+            Field(id: "year", kind: Integer),
+            Field(id: "rows", kind: Table, columns: [Field(id: "id", kind: Text), Field(id: "status", kind: Text), Field(id: "done_on", kind: Date)]),
+        ]),
+    ],
+    states: [State(id: "a"), State(id: "z", kind: Final)],
+    initial: "a",
+    events: [Event(id: "decide", fills: ["decision", "measures"]), Event(id: "report", fills: ["report"]), Event(id: "close")],
+    transitions: [
+        Transition(from: ["a"], on: "decide", roles: ["head"]),
+        Transition(from: ["a"], on: "report", roles: ["head"]),
+        Transition(from: ["a"], on: "close", to: "z", roles: ["head"]),
+    ],
+    deadlines: [
+        Deadline(id: "delivery", what: "Decision delivered", who: "head", due: Fixed("2022-01-31"), met_by: ["decide"],
+            met_at: Field("decision.posted_on"), basis: "art. 8"),
+        Deadline(id: "programme", what: "Programme step", who: "head", due: Field("decision.due_by"), met_by: ["report"]),
+        Deadline(id: "measure", what: "Measure", who: "head", due: Rows(path: "measures.rows", key: "id", date: "term", year: "year"),
+            met_by: ["report"], met_at: Row(path: "report.rows", key: "id", status: "status", done: ["done"], date: "done_on")),
+        Deadline(id: "all_done", what: "Every measure done", who: "head", due: Fixed("2024-09-30"), met_by: ["report"],
+            met_at: AllRows(path: "report.rows", status: "status", done: ["done"], failed: ["dropped"], date: "done_on")),
+        Deadline(id: "annual", what: "Report for the previous year", who: "head", due: Yearly(month: 4, day: 15), met_by: ["report"],
+            period: (field: "report.year", offset: -1)),
+        Deadline(id: "review", what: "Review", who: "head", due: EveryYears(years: 2, from: Field("decision.decided_on")), met_by: ["close"]),
+        Deadline(id: "later", what: "Only from cycle 2", who: "head", due: Fixed("2022-06-30"), met_by: ["close"], from_cycle: 2),
+    ],
+)"#;
+
+    #[test]
+    fn deadlines_read_from_forms_rows_and_periods() {
+        let wf = workflow(FORMS);
+        let decide = serde_json::json!({
+            "decision": {"decided_on": "2021-12-01", "posted_on": "2021-12-03", "due_by": "2022-03-01"},
+            "measures": {"rows": [{"id": "M1", "term": "2023-06-30"}, {"id": "M2", "year": 2023}]},
+        });
+        let report = serde_json::json!({"report": {"year": 2022, "rows": [
+            {"id": "M1", "status": "done", "done_on": "2023-07-10"},
+            {"id": "M2", "status": "done", "done_on": "2023-11-30"},
+        ]}});
+        let stale = serde_json::json!({"report": {"year": 2019}});
+        let p = plan(
+            &wf,
+            "2021-11-01",
+            &[
+                ("decide", "2022-10-20", "a", decide),
+                ("report", "2023-04-10", "a", report),
+                ("report", "2024-04-01", "a", stale),
+            ],
+        );
+        let all = summary(&schedule(&wf, &p, date("2024-05-01")));
+        assert_eq!(
+            all,
+            [
+                // Met on the day of delivery written in the form, not the day it was entered.
+                s("delivery", "2022-01-31", "met 2021-12-03"),
+                s("programme", "2022-03-01", "met 2023-04-10 late"),
+                s("annual", "2022-04-15", "overdue 747"),
+                s("annual", "2023-04-15", "met 2023-04-10"),
+                s("measure:M1", "2023-06-30", "met 2023-07-10 late"),
+                s("review", "2023-12-01", "overdue 152"),
+                s("measure:M2", "2023-12-31", "met 2023-11-30"),
+                // A report for 2019 does not meet the deadline for 2023.
+                s("annual", "2024-04-15", "overdue 16"),
+                s("all_done", "2024-09-30", "met 2023-11-30"),
+                s("annual", "2025-04-15", "upcoming"),
+                s("review", "2025-12-01", "upcoming"),
+            ]
+        );
+        assert!(schedule(&wf, &p, date("2024-05-01")).iter().all(|i| i.deadline != "later"), "cycle 1 has no `later`");
+        assert_eq!(due_date(&wf, &p, "all_done", date("2024-05-01")), Some(date("2024-09-30")));
+    }
 }

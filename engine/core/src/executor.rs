@@ -287,7 +287,12 @@ fn effect_of(
                 reason: e.to_string(),
                 path: input.clone(),
             })?;
-            Effect::Scores { output: output.clone(), value: result.value, provenance: result.provenance }
+            Effect::Scores {
+                output: output.clone(),
+                value: result.value,
+                provenance: result.provenance,
+                config: config.clone(),
+            }
         }
         Action::OpenNextCycle => {
             let every = workflow.def().cycle.as_ref().map_or(1, |c| c.every_years);
@@ -368,7 +373,7 @@ mod tests {
                     .iter()
                     .map(|e| match e {
                         Effect::Document { id } => format!("document {id}"),
-                        Effect::Scores { output, value, provenance } => {
+                        Effect::Scores { output, value, provenance, .. } => {
                             format!("{output}={value} by {}", provenance.id)
                         }
                         other => format!("{other:?}"),

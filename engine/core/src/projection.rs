@@ -27,6 +27,9 @@ pub struct ScoreRecord {
     pub provenance: Provenance,
     pub seq: u64,
     pub date: Date,
+    /// The configuration the plugin applied (the pack's scales, bands, weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
 }
 
 /// An event as deadlines see it: what happened, when, in which cycle.
@@ -163,12 +166,13 @@ impl Plan {
                 date: event.date,
                 seq: event.seq,
             }),
-            Effect::Scores { output, value, provenance } => {
+            Effect::Scores { output, value, provenance, config } => {
                 let record = ScoreRecord {
                     value: value.clone(),
                     provenance: provenance.clone(),
                     seq: event.seq,
                     date: event.date,
+                    config: config.clone(),
                 };
                 self.scores.insert(output.clone(), record);
             }

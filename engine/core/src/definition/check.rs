@@ -427,7 +427,6 @@ impl Checker<'_> {
         };
         let inner = |field: &'static str, k: Option<usize>| {
             let mut needles = place.to_vec();
-            needles.push(Needle::Item(0));
             needles.push(Needle::Field(field));
             if let Some(k) = k {
                 needles.push(Needle::Item(k));
@@ -1099,6 +1098,36 @@ mod tests {
             ],
         ),
     ];
+
+    /// New constructs, checked like the others.
+    const RULE_CASES: &[(&str, &str, &[&str])] = &[
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Institution(attribute: \"staff\", min: 31)]",
+            &["17:49 E122 institutions have no attribute `staff`"],
+        ),
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Rows(path: \"group.members\", require: [Filled(\"nam\")])]",
+            &["17:54 E106 the table `group.members` has no column `nam`"],
+        ),
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Covered(path: \"group.members\", column: \"name\", by: \"scores.nothing.rows\", by_column: \"id\")]",
+            &["17:77 E123 no `Score` action of this workflow has the output `nothing`"],
+        ),
+    ];
+
+    #[test]
+    fn new_rules_are_checked_with_codes_and_places() {
+        for (from, to, expected) in RULE_CASES {
+            assert!(BASE.contains(from), "{from}");
+            let text = BASE.replacen(from, to, 1);
+            let found: Vec<String> =
+                lines(&text).into_iter().filter(|l| !l.contains("W201") && !l.contains("E108")).collect();
+            assert_eq!(found, *expected, "after replacing {from:?}");
+        }
+    }
 
     #[test]
     fn each_problem_has_its_code_and_exact_place() {
