@@ -215,6 +215,8 @@ fn a_dry_run_shows_every_score_before_and_after_and_the_migration_records_it() {
     assert_eq!(score["output"], "grades");
     assert_eq!(score["before"]["provenance"]["id"], "ut@1.0.0/grade", "before: the plan's own version's plugin");
     assert_eq!(score["after"]["provenance"]["id"], "ut@1.1.0/grade", "after: the target version's plugin");
+    assert_eq!(score["before"]["config"]["bands"][1]["up_to"], 6, "each with its own configuration");
+    assert_eq!(score["after"]["config"]["bands"][1]["up_to"], 7);
     let values: Vec<String> = score["values"]
         .as_array()
         .expect("values")

@@ -85,6 +85,8 @@ impl ScoreComparison {
 pub struct ScoreRun {
     /// `plugin/entry`; `None` when this version computes no such output.
     pub call: Option<String>,
+    /// The configuration the action applies (scales, bands, weights).
+    pub config: Option<Value>,
     pub provenance: Option<Provenance>,
     /// Why the call gave no value (the plugin refused the data...).
     pub error: Option<String>,
@@ -251,14 +253,15 @@ fn score_action<'w>(workflow: &'w Workflow, at: Option<(&str, &str)>, output: &s
 /// the rows of its input table under the table's own field name.
 fn run_score(action: Option<&Action>, draft: &Draft, plugins: &dyn PluginRunner) -> (ScoreRun, Option<Value>) {
     let Some(Action::Score { plugin, entry, input, config, .. }) = action else {
-        return (ScoreRun { call: None, provenance: None, error: None }, None);
+        return (ScoreRun { call: None, config: None, provenance: None, error: None }, None);
     };
     let key = input.split_once('.').map_or(input.as_str(), |(_, field)| field);
     let call_input = json!({ "config": config, key: draft.rows_at(input).to_value() });
     let call = Some(format!("{plugin}/{entry}"));
+    let config = config.clone();
     match plugins.call(plugin, entry, &call_input) {
-        Ok(output) => (ScoreRun { call, provenance: Some(output.provenance), error: None }, Some(output.value)),
-        Err(e) => (ScoreRun { call, provenance: None, error: Some(e.to_string()) }, None),
+        Ok(output) => (ScoreRun { call, config, provenance: Some(output.provenance), error: None }, Some(output.value)),
+        Err(e) => (ScoreRun { call, config, provenance: None, error: Some(e.to_string()) }, None),
     }
 }
 

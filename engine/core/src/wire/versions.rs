@@ -152,6 +152,9 @@ pub struct ScoreRunView {
     /// `plugin/entry`; absent when this version computes no such output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<String>,
+    /// The configuration the action applies (scales, bands, weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
     /// Why the call gave no value.
@@ -172,7 +175,12 @@ fn shape(s: &StateShape) -> StateShapeView {
 }
 
 fn run(r: &ScoreRun) -> ScoreRunView {
-    ScoreRunView { call: r.call.clone(), provenance: r.provenance.clone(), error: r.error.clone() }
+    ScoreRunView {
+        call: r.call.clone(),
+        config: r.config.clone(),
+        provenance: r.provenance.clone(),
+        error: r.error.clone(),
+    }
 }
 
 impl From<&ScoreComparison> for ScoreComparisonView {
