@@ -56,6 +56,10 @@ struct Global {
     /// Print JSON for scripts instead of text for people.
     #[arg(long, global = true)]
     json: bool,
+    /// A language of the plan's pack (`sr-Latn`, `cnr`, `ro`, `en`…) for
+    /// refusals, problems and next steps; English by default.
+    #[arg(long, global = true)]
+    lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +242,8 @@ enum PlanCmd {
 /// An error the CLI prints: by meaning when it comes from the engine.
 enum Failure {
     Engine(EngineError),
+    /// An engine error already put in the user's language.
+    View(ErrorView),
     Other(anyhow::Error),
 }
 
@@ -277,6 +283,7 @@ pub fn main() -> ExitCode {
 fn report(failure: &Failure, json: bool) {
     let view = match failure {
         Failure::Engine(e) => ErrorView::from(e),
+        Failure::View(view) => view.clone(),
         Failure::Other(e) => ErrorView::new("invalid", format!("{e:#}")),
     };
     if json {
@@ -447,7 +454,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
             };
             let engine = open_engine(g, true)?;
             let command = Command { event, role, actor, payload, today };
-            let fired = engine.fire(&plan, &command)?;
+            let fired = engine.fire(&plan, &command).map_err(|e| in_language(g, &engine, &plan, e))?;
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
             print(g, &view, || format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to));
         }
@@ -489,6 +496,15 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An engine error in the `--lang` language of the plan's pack, when one was asked for.
+fn in_language(g: &Global, engine: &Engine, plan: &str, e: EngineError) -> Failure {
+    let Some(lang) = &g.lang else { return Failure::Engine(e) };
+    match engine.plan(plan).and_then(|p| engine.pack_of(&p.meta)) {
+        Ok(pack) => Failure::View(ErrorView::localized(&e, &pack.translator(lang))),
+        Err(_) => Failure::Engine(e),
+    }
 }
 
 fn read_payload(text: &str) -> Result<Value> {

@@ -19,6 +19,8 @@ use crate::projection::ScoreRecord;
 pub struct Context<'a> {
     pub today: Date,
     pub cycle_start: Date,
+    /// The plan's cycle number, and the number the workflow's first cycle has.
+    pub cycle: (u32, u32),
     /// The institution's attributes (`{"employees": 240, "kind": "...",
     /// "parent": {...}}`); `None` when unknown.
     pub institution: Option<&'a Value>,
@@ -31,7 +33,7 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     /// A context with only the dates (no institution, scores or deadlines).
     pub fn dates(today: Date, cycle_start: Date) -> Context<'static> {
-        Context { today, cycle_start, institution: None, scores: None, deadline_due: &|_| None }
+        Context { today, cycle_start, cycle: (1, 1), institution: None, scores: None, deadline_due: &|_| None }
     }
 }
 
@@ -258,6 +260,17 @@ impl Eval<'_, '_> {
             }
             Condition::Institution { attribute, min, max, any_of, label } => {
                 self.institution(attribute, *min, *max, any_of, label)
+            }
+            Condition::Cycle { in_cycles, from, every, label } => {
+                let (number, first) = self.ctx.cycle;
+                let holds = (in_cycles.is_empty() || in_cycles.contains(&number))
+                    && from.is_none_or(|f| number >= f)
+                    && every.is_none_or(|n| n > 0 && number.saturating_sub(first) % n == 0);
+                if holds {
+                    return Ok(());
+                }
+                let what = label.clone().unwrap_or_else(|| english("word.this_step").to_string());
+                Err(Problem::new("", Message::new("condition.cycle").arg("what", what).arg("cycle", number)))
             }
         }
     }
@@ -649,6 +662,7 @@ mod tests {
         let ctx = Context {
             today: date("2024-10-10"),
             cycle_start: date("2021-11-01"),
+            cycle: (4, 1),
             institution: Some(&institution),
             scores: Some(&scores),
             deadline_due: &due,

@@ -207,6 +207,9 @@ impl Engine {
                 ),
             ));
         }
+        if wf.def().single_plan {
+            self.refuse_second_plan(institution, &format!("{}/{}", pack.manifest.id, wf.id()))?;
+        }
         let id = format!("plan-{}", self.store.next_plan_number()?);
         let meta = PlanMeta {
             id: id.clone(),
@@ -237,6 +240,23 @@ impl Engine {
             Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
         self.cache.insert(&id, plan.clone());
         Ok(plan)
+    }
+
+    /// Refuses a new plan while the institution has one of the workflow that
+    /// has not reached a final state.
+    fn refuse_second_plan(&self, institution: &str, workflow: &str) -> Result<(), EngineError> {
+        for meta in self.store.plans()?.into_iter().filter(|m| m.institution == institution && m.workflow == workflow) {
+            let plan = self.plan(&meta.id)?;
+            if !self.workflow_of(&plan.meta)?.is_final(&plan.state) {
+                return Err(EngineError::Conflict {
+                    message: format!(
+                        "institution `{institution}` already keeps plan {} of `{workflow}` (in `{}`); the law asks for one plan at a time",
+                        meta.id, plan.state
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Fires an event. `Ok` means it is durable; a refusal writes nothing.

@@ -229,9 +229,11 @@ pub fn decide(
         }
     }
     let due = |id: &str| crate::deadline::due_date(workflow, plan, id, command.today);
+    let first = workflow.def().cycle.as_ref().map_or(1, |c| c.first_number);
     let ctx = Context {
         today: command.today,
         cycle_start: plan.cycle.start,
+        cycle: (plan.cycle.number, first),
         institution: facts.institution.as_ref(),
         scores: Some(&plan.scores),
         deadline_due: &due,

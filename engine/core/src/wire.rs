@@ -74,6 +74,20 @@ impl From<&EngineError> for ErrorView {
 }
 
 impl ErrorView {
+    /// The error with its sentences in another language: the refusal and
+    /// every problem rendered through `translate` (a pack's translator),
+    /// English where it has no translation.
+    pub fn localized(e: &EngineError, translate: &dyn Fn(&str) -> Option<String>) -> ErrorView {
+        let mut view = ErrorView::from(e);
+        if let EngineError::Refused(r) = e {
+            view.message = r.render(translate);
+        }
+        for problem in &mut view.problems {
+            problem.message = problem.render(translate);
+        }
+        view
+    }
+
     /// An error of the layer above the engine (HTTP, CLI).
     pub fn new(code: &str, message: impl Into<String>) -> ErrorView {
         ErrorView {
@@ -211,6 +225,19 @@ pub struct NextEventView {
 }
 
 impl NextEventView {
+    /// The event with why it is not ready in another language (see [`ErrorView::localized`]).
+    pub fn localized(next: &NextEvent, workflow: &Workflow, translate: &dyn Fn(&str) -> Option<String>) -> Self {
+        let mut view = NextEventView::new(next, workflow);
+        view.title = translate(&format!("event.{}", next.event)).unwrap_or(view.title);
+        if let Some(r) = &next.refusal {
+            view.refusal = Some(r.render(translate));
+        }
+        for problem in &mut view.problems {
+            problem.message = problem.render(translate);
+        }
+        view
+    }
+
     pub fn new(next: &NextEvent, workflow: &Workflow) -> Self {
         let title = workflow.event(&next.event).map(|e| e.title.clone()).unwrap_or_default();
         NextEventView {

@@ -140,6 +140,7 @@ pub fn check_forms(forms: &[FormDef], source: &Source) -> Vec<Diagnostic> {
         deadlines: Vec::new(),
         cycle: None,
         applies_to: None,
+        single_plan: false,
     };
     let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms: forms.len() };
     checker.index("forms", "form", def.forms.iter().map(|f| &f.id));
@@ -498,6 +499,11 @@ impl Checker<'_> {
                 self.table(into, &[into_column], &at(into), element);
                 return;
             }
+            Condition::Cycle { every: Some(0), .. } => {
+                self.error("E119", place, element.to_string(), "`every` must be at least 1".into());
+                return;
+            }
+            Condition::Cycle { .. } => return,
             Condition::Institution { attribute, min, max, .. } => {
                 self.bounds(*min, *max, &at(attribute), element);
                 if !INSTITUTION_ATTRIBUTES.contains(&attribute.as_str()) {

@@ -103,6 +103,9 @@
 //!     Any([SameAs(path: "group.leader", other: "manager.name"), Filled(path: "group.explanation")]),
 //!     If(when: Equals(path: "plan.kind", value: "unit"), then: Filled(path: "plan.agency_notified_on")),
 //!     Institution(attribute: "employees", min: 31),
+//!     // a review every second year of a yearly cycle; a step of cycles 4 and later only
+//!     Cycle(every: 2),
+//!     Cycle(from: 4),
 //! ],
 //! ```
 //! `Rows` tests: `Filled(column)`, `In(column:, values:)`, `Date(column:,
@@ -120,6 +123,9 @@
 //! applies_to: AppliesTo(conditions: [Institution(attribute: "employees", min: 31)],
 //!     notice: "The law obliges bodies with more than 30 employees."),
 //! ```
+//!
+//! `single_plan: true` keeps one plan of the workflow per institution at a
+//! time: a new one starts only once the previous reached a final state.
 //!
 //! **Actions** — `Render("document")`, `Score(plugin:, entry:, input:
 //! "form.table", output: "name", config: {...})`, `OpenNextCycle`,
@@ -202,6 +208,10 @@ pub struct WorkflowDef {
     /// plan of an institution it does not oblige is marked so, with `notice`.
     #[serde(default)]
     pub applies_to: Option<AppliesTo>,
+    /// An institution keeps one plan of this workflow at a time: a new one
+    /// can start only when its previous plan reached a final state.
+    #[serde(default)]
+    pub single_plan: bool,
 }
 
 /// The institutions a workflow's law applies to.
@@ -479,6 +489,19 @@ pub enum Condition {
     SameAs {
         path: String,
         other: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// The plan's cycle: one of `in_cycles`, from cycle `from` on, or every
+    /// `every`th cycle counted from the workflow's first (a step that
+    /// happens every second year of a yearly cycle, without a second state).
+    Cycle {
+        #[serde(default)]
+        in_cycles: Vec<u32>,
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        every: Option<u32>,
         #[serde(default)]
         label: Option<String>,
     },
