@@ -201,7 +201,9 @@ impl Rule {
             ChoicesAdded => "new choices; stored values stay valid",
             BoundsLoosened => "bounds loosened; stored values stay valid",
             GuardLoosened => "a guard loosened: what passed still passes",
-            Initial => "new plans start elsewhere; running plans are past their start",
+            Initial => {
+                "how new plans start (their first state, one plan at a time): running plans are past their start"
+            }
             Requires => "the integritas versions the pack runs on",
             Notify => "who is told of a transition",
             Obligation => {
@@ -587,6 +589,7 @@ fn prop(kind: Kind, name: &str) -> Prop {
         (Kind::Workflow, "documents") => Set { added: R::Added, removed: R::Removed },
         (Kind::Workflow, "states") => Keyed(Kind::State),
         (Kind::Workflow, "initial") => Leaf(R::Initial),
+        (Kind::Workflow, "single_plan") => Flag { on: R::Initial, off: R::Initial },
         (Kind::Workflow, "events") => Keyed(Kind::Event),
         (Kind::Workflow, "transitions") => Transitions,
         (Kind::Workflow, "deadlines") => Keyed(Kind::Deadline),

@@ -515,6 +515,18 @@ fn elements_compared_as_json_fall_under_their_rules() {
             ],
         ),
         (
+            Kind::Workflow,
+            json!({"single_plan": false}),
+            json!({"single_plan": true}),
+            vec!["minor t.single_plan: false → true"],
+        ),
+        (
+            Kind::Transition,
+            json!({"conditions": [{"Cycle": {"from": 2}}]}),
+            json!({"conditions": [{"Cycle": {"from": 3}}]}),
+            vec!["major t.conditions[Cycle].from: 2 → 3"],
+        ),
+        (
             Kind::Transition,
             json!({"escalate_after_days": 10}),
             json!({"escalate_after_days": 20}),
