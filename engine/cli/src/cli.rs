@@ -564,7 +564,15 @@ fn show_text(view: &PlanView, role: Option<&str>) -> String {
         out.push(if view.finished { "  (nothing: the plan is closed)".into() } else { "  (nothing)".into() });
     }
     for item in &view.due {
-        out.push(format!("  {}  {:<16} {:<12} {} ({})", item.due, item.deadline, item.who, item.what, due_words(item)));
+        let basis = if item.basis.is_empty() { String::new() } else { format!(" [{}]", item.basis) };
+        out.push(format!(
+            "  {}  {:<16} {:<12} {} ({}){basis}",
+            item.due,
+            item.deadline,
+            item.who,
+            item.what,
+            due_words(item)
+        ));
     }
     out.join("\n")
 }

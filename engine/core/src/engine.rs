@@ -542,13 +542,64 @@ impl Engine {
         let pack = catalog.pack(&inst.jurisdiction, None).ok_or_else(|| {
             internal(format!("the pack `{}` of institution `{institution}` is not loaded", inst.jurisdiction))
         })?;
-        let (decl, _) = pack
+        let (decl, payload) = pack
             .samples
             .get(sample)
             .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
+        self.preflight_sample(institution, pack, decl, payload, actor, today)?;
         let plan = self.new_plan(institution, &format!("{}/{}", pack.id(), decl.workflow), actor, today)?;
         let fired = self.import_sample(&plan.meta.id, sample, actor, today)?;
         Ok((self.plan(&plan.meta.id)?, fired))
+    }
+
+    /// Decides a sample's event on the plan as it would start, so that a
+    /// refused sample leaves no empty plan behind.
+    fn preflight_sample(
+        &self,
+        institution: &str,
+        pack: &Pack,
+        decl: &crate::pack::SampleDecl,
+        payload: &Value,
+        actor: &str,
+        today: Date,
+    ) -> Result<(), EngineError> {
+        let workflow = pack.workflows.get(&decl.workflow).cloned().ok_or_else(|| internal("the sample's workflow"))?;
+        let meta = PlanMeta {
+            id: String::new(),
+            institution: institution.into(),
+            workflow: format!("{}/{}", pack.id(), decl.workflow),
+            pack_version: pack.version().to_string(),
+            created: today,
+        };
+        let (number, start) = executor::first_cycle(&workflow, today);
+        let first = Event {
+            seq: 1,
+            date: today,
+            recorded_at: String::new(),
+            actor: actor.into(),
+            role: String::new(),
+            event: CREATED.into(),
+            payload: json!({}),
+            from: String::new(),
+            to: workflow.def().initial.clone(),
+            effects: vec![Effect::CycleOpened { number, start }],
+            prev: String::new(),
+        };
+        let bytes = first.to_bytes();
+        let would_be = Plan::replay(meta.clone(), &workflow, &[(first, bytes)]).ok_or_else(|| internal("no event"))?;
+        let mut command = Command {
+            event: decl.event.clone(),
+            role: decl.role.clone(),
+            actor: actor.into(),
+            payload: payload.clone(),
+            today,
+        };
+        if let Some(event) = workflow.event(&command.event) {
+            guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        }
+        let facts = self.facts(institution);
+        executor::decide(&workflow, &would_be, &command, &facts, &self.plugins_for(&meta), Mode::Preview)?;
+        Ok(())
     }
 
     /// Renders one of the plan's documents in a language of its pack.
@@ -593,7 +644,10 @@ impl Engine {
             "today": today,
             "data": plan.data,
             "scores": plan.scores,
-            "deadlines": deadline::schedule(&workflow, &plan, today),
+            "deadlines": deadline::schedule(&workflow, &plan, today)
+                .into_iter()
+                .map(|item| item.translated(&|key| labels.map.get(key).cloned()))
+                .collect::<Vec<_>>(),
             "events": plan.happened,
         });
         pack.render(document, language, context).map_err(|e| {

@@ -219,7 +219,7 @@ pub fn decide(
         return Err(Refusal::Payload { problems });
     }
     // Guards see the data as it would be after this event.
-    let draft = Draft::new(&plan.data, &command.payload, event.append_rows);
+    let draft = Draft::new(&plan.data, &command.payload, event.append_rows).replacing(event.replaces);
     for form_id in &transition.forms_complete {
         if let Some(form) = workflow.form(form_id) {
             let missing = guard::missing_fields(form_id, form, &draft);

@@ -270,6 +270,9 @@ pub struct DueView {
     pub on: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late: Option<bool>,
+    /// Where the date comes from: an article of the law, or the pack's own reading.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 impl From<&DueItem> for DueView {
@@ -289,6 +292,7 @@ impl From<&DueItem> for DueView {
             days_late,
             on,
             late,
+            basis: item.basis.clone(),
         }
     }
 }

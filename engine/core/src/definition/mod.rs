@@ -346,6 +346,10 @@ pub struct EventDef {
     /// Rows of tables in the payload are appended, not replaced.
     #[serde(default)]
     pub append_rows: bool,
+    /// Each form in the payload replaces the stored one whole: a new act
+    /// keeps nothing of the previous one's fields.
+    #[serde(default)]
+    pub replaces: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -485,6 +489,13 @@ pub enum Condition {
         #[serde(default)]
         label: Option<String>,
     },
+    /// No two rows of a table share a value in `column` (a measure listed twice).
+    Unique {
+        path: String,
+        column: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
     /// Two fields hold the same text ("the manager is the person who led the drafting").
     SameAs {
         path: String,
@@ -535,6 +546,20 @@ pub enum RowTest {
     /// of another table.
     Date {
         column: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
+    },
+    /// A date this row names (e.g. `Lookup(...)`, the term of the measure
+    /// it reports on) before/after a reference: "still in progress only
+    /// while the measure's term has not passed".
+    When {
+        date: DateRef,
         #[serde(default)]
         not_before: Option<DateRef>,
         #[serde(default)]
@@ -719,6 +744,11 @@ pub enum Due {
         day: u32,
         #[serde(default)]
         every: Option<u32>,
+        /// Counted from this date rather than from the deadline's start (a
+        /// date in a form: a plan taken over counts from its real adoption).
+        /// With `period`, no act is owed for a period before this date's year.
+        #[serde(default)]
+        from: Option<Anchor>,
     },
     /// A date in a form ("najkasnije do"); not tracked while it is empty.
     Field(String),
