@@ -19,6 +19,8 @@ use crate::projection::ScoreRecord;
 pub struct Context<'a> {
     pub today: Date,
     pub cycle_start: Date,
+    /// The plan's cycle number, and the number the workflow's first cycle has.
+    pub cycle: (u32, u32),
     /// The institution's attributes (`{"employees": 240, "kind": "...",
     /// "parent": {...}}`); `None` when unknown.
     pub institution: Option<&'a Value>,
@@ -31,7 +33,7 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     /// A context with only the dates (no institution, scores or deadlines).
     pub fn dates(today: Date, cycle_start: Date) -> Context<'static> {
-        Context { today, cycle_start, institution: None, scores: None, deadline_due: &|_| None }
+        Context { today, cycle_start, cycle: (1, 1), institution: None, scores: None, deadline_due: &|_| None }
     }
 }
 
@@ -121,8 +123,14 @@ impl Eval<'_, '_> {
         })
     }
 
-    fn problem(&self, path: &str, message: Message) -> Problem {
-        let key = path.split_once('.').filter(|_| !path.starts_with("scores.")).map(|(f, x)| label_key(f, x, None));
+    /// A problem on `path`. Its field's label key lets a translation name
+    /// the field, unless the condition has a label of its own (the author's
+    /// words, often with the article, are kept as written).
+    fn problem(&self, path: &str, message: Message, label: &Option<String>) -> Problem {
+        let key = path
+            .split_once('.')
+            .filter(|_| !path.starts_with("scores.") && label.is_none())
+            .map(|(f, x)| label_key(f, x, None));
         Problem::new(path, message).with_field_key(key)
     }
 
@@ -133,7 +141,7 @@ impl Eval<'_, '_> {
                 let n = table(draft, self.ctx, path).len() as u64;
                 within(n, *min, *max).map_err(|need| {
                     let m = Message::new("condition.count").arg("what", self.what(path, label)).arg("count", n);
-                    self.problem(path, m.arg("need", need))
+                    self.problem(path, m.arg("need", need), label)
                 })
             }
             Condition::CountWhere { path, column, equals, min, max, label } => {
@@ -147,7 +155,7 @@ impl Eval<'_, '_> {
                         .arg("column", column)
                         .arg("value", equals)
                         .arg("need", need);
-                    self.problem(path, message)
+                    self.problem(path, message, label)
                 })
             }
             Condition::Distinct { path, column, min, max, label } => {
@@ -160,17 +168,18 @@ impl Eval<'_, '_> {
                         .arg("count", n)
                         .arg("column", column)
                         .arg("need", need);
-                    self.problem(path, message)
+                    self.problem(path, message, label)
                 })
             }
             Condition::Range { path, column: None, min, max, label } => {
                 let range = bounds_words(*min, *max);
                 let what = self.what(path, label);
                 match draft.lookup(path).and_then(Value::as_f64) {
-                    None => {
-                        Err(self
-                            .problem(path, Message::new("condition.no_number").arg("what", what).arg("range", range)))
-                    }
+                    None => Err(self.problem(
+                        path,
+                        Message::new("condition.no_number").arg("what", what).arg("range", range),
+                        label,
+                    )),
                     Some(v) if in_bounds(v, *min, *max) => Ok(()),
                     Some(v) => Err(self.problem(
                         path,
@@ -178,6 +187,7 @@ impl Eval<'_, '_> {
                             .arg("what", what)
                             .arg("value", v)
                             .arg("range", range),
+                        label,
                     )),
                 }
             }
@@ -188,10 +198,10 @@ impl Eval<'_, '_> {
             Condition::Date { path, not_before, not_after, after, before, label } => {
                 let what = self.what(path, label);
                 let Some(date) = date_of(draft.lookup(path)) else {
-                    return Err(self.problem(path, Message::new("condition.no_date").arg("what", what)));
+                    return Err(self.problem(path, Message::new("condition.no_date").arg("what", what), label));
                 };
                 self.date_bounds(date, &what, [not_before, not_after, after, before], None)
-                    .map_err(|message| self.problem(path, message))
+                    .map_err(|message| self.problem(path, message, label))
             }
             Condition::Equals { path, value, label } => {
                 let actual = text_of(draft.lookup(path));
@@ -203,13 +213,13 @@ impl Eval<'_, '_> {
                     .arg("what", self.what(path, label))
                     .arg("value", is)
                     .arg("expected", value);
-                Err(self.problem(path, message))
+                Err(self.problem(path, message, label))
             }
             Condition::Filled { path, label } => {
                 if filled(draft.lookup(path)) {
                     Ok(())
                 } else {
-                    Err(self.problem(path, Message::new("condition.empty").arg("what", self.what(path, label))))
+                    Err(self.problem(path, Message::new("condition.empty").arg("what", self.what(path, label)), label))
                 }
             }
             Condition::All(list) => list.iter().try_for_each(|c| self.condition(c)),
@@ -240,6 +250,26 @@ impl Eval<'_, '_> {
             Condition::References { path, column, into, into_column, label } => {
                 self.references(path, column, into, into_column, label)
             }
+            Condition::Unique { path, column, label } => {
+                let mut seen = BTreeSet::new();
+                let mut twice = Vec::new();
+                let mut first = None;
+                for (i, row) in table(draft, self.ctx, path).iter().enumerate() {
+                    if let Some(value) = text_of(row.get(column))
+                        && !seen.insert(value.clone())
+                    {
+                        first.get_or_insert(i);
+                        twice.push(value);
+                    }
+                }
+                let Some(i) = first else { return Ok(()) };
+                let (form, field) = path.split_once('.').unwrap_or((path, ""));
+                let message = Message::new("condition.not_unique")
+                    .arg("what", self.what(path, label))
+                    .arg("column", self.column_title(path, column))
+                    .arg("values", some_of(&twice));
+                Err(Problem::new(path_of(form, field, Some((i, column))), message))
+            }
             Condition::SameAs { path, other, label } => {
                 let normal = |v: Option<&Value>| {
                     text_of(v).map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
@@ -254,10 +284,21 @@ impl Eval<'_, '_> {
                     .arg("value", shown(a))
                     .arg("other", self.what(other, &None))
                     .arg("other_value", shown(b));
-                Err(self.problem(path, message))
+                Err(self.problem(path, message, label))
             }
             Condition::Institution { attribute, min, max, any_of, label } => {
                 self.institution(attribute, *min, *max, any_of, label)
+            }
+            Condition::Cycle { in_cycles, from, every, label } => {
+                let (number, first) = self.ctx.cycle;
+                let holds = (in_cycles.is_empty() || in_cycles.contains(&number))
+                    && from.is_none_or(|f| number >= f)
+                    && every.is_none_or(|n| n > 0 && number.saturating_sub(first) % n == 0);
+                if holds {
+                    return Ok(());
+                }
+                let what = label.clone().unwrap_or_else(|| english("word.this_step").to_string());
+                Err(Problem::new("", Message::new("condition.cycle").arg("what", what).arg("cycle", number)))
             }
         }
     }
@@ -372,6 +413,12 @@ impl Eval<'_, '_> {
                     Problem::new(path_of(form, field, Some((i, column))), m).with_field_key(key)
                 })
             }
+            RowTest::When { date, not_before, not_after, after, before } => {
+                let Some((value, words)) = self.resolve(date, Some((row, path))) else { return Ok(()) };
+                let name = format!("{what}, row {}: {words}", i + 1);
+                self.date_bounds(value, &name, [not_before, not_after, after, before], Some((row, path)))
+                    .map_err(|m| Problem::new(format!("{path}[{i}]"), m))
+            }
             RowTest::Range { column, min, max } => match row.get(column).and_then(Value::as_f64) {
                 Some(v) if in_bounds(v, *min, *max) => Ok(()),
                 other => {
@@ -460,7 +507,7 @@ impl Eval<'_, '_> {
             .arg("what", &what)
             .arg("missing", some_of(&missing))
             .arg("by", self.what(by, &None));
-        Err(self.problem(by, message))
+        Err(self.problem(by, message, label))
     }
 
     fn references(
@@ -529,6 +576,139 @@ impl Eval<'_, '_> {
                     .arg("value", other.unwrap_or_default())
                     .arg("values", any_of.join(", ")),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::parse::parse_ron;
+    use crate::fixtures::{date, workflow};
+    use serde_json::json;
+
+    /// Measures with terms, a report on them, and a decision.
+    const PLAN: &str = r#"Workflow(
+    id: "plan",
+    roles: [Role(id: "head")],
+    forms: [
+        Form(id: "measures", fields: [Field(id: "rows", kind: Table, columns: [
+            Field(id: "id", kind: Text), Field(id: "risks", kind: Text), Field(id: "deadline", kind: Date),
+            Field(id: "urgency", kind: Text), Field(id: "urgency_reason", kind: Text),
+        ])]),
+        Form(id: "report", fields: [Field(id: "rows", kind: Table, columns: [
+            Field(id: "id", kind: Text), Field(id: "status", kind: Text), Field(id: "done_on", kind: Date),
+            Field(id: "as_planned", kind: Bool), Field(id: "reason", kind: Text),
+        ])]),
+        Form(id: "decision", fields: [
+            Field(id: "decided_on", kind: Date), Field(id: "leader", kind: Text), Field(id: "manager", kind: Text),
+            Field(id: "year", kind: Integer),
+        ]),
+    ],
+    states: [State(id: "a"), State(id: "z", kind: Final)],
+    initial: "a",
+    events: [Event(id: "go", fills: ["measures", "report", "decision"])],
+    transitions: [Transition(from: ["a"], on: "go", to: "z", roles: ["head"])],
+)"#;
+
+    fn data() -> serde_json::Map<String, Value> {
+        let value = json!({
+            "measures": {"rows": [
+                {"id": "M1", "risks": "R1", "deadline": "2023-06-30", "urgency": "visok"},
+                {"id": "M2", "risks": "R1, R2", "deadline": "2023-12-31", "urgency": "nizak"},
+            ]},
+            "report": {"rows": [
+                {"id": "M1", "status": "late", "done_on": "2023-07-15", "as_planned": true},
+                {"id": "M9", "status": "on time", "done_on": "2023-05-01", "as_planned": false},
+            ]},
+            "decision": {"decided_on": "2024-10-02", "leader": "Ana  Anić", "manager": "ana anić", "year": 2025},
+        });
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn scores() -> BTreeMap<String, ScoreRecord> {
+        let record = ScoreRecord {
+            value: json!({"risks": [{"id": "R1", "level": "visok"}, {"id": "R2", "level": "nizak"}]}),
+            provenance: crate::plugin::Provenance { id: "m".into(), version: "1".into(), sha256: String::new() },
+            seq: 2,
+            date: date("2022-05-10"),
+            config: None,
+        };
+        BTreeMap::from([("intensity".to_string(), record)])
+    }
+
+    /// (condition in RON, expected: "ok" or "path: message").
+    const CASES: &[(&str, &str)] = &[
+        (
+            r#"Covered(path: "measures.rows", column: "id", by: "report.rows", by_column: "id", label: "measures")"#,
+            "report.rows: measures: M2 has no matching row in rows",
+        ),
+        (
+            r#"References(path: "report.rows", column: "id", into: "measures.rows", into_column: "id", label: "reported measures")"#,
+            "report.rows[1].id: reported measures: M9 names no row of rows",
+        ),
+        (
+            r#"Covered(path: "scores.intensity.risks", column: "id", by: "measures.rows", by_column: "risks", where: In(column: "level", values: ["visok"]))"#,
+            "ok",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: Any([In(column: "status", values: ["late"]), In(column: "as_planned", values: ["false"])]), require: [Filled("reason")], label: "report")"#,
+            "report.rows[0].reason: report, row 1: reason is required",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: In(column: "status", values: ["on time"]), require: [Date(column: "done_on", not_after: Lookup(table: "measures.rows", key: "id", column: "deadline"))])"#,
+            "ok",
+        ),
+        (
+            r#"Rows(path: "report.rows", where: In(column: "status", values: ["late"]), require: [Date(column: "done_on", before: Lookup(table: "measures.rows", key: "id", column: "deadline"))], label: "report")"#,
+            "report.rows[0].done_on: report, row 1: done_on is 2023-07-15; it must be before 2023-06-30 (`deadline` of M1 in `measures.rows`)",
+        ),
+        (
+            r#"Rows(path: "measures.rows", require: [Any([Highest(column: "urgency", from: "scores.intensity.risks", key: "risks", match_column: "id", value: "level", order: ["nizak", "srednji", "visok"]), Filled("urgency_reason")])], label: "measures")"#,
+            "measures.rows[1].urgency: measures, row 2: urgency is `nizak`; it must be `visok`, the highest for R1, R2",
+        ),
+        (r#"Date(path: "decision.decided_on", after: Deadline("implementation"))"#, "ok"),
+        (
+            r#"Date(path: "decision.decided_on", after: Fixed("2024-10-02"), label: "the report decision")"#,
+            "decision.decided_on: the report decision is 2024-10-02; it must be after 2024-10-02 (a fixed date)",
+        ),
+        (r#"SameAs(path: "decision.leader", other: "decision.manager")"#, "ok"),
+        (r#"If(when: Equals(path: "decision.leader", value: "nobody"), then: Filled(path: "decision.nothing"))"#, "ok"),
+        (
+            r#"Institution(attribute: "employees", min: 31, label: "employees")"#,
+            "institution.employees: the institution's employees is 12; it must be at least 31",
+        ),
+        (r#"Institution(attribute: "parent.kind", any_of: ["city"])"#, "ok"),
+        (
+            r#"Institution(attribute: "kind", any_of: ["ministry"])"#,
+            "institution.kind: the institution's kind is `agency`; it must be one of: ministry",
+        ),
+    ];
+
+    #[test]
+    fn conditions_across_tables_rows_dates_and_the_institution() {
+        let wf = workflow(PLAN);
+        let data = data();
+        let scores = scores();
+        let draft = Draft::stored(&data);
+        let institution = json!({"employees": 12, "kind": "agency", "parent": {"kind": "city"}});
+        let due = |id: &str| (id == "implementation").then(|| date("2024-09-30"));
+        let ctx = Context {
+            today: date("2024-10-10"),
+            cycle_start: date("2021-11-01"),
+            cycle: (4, 1),
+            institution: Some(&institution),
+            scores: Some(&scores),
+            deadline_due: &due,
+        };
+        for (text, expected) in CASES {
+            let source = crate::diagnostic::Source::new("c.ron", *text);
+            let condition: Condition = parse_ron(&source).unwrap_or_else(|d| panic!("{text}: {d}"));
+            let actual = match evaluate(&wf, &condition, &draft, &ctx) {
+                Ok(()) => "ok".to_string(),
+                Err(p) => format!("{}: {}", p.path, p.message),
+            };
+            assert_eq!(actual, *expected, "{text}");
         }
     }
 }

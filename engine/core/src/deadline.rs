@@ -48,6 +48,22 @@ impl DueItem {
     pub fn is_open(&self) -> bool {
         !matches!(self.status, Status::Met { .. })
     }
+
+    /// The item with its words in a language: `what` from `deadline.<id>`
+    /// (a row's key kept), `basis` from `deadline.<id>.basis`.
+    pub fn translated(mut self, translate: &dyn Fn(&str) -> Option<String>) -> DueItem {
+        let (id, row) = self.deadline.split_once(':').map_or((self.deadline.as_str(), None), |(d, k)| (d, Some(k)));
+        if let Some(what) = translate(&format!("deadline.{id}")) {
+            self.what = match row {
+                Some(key) => format!("{what} ({key})"),
+                None => what,
+            };
+        }
+        if let Some(basis) = translate(&format!("deadline.{id}.basis")) {
+            self.basis = basis;
+        }
+        self
+    }
 }
 
 /// Every occurrence of every tracked deadline of the plan's current cycle,
@@ -228,11 +244,22 @@ fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem>
     if let Some(due) = one_off {
         return vec![item(deadline.id.clone(), deadline.what.clone(), due, first_met())];
     }
+    // A yearly deadline may count from a date in a form instead of its start.
+    let start = match &deadline.due {
+        Due::Yearly { from: Some(anchor), .. } => match anchor_date(anchor, plan) {
+            Some(date) => date,
+            None => return Vec::new(),
+        },
+        _ => start,
+    };
     let dates = recurring_dates(&deadline.due, plan, start, today);
     if let Some(period) = &deadline.period {
-        // Each occurrence is met only by an act for its own period, whenever it came.
+        // Each occurrence is met only by an act for its own period, whenever
+        // it came; nothing is owed for a period before the deadline began.
+        let first_period = i64::from(start.year());
         return dates
             .into_iter()
+            .filter(|due| i64::from(due.year()) + i64::from(period.offset) >= first_period)
             .map(|due| {
                 let wanted = i64::from(due.year()) + i64::from(period.offset);
                 let on = met.iter().find(|m| m.period == Some(wanted)).map(|m| m.on);
@@ -290,18 +317,14 @@ fn per_row(
 fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date> {
     let next = |k: i32| -> Option<Date> {
         match due {
-            Due::Yearly { month, day, every } => {
+            Due::Yearly { month, day, every, .. } => {
                 let step = i32::try_from(every.unwrap_or(1).max(1)).ok()?;
                 let first =
                     Date::new(start.year(), *month, *day).map(|d| if d <= start { d.add_years(1) } else { d })?;
                 Some(first.add_years(k.checked_mul(step)?))
             }
             Due::EveryYears { years, from, months, days } => {
-                let base = match from {
-                    Anchor::CycleStart => plan.cycle.start,
-                    Anchor::Entry(state) => *plan.first_entered.get(state)?,
-                    Anchor::Field(path) => date_at(&plan.data, path)?,
-                };
+                let base = anchor_date(from, plan)?;
                 let step = i32::try_from(*years).ok()?;
                 Some(base.add_years(step * (k + 1)).add_months(*months).add_days(*days))
             }
@@ -318,6 +341,15 @@ fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date
         }
     }
     out
+}
+
+/// The date an anchor names this cycle (`None` while it has none).
+fn anchor_date(anchor: &Anchor, plan: &Plan) -> Option<Date> {
+    match anchor {
+        Anchor::CycleStart => Some(plan.cycle.start),
+        Anchor::Entry(state) => plan.first_entered.get(state).copied(),
+        Anchor::Field(path) => date_at(&plan.data, path),
+    }
 }
 
 fn status(due: Date, met_on: Option<Date>, today: Date) -> Status {
@@ -406,5 +438,101 @@ mod tests {
         assert!(all.contains(&s("annual_report", "2026-04-15", "met 2026-04-15")), "{all:?}");
         let all = summary(&schedule(&wf, &p, date("2026-04-16")));
         assert!(all.contains(&s("annual_report", "2027-04-15", "upcoming")), "{all:?}");
+    }
+
+    /// Deadlines read from forms: delivered on a date in a form, due at a
+    /// form date, one per row of a table, when every row is done, for a
+    /// period, every second year from a form date, in some cycles only.
+    const FORMS: &str = r#"Workflow(
+    id: "forms",
+    roles: [Role(id: "head")],
+    forms: [
+        Form(id: "decision", fields: [Field(id: "decided_on", kind: Date), Field(id: "posted_on", kind: Date), Field(id: "due_by", kind: Date)]),
+        Form(id: "measures", fields: [Field(id: "rows", kind: Table, columns: [Field(id: "id", kind: Text), Field(id: "term", kind: Date), Field(id: "year", kind: Integer)])]),
+        Form(id: "report", fields: [
+            Field(id: "year", kind: Integer),
+            Field(id: "rows", kind: Table, columns: [Field(id: "id", kind: Text), Field(id: "status", kind: Text), Field(id: "done_on", kind: Date)]),
+        ]),
+    ],
+    states: [State(id: "a"), State(id: "z", kind: Final)],
+    initial: "a",
+    events: [Event(id: "decide", fills: ["decision", "measures"]), Event(id: "report", fills: ["report"]), Event(id: "close")],
+    transitions: [
+        Transition(from: ["a"], on: "decide", roles: ["head"]),
+        Transition(from: ["a"], on: "report", roles: ["head"]),
+        Transition(from: ["a"], on: "close", to: "z", roles: ["head"]),
+    ],
+    deadlines: [
+        Deadline(id: "delivery", what: "Decision delivered", who: "head", due: Fixed("2022-01-31"), met_by: ["decide"],
+            met_at: Field("decision.posted_on"), basis: "art. 8"),
+        Deadline(id: "programme", what: "Programme step", who: "head", due: Field("decision.due_by"), met_by: ["report"]),
+        Deadline(id: "measure", what: "Measure", who: "head", due: Rows(path: "measures.rows", key: "id", date: "term", year: "year"),
+            met_by: ["report"], met_at: Row(path: "report.rows", key: "id", status: "status", done: ["done"], date: "done_on")),
+        Deadline(id: "all_done", what: "Every measure done", who: "head", due: Fixed("2024-09-30"), met_by: ["report"],
+            met_at: AllRows(path: "report.rows", status: "status", done: ["done"], failed: ["dropped"], date: "done_on")),
+        Deadline(id: "annual", what: "Report for the previous year", who: "head", due: Yearly(month: 4, day: 15), met_by: ["report"],
+            period: (field: "report.year", offset: -1)),
+        Deadline(id: "review", what: "Review", who: "head", due: EveryYears(years: 2, from: Field("decision.decided_on")), met_by: ["close"]),
+        Deadline(id: "later", what: "Only from cycle 2", who: "head", due: Fixed("2022-06-30"), met_by: ["close"], from_cycle: 2),
+    ],
+)"#;
+
+    #[test]
+    fn deadlines_read_from_forms_rows_and_periods() {
+        let wf = workflow(FORMS);
+        let decide = serde_json::json!({
+            "decision": {"decided_on": "2021-12-01", "posted_on": "2021-12-03", "due_by": "2022-03-01"},
+            "measures": {"rows": [{"id": "M1", "term": "2023-06-30"}, {"id": "M2", "year": 2023}]},
+        });
+        let report = serde_json::json!({"report": {"year": 2022, "rows": [
+            {"id": "M1", "status": "done", "done_on": "2023-07-10"},
+            {"id": "M2", "status": "done", "done_on": "2023-11-30"},
+        ]}});
+        let stale = serde_json::json!({"report": {"year": 2019}});
+        let p = plan(
+            &wf,
+            "2021-11-01",
+            &[
+                ("decide", "2022-10-20", "a", decide),
+                ("report", "2023-04-10", "a", report),
+                ("report", "2024-04-01", "a", stale),
+            ],
+        );
+        let all = summary(&schedule(&wf, &p, date("2024-05-01")));
+        assert_eq!(
+            all,
+            [
+                // Met on the day of delivery written in the form, not the day it was entered.
+                s("delivery", "2022-01-31", "met 2021-12-03"),
+                s("programme", "2022-03-01", "met 2023-04-10 late"),
+                s("annual", "2022-04-15", "overdue 747"),
+                s("annual", "2023-04-15", "met 2023-04-10"),
+                s("measure:M1", "2023-06-30", "met 2023-07-10 late"),
+                s("review", "2023-12-01", "overdue 152"),
+                s("measure:M2", "2023-12-31", "met 2023-11-30"),
+                // A report for 2019 does not meet the deadline for 2023.
+                s("annual", "2024-04-15", "overdue 16"),
+                s("all_done", "2024-09-30", "met 2023-11-30"),
+                s("annual", "2025-04-15", "upcoming"),
+                s("review", "2025-12-01", "upcoming"),
+            ]
+        );
+        assert!(schedule(&wf, &p, date("2024-05-01")).iter().all(|i| i.deadline != "later"), "cycle 1 has no `later`");
+        assert_eq!(due_date(&wf, &p, "all_done", date("2024-05-01")), Some(date("2024-09-30")));
+    }
+
+    #[test]
+    fn a_yearly_act_for_the_previous_year_is_owed_only_from_the_year_after_adoption() {
+        let text = FORMS.replace(
+            r#"due: Yearly(month: 4, day: 15), met_by: ["report"],"#,
+            r#"due: Yearly(month: 4, day: 15, from: Field("decision.decided_on")), met_by: ["report"],"#,
+        );
+        let wf = workflow(&text);
+        let decide = serde_json::json!({"decision": {"decided_on": "2022-03-01", "posted_on": "2022-03-02"}});
+        let p = plan(&wf, "2021-11-01", &[("decide", "2022-03-02", "a", decide)]);
+        let annual: Vec<_> =
+            summary(&schedule(&wf, &p, date("2023-04-16"))).into_iter().filter(|(id, ..)| id == "annual").collect();
+        // Adopted in March 2022: nothing is owed for 2021; the report for 2022 is due by April 15, 2023.
+        assert_eq!(annual, [s("annual", "2023-04-15", "overdue 1"), s("annual", "2024-04-15", "upcoming")]);
     }
 }

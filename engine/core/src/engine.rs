@@ -43,11 +43,17 @@ use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
-use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
+use crate::pack::{
+    Catalog, InstallError, Loader, Pack, ScenarioRunner, VersionCheck, VersionReport, install_checked, plugin_key,
+};
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
+
+mod preview;
+
+pub use preview::{MigrationPreview, ScoreComparison, ScoreRun, ScoreValue, StateMapping, StateShape};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -288,6 +294,9 @@ impl Engine {
                 ),
             ));
         }
+        if wf.def().single_plan {
+            self.refuse_second_plan(institution, &format!("{}/{}", pack.manifest.id, wf.id()))?;
+        }
         let id = format!("plan-{}", self.store.next_plan_number()?);
         let meta = PlanMeta {
             id: id.clone(),
@@ -318,6 +327,23 @@ impl Engine {
             Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
         self.cache.insert(&id, plan.clone());
         Ok(plan)
+    }
+
+    /// Refuses a new plan while the institution has one of the workflow that
+    /// has not reached a final state.
+    fn refuse_second_plan(&self, institution: &str, workflow: &str) -> Result<(), EngineError> {
+        for meta in self.store.plans()?.into_iter().filter(|m| m.institution == institution && m.workflow == workflow) {
+            let plan = self.plan(&meta.id)?;
+            if !self.workflow_of(&plan.meta)?.is_final(&plan.state) {
+                return Err(EngineError::Conflict {
+                    message: format!(
+                        "institution `{institution}` already keeps plan {} of `{workflow}` (in `{}`); the law asks for one plan at a time",
+                        meta.id, plan.state
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Fires an event. `Ok` means it is durable; a refusal writes nothing.
@@ -649,16 +675,31 @@ impl Engine {
     }
 
     /// Validates a pack (a folder or `.tar.gz`), installs it into the data
-    /// folder and activates it.
+    /// folder and activates it. A number too small for its changes is
+    /// installed all the same; [`Engine::install_pack_with`] says so.
     pub fn install_pack(&self, source: &std::path::Path) -> Result<Arc<Pack>, InstallError> {
+        self.install_pack_with(source, VersionCheck::Warn).map(|(pack, _)| pack)
+    }
+
+    /// [`Engine::install_pack`], comparing the version with the newest
+    /// installed or bundled version of the pack below it: its changes, and
+    /// W206 when its number is smaller than they require (a refusal with
+    /// [`VersionCheck::Strict`]).
+    pub fn install_pack_with(
+        &self,
+        source: &std::path::Path,
+        check: VersionCheck,
+    ) -> Result<(Arc<Pack>, VersionReport), InstallError> {
         let installer = self
             .installer
             .as_ref()
             .ok_or_else(|| InstallError::Refused("this engine was opened without a packs store".into()))?;
         let loader = Loader { host: Some(&installer.host), templates: installer.templates.as_deref() };
-        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios)?);
+        let installed =
+            install_checked(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios, check)?;
+        let pack = Arc::new(installed.pack);
         self.add_pack(pack.clone());
-        Ok(pack)
+        Ok((pack, installed.report))
     }
 
     /// How many plans are on each pack version: `(pack, version) → count`,
@@ -675,6 +716,8 @@ impl Engine {
     /// Moves a plan to another version of its pack, with an audited
     /// `@migrated` event, when semver says the change is compatible (same
     /// major, newer) and the plan's state and data fit the new version.
+    /// The event's effect records the [`MigrationPreview`]: what the move
+    /// changed for the plan, every score before and after included.
     pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let slot = self.slot(plan_id)?;
         let order = slot.order();
@@ -693,6 +736,10 @@ impl Engine {
         if !reasons.is_empty() {
             return Err(refuse(reasons));
         }
+        // What the move changes for this plan, for the audit trail.
+        let preview = self.preview(&plan, to)?;
+        let preview = serde_json::to_value(crate::wire::MigrationPreviewView::from(&preview))
+            .map_err(|e| internal(format!("the migration preview does not serialize: {e}")))?;
         let event = Event {
             seq: plan.seq + 1,
             date: today,
@@ -703,7 +750,7 @@ impl Engine {
             payload: Value::Null,
             from: plan.state.clone(),
             to: plan.state.clone(),
-            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string() }],
+            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string(), preview: Some(preview) }],
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
@@ -714,19 +761,6 @@ impl Engine {
         let state = slot.apply(&workflow, &event, hash_hex(&bytes));
         drop(order);
         Ok(Fired { event, state })
-    }
-
-    /// Why the plan cannot move to version `to` of its pack (empty when it
-    /// can): what `migrate` would check, without recording anything.
-    pub fn migration_preview(&self, plan_id: &str, to: &Version) -> Result<Vec<String>, EngineError> {
-        let plan = self.plan(plan_id)?;
-        let current = Version::parse(&plan.meta.pack_version)
-            .map_err(|e| internal(format!("the plan's pack version is not semver: {e}")))?;
-        let (pack_id, workflow_id) = plan.meta.workflow.split_once('/').unwrap_or_default();
-        let Some(target) = self.catalog().pack(pack_id, Some(to)).cloned() else {
-            return Ok(vec![format!("version {to} of pack `{pack_id}` is not installed")]);
-        };
-        Ok(migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref)))
     }
 
     /// The pack version a plan is pinned to.
@@ -779,13 +813,64 @@ impl Engine {
         let pack = catalog.pack(&inst.jurisdiction, None).ok_or_else(|| {
             internal(format!("the pack `{}` of institution `{institution}` is not loaded", inst.jurisdiction))
         })?;
-        let (decl, _) = pack
+        let (decl, payload) = pack
             .samples
             .get(sample)
             .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
+        self.preflight_sample(institution, pack, decl, payload, actor, today)?;
         let plan = self.new_plan(institution, &format!("{}/{}", pack.id(), decl.workflow), actor, today)?;
         let fired = self.import_sample(&plan.meta.id, sample, actor, today)?;
         Ok((self.plan(&plan.meta.id)?, fired))
+    }
+
+    /// Decides a sample's event on the plan as it would start, so that a
+    /// refused sample leaves no empty plan behind.
+    fn preflight_sample(
+        &self,
+        institution: &str,
+        pack: &Pack,
+        decl: &crate::pack::SampleDecl,
+        payload: &Value,
+        actor: &str,
+        today: Date,
+    ) -> Result<(), EngineError> {
+        let workflow = pack.workflows.get(&decl.workflow).cloned().ok_or_else(|| internal("the sample's workflow"))?;
+        let meta = PlanMeta {
+            id: String::new(),
+            institution: institution.into(),
+            workflow: format!("{}/{}", pack.id(), decl.workflow),
+            pack_version: pack.version().to_string(),
+            created: today,
+        };
+        let (number, start) = executor::first_cycle(&workflow, today);
+        let first = Event {
+            seq: 1,
+            date: today,
+            recorded_at: String::new(),
+            actor: actor.into(),
+            role: String::new(),
+            event: CREATED.into(),
+            payload: json!({}),
+            from: String::new(),
+            to: workflow.def().initial.clone(),
+            effects: vec![Effect::CycleOpened { number, start }],
+            prev: String::new(),
+        };
+        let bytes = first.to_bytes();
+        let would_be = Plan::replay(meta.clone(), &workflow, &[(first, bytes)]).ok_or_else(|| internal("no event"))?;
+        let mut command = Command {
+            event: decl.event.clone(),
+            role: decl.role.clone(),
+            actor: actor.into(),
+            payload: payload.clone(),
+            today,
+        };
+        if let Some(event) = workflow.event(&command.event) {
+            guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        }
+        let facts = self.facts(institution);
+        executor::decide(&workflow, &would_be, &command, &facts, &self.plugins_for(&meta), Mode::Preview)?;
+        Ok(())
     }
 
     /// Renders one of the plan's documents in a language of its pack.
@@ -830,7 +915,10 @@ impl Engine {
             "today": today,
             "data": plan.data,
             "scores": plan.scores,
-            "deadlines": deadline::schedule(&workflow, &plan, today),
+            "deadlines": deadline::schedule(&workflow, &plan, today)
+                .into_iter()
+                .map(|item| item.translated(&|key| labels.map.get(key).cloned()))
+                .collect::<Vec<_>>(),
             "events": plan.happened,
         });
         pack.render(document, language, context).map_err(|e| {

@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::definition::{FieldDef, FormDef, WorkflowDef};
 
+/// Whether a key names one of the engine's own words rather than a label
+/// of the pack: its sentences (`problem.required`, `refusal.role`…),
+/// plugin values (`value.srednji`), the date format (`format.date`) and
+/// month names (`month.1`). A locale may translate them; none has to
+/// (English is the engine's fallback).
+pub fn is_engine_word(key: &str) -> bool {
+    crate::message::ENGLISH.iter().any(|(k, _)| *k == key)
+        || key.starts_with("value.")
+        || key.starts_with("month.")
+        || key == "format.date"
+}
+
 /// A `locales/*.ron` file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename = "Locale", deny_unknown_fields)]
@@ -140,6 +152,7 @@ pub fn source_labels(
         wf.states.iter().for_each(|s| put(format!("state.{}", s.id), &s.title));
         wf.events.iter().for_each(|e| put(format!("event.{}", e.id), &e.title));
         wf.deadlines.iter().for_each(|d| put(format!("deadline.{}", d.id), &d.what));
+        wf.deadlines.iter().for_each(|d| put(format!("deadline.{}.basis", d.id), &d.basis));
         for form in wf.forms.iter().chain(forms) {
             form_labels(form, &mut put);
         }

@@ -27,6 +27,9 @@ pub struct ScoreRecord {
     pub provenance: Provenance,
     pub seq: u64,
     pub date: Date,
+    /// The configuration the plugin applied (the pack's scales, bands, weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
 }
 
 /// An event as deadlines see it: what happened, when, in which cycle.
@@ -127,9 +130,17 @@ impl Plan {
 
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
+        let def = workflow.event(&event.event);
+        if def.is_some_and(|e| e.replaces)
+            && let Value::Object(forms) = &event.payload
+        {
+            // A new act keeps nothing of the previous one's fields.
+            for form in forms.keys() {
+                self.data.remove(form);
+            }
+        }
         // Anonymous answers never enter a plan's data (they live apart from
         // the log; a log written before that keeps them out of sight too).
-        let def = workflow.event(&event.event);
         if !def.is_some_and(|e| e.anonymous) {
             merge_forms(&mut self.data, &event.payload, def.is_some_and(|e| e.append_rows));
         }
@@ -170,12 +181,13 @@ impl Plan {
                 date: event.date,
                 seq: event.seq,
             }),
-            Effect::Scores { output, value, provenance } => {
+            Effect::Scores { output, value, provenance, config } => {
                 let record = ScoreRecord {
                     value: value.clone(),
                     provenance: provenance.clone(),
                     seq: event.seq,
                     date: event.date,
+                    config: config.clone(),
                 };
                 self.scores.insert(output.clone(), record);
             }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use handlebars::{Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason};
+use handlebars::{Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson};
 use serde_json::{Value, json};
 
 use crate::locale::{Labels, Transliteration};
@@ -48,10 +48,18 @@ impl Templates {
     ) -> (Templates, Vec<TemplateProblem>) {
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::html_escape);
-        registry.register_helper("t", Box::new(translate));
-        registry.register_helper("date", Box::new(format_date));
-        registry.register_helper("choice", Box::new(choice_label));
-        registry.register_helper("add", Box::new(add));
+        let helpers: [(&str, ValueFn); 7] = [
+            ("concat", concat),
+            ("t", translate),
+            ("date", format_date),
+            ("choice", choice_label),
+            ("value", value_label),
+            ("list", list),
+            ("add", add),
+        ];
+        for (name, helper) in helpers {
+            registry.register_helper(name, Box::new(ValueHelper(helper)));
+        }
         let mut problems = Vec::new();
         let page = shared.and_then(|dir| std::fs::read_to_string(dir.join("page.hbs")).ok());
         let page = page.as_deref().unwrap_or(DEFAULT_PAGE);
@@ -125,50 +133,148 @@ fn read_hbs_dir(dir: &Path) -> Vec<(String, String)> {
     found
 }
 
+/// A helper computing a value from its parameters and the document's
+/// labels: usable in output (`{{t "key"}}`, escaped) and in a
+/// subexpression (`{{> delivery items=(list (t "a") (t "b"))}}`).
+struct ValueHelper(ValueFn);
+
+/// A helper's work: its parameters and the labels in, a value out.
+type ValueFn = fn(&[Value], &Value) -> Result<Value, RenderError>;
+
+impl HelperDef for ValueHelper {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let params: Vec<Value> = h.params().iter().map(|p| p.value().clone()).collect();
+        let labels = ctx.data().get("_labels").cloned().unwrap_or(Value::Null);
+        Ok(ScopedJson::Derived((self.0)(&params, &labels)?))
+    }
+}
+
+fn label<'a>(labels: &'a Value, key: &str) -> Option<&'a str> {
+    labels.get(key).and_then(Value::as_str)
+}
+
+fn text_param(params: &[Value], i: usize, helper: &'static str) -> Result<String, RenderError> {
+    match params.get(i) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Null) | None if i > 0 => Ok(String::new()),
+        Some(other) if i > 0 => Ok(other.to_string()),
+        _ => Err(RenderErrorReason::ParamNotFoundForIndex(helper, i).into()),
+    }
+}
+
 /// `{{t "key"}}`: a label in the document's language.
-fn translate(h: &Helper, _: &Handlebars, ctx: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
-    let key = h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("t", 0))?;
-    let text = ctx.data().get("_labels").and_then(|l| l.get(key)).and_then(Value::as_str).unwrap_or(key);
-    out.write(&handlebars::html_escape(text))?;
-    Ok(())
+fn translate(params: &[Value], labels: &Value) -> Result<Value, RenderError> {
+    let key = text_param(params, 0, "t")?;
+    Ok(Value::String(label(labels, &key).unwrap_or(&key).to_string()))
 }
 
 /// `{{choice "form.field.column" value}}`: the label of a stored choice
 /// value in the document's language (the value itself when it has none).
-fn choice_label(
-    h: &Helper,
-    _: &Handlebars,
-    ctx: &Context,
-    _: &mut RenderContext,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let path =
-        h.param(0).and_then(|p| p.value().as_str()).ok_or(RenderErrorReason::ParamNotFoundForIndex("choice", 0))?;
-    let value = h.param(1).and_then(|p| p.value().as_str()).unwrap_or_default();
-    let key = format!("choice.{path}.{value}");
-    let text = ctx.data().get("_labels").and_then(|l| l.get(&key)).and_then(Value::as_str).unwrap_or(value);
-    out.write(&handlebars::html_escape(text))?;
-    Ok(())
+fn choice_label(params: &[Value], labels: &Value) -> Result<Value, RenderError> {
+    let path = text_param(params, 0, "choice")?;
+    let value = text_param(params, 1, "choice")?;
+    let text = label(labels, &format!("choice.{path}.{value}")).map_or(value.clone(), str::to_string);
+    Ok(Value::String(text))
+}
+
+/// `{{value level}}`: a word a plugin returned (a level such as
+/// `srednji`), in the document's language when the locale has
+/// `value.<word>`; the word itself otherwise.
+fn value_label(params: &[Value], labels: &Value) -> Result<Value, RenderError> {
+    let word = text_param(params, 0, "value")?;
+    Ok(Value::String(label(labels, &format!("value.{word}")).map_or(word.clone(), str::to_string)))
+}
+
+/// `{{concat "measure:" id}}`: its parameters as one text (to build a key).
+fn concat(params: &[Value], _: &Value) -> Result<Value, RenderError> {
+    let text: String = params
+        .iter()
+        .map(|p| match p {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect();
+    Ok(Value::String(text))
+}
+
+/// `{{list a b c}}`: a list of its parameters, for a partial that takes one.
+fn list(params: &[Value], _: &Value) -> Result<Value, RenderError> {
+    Ok(Value::Array(params.to_vec()))
 }
 
 /// `{{add a b}}`: the sum of two whole numbers (row numbers: `{{add @index 1}}`).
-fn add(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
-    let number = |i: usize| h.param(i).and_then(|p| p.value().as_i64()).unwrap_or(0);
-    out.write(&(number(0) + number(1)).to_string())?;
-    Ok(())
+fn add(params: &[Value], _: &Value) -> Result<Value, RenderError> {
+    let number = |i: usize| params.get(i).and_then(Value::as_i64).unwrap_or(0);
+    Ok(Value::from(number(0) + number(1)))
 }
 
-/// `{{date value}}`: YYYY-MM-DD as DD.MM.YYYY. (the form the region's
-/// documents use); anything else is written as it is.
-fn format_date(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
-    let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
-    let text = match value.as_str().and_then(|s| s.parse::<crate::date::Date>().ok()) {
-        Some(d) => format!("{:02}.{:02}.{}.", d.day(), d.month(), d.year()),
-        None => value.as_str().map(str::to_string).unwrap_or_default(),
+/// The pattern dates are written in when the locale gives none.
+pub const DEFAULT_DATE_FORMAT: &str = "DD.MM.YYYY.";
+
+/// `{{date value}}`: a YYYY-MM-DD date in the language's format (the
+/// locale's `format.date`: `DD`, `D`, `MM`, `M`, `YYYY` and `MONTH`, the
+/// month's name from `month.1`…`month.12`); anything else as it is.
+fn format_date(params: &[Value], labels: &Value) -> Result<Value, RenderError> {
+    let value = params.first().cloned().unwrap_or(Value::Null);
+    let Some(date) = value.as_str().and_then(|s| s.parse::<crate::date::Date>().ok()) else {
+        return Ok(Value::String(value.as_str().map(str::to_string).unwrap_or_default()));
     };
-    out.write(&handlebars::html_escape(&text))?;
-    Ok(())
+    let pattern = label(labels, "format.date").unwrap_or(DEFAULT_DATE_FORMAT);
+    Ok(Value::String(write_date(date, pattern, |m| label(labels, &format!("month.{m}")).map(str::to_string))))
 }
+
+/// A date in a pattern (`DD.MM.YYYY.`, `D MONTH YYYY`).
+pub fn write_date(date: crate::date::Date, pattern: &str, month_name: impl Fn(u32) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while !rest.is_empty() {
+        let (token, text) = [
+            ("YYYY", format!("{:04}", date.year())),
+            (
+                "MONTH",
+                month_name(date.month()).unwrap_or_else(|| ENGLISH_MONTHS[date.month() as usize - 1].to_string()),
+            ),
+            ("MM", format!("{:02}", date.month())),
+            ("DD", format!("{:02}", date.day())),
+            ("M", date.month().to_string()),
+            ("D", date.day().to_string()),
+        ]
+        .into_iter()
+        .find(|(token, _)| rest.starts_with(token))
+        .unwrap_or(("", String::new()));
+        if token.is_empty() {
+            let c = rest.chars().next().unwrap_or(' ');
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        } else {
+            out.push_str(&text);
+            rest = &rest[token.len()..];
+        }
+    }
+    out
+}
+
+const ENGLISH_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// The `data.<form>.<field>` paths a template names, for checking them
 /// against the pack's forms.

@@ -5,6 +5,8 @@
 //! may be added, never renamed or removed, and a field's meaning never
 //! changes. Dates are `YYYY-MM-DD`, times RFC 3339 UTC.
 
+mod versions;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -19,6 +21,11 @@ use crate::executor::Refusal;
 use crate::pack::Pack;
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Event, Institution, PlanMeta};
+
+pub use versions::{
+    ChangeView, ClassCounts, MigrationPreviewView, PackDiffView, ScoreComparisonView, ScoreRunView, ScoreValueView,
+    StateMappingView, StateShapeView,
+};
 
 /// The body of every error: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +91,20 @@ impl From<&EngineError> for ErrorView {
 }
 
 impl ErrorView {
+    /// The error with its sentences in another language: the refusal and
+    /// every problem rendered through `translate` (a pack's translator),
+    /// English where it has no translation.
+    pub fn localized(e: &EngineError, translate: &dyn Fn(&str) -> Option<String>) -> ErrorView {
+        let mut view = ErrorView::from(e);
+        if let EngineError::Refused(r) = e {
+            view.message = r.render(translate);
+        }
+        for problem in &mut view.problems {
+            problem.message = problem.render(translate);
+        }
+        view
+    }
+
     /// An error of the layer above the engine (HTTP, CLI).
     pub fn new(code: &str, message: impl Into<String>) -> ErrorView {
         ErrorView {
@@ -226,6 +247,19 @@ pub struct NextEventView {
 }
 
 impl NextEventView {
+    /// The event with why it is not ready in another language (see [`ErrorView::localized`]).
+    pub fn localized(next: &NextEvent, workflow: &Workflow, translate: &dyn Fn(&str) -> Option<String>) -> Self {
+        let mut view = NextEventView::new(next, workflow);
+        view.title = translate(&format!("event.{}", next.event)).unwrap_or(view.title);
+        if let Some(r) = &next.refusal {
+            view.refusal = Some(r.render(translate));
+        }
+        for problem in &mut view.problems {
+            problem.message = problem.render(translate);
+        }
+        view
+    }
+
     pub fn new(next: &NextEvent, workflow: &Workflow) -> Self {
         let title = workflow.event(&next.event).map(|e| e.title.clone()).unwrap_or_default();
         NextEventView {
@@ -259,6 +293,9 @@ pub struct DueView {
     pub on: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late: Option<bool>,
+    /// Where the date comes from: an article of the law, or the pack's own reading.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 impl From<&DueItem> for DueView {
@@ -278,6 +315,7 @@ impl From<&DueItem> for DueView {
             days_late,
             on,
             late,
+            basis: item.basis.clone(),
         }
     }
 }

@@ -140,6 +140,7 @@ pub fn check_forms(forms: &[FormDef], source: &Source) -> Vec<Diagnostic> {
         deadlines: Vec::new(),
         cycle: None,
         applies_to: None,
+        single_plan: false,
     };
     let mut checker = Checker { def: &def, src: source, out: Vec::new(), own_forms: forms.len() };
     checker.index("forms", "form", def.forms.iter().map(|f| &f.id));
@@ -427,7 +428,6 @@ impl Checker<'_> {
         };
         let inner = |field: &'static str, k: Option<usize>| {
             let mut needles = place.to_vec();
-            needles.push(Needle::Item(0));
             needles.push(Needle::Field(field));
             if let Some(k) = k {
                 needles.push(Needle::Item(k));
@@ -494,11 +494,20 @@ impl Checker<'_> {
                 }
                 return;
             }
+            Condition::Unique { path, column, .. } => {
+                self.table(path, &[column], &at(path), element);
+                return;
+            }
             Condition::References { path, column, into, into_column, .. } => {
                 self.table(path, &[column], &at(path), element);
                 self.table(into, &[into_column], &at(into), element);
                 return;
             }
+            Condition::Cycle { every: Some(0), .. } => {
+                self.error("E119", place, element.to_string(), "`every` must be at least 1".into());
+                return;
+            }
+            Condition::Cycle { .. } => return,
             Condition::Institution { attribute, min, max, .. } => {
                 self.bounds(*min, *max, &at(attribute), element);
                 if !INSTITUTION_ATTRIBUTES.contains(&attribute.as_str()) {
@@ -578,6 +587,14 @@ impl Checker<'_> {
             RowTest::Date { column, not_before, not_after, after, before } => {
                 self.column(path, column, &[K::Date], at, element);
                 for r in [not_before, not_after, after, before].into_iter().flatten() {
+                    self.date_ref(r, Some(path), at, element);
+                }
+            }
+            RowTest::When { date, not_before, not_after, after, before } => {
+                for r in [Some(date), not_before.as_ref(), not_after.as_ref(), after.as_ref(), before.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
                     self.date_ref(r, Some(path), at, element);
                 }
             }
@@ -791,7 +808,9 @@ impl Checker<'_> {
             let mut named: Vec<&String> = dl.active_in.iter().collect();
             self.deadline_sources(dl, &element);
             match &dl.due {
-                Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
+                Due::FromEntry { state, .. }
+                | Due::EveryYears { from: Anchor::Entry(state), .. }
+                | Due::Yearly { from: Some(Anchor::Entry(state)), .. } => named.push(state),
                 Due::Yearly { every: Some(0), .. } => {
                     let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
                     self.error("E120", &at, element.clone(), "`every` must be at least 1".into());
@@ -827,9 +846,9 @@ impl Checker<'_> {
         use FieldKind as K;
         let at = [Needle::Field("deadlines"), Needle::Id(&dl.id)];
         match &dl.due {
-            Due::Field(path) | Due::EveryYears { from: Anchor::Field(path), .. } => {
-                self.path(path, None, &[K::Date], &at, element)
-            }
+            Due::Field(path)
+            | Due::EveryYears { from: Anchor::Field(path), .. }
+            | Due::Yearly { from: Some(Anchor::Field(path)), .. } => self.path(path, None, &[K::Date], &at, element),
             Due::Rows { path, key, date, year } => {
                 self.table(path, &[key], &at, element);
                 self.column(path, date, &[K::Date], &at, element);
@@ -1141,6 +1160,36 @@ mod tests {
             ],
         ),
     ];
+
+    /// New constructs, checked like the others.
+    const RULE_CASES: &[(&str, &str, &[&str])] = &[
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Institution(attribute: \"staff\", min: 31)]",
+            &["17:49 E122 institutions have no attribute `staff`"],
+        ),
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Rows(path: \"group.members\", require: [Filled(\"nam\")])]",
+            &["17:54 E106 the table `group.members` has no column `nam`"],
+        ),
+        (
+            "conditions: [Count(path: \"group.members\", min: 3, max: 7)]",
+            "conditions: [Covered(path: \"group.members\", column: \"name\", by: \"scores.nothing.rows\", by_column: \"id\")]",
+            &["17:77 E123 no `Score` action of this workflow has the output `nothing`"],
+        ),
+    ];
+
+    #[test]
+    fn new_rules_are_checked_with_codes_and_places() {
+        for (from, to, expected) in RULE_CASES {
+            assert!(BASE.contains(from), "{from}");
+            let text = BASE.replacen(from, to, 1);
+            let found: Vec<String> =
+                lines(&text).into_iter().filter(|l| !l.contains("W201") && !l.contains("E108")).collect();
+            assert_eq!(found, *expected, "after replacing {from:?}");
+        }
+    }
 
     #[test]
     fn each_problem_has_its_code_and_exact_place() {

@@ -72,6 +72,61 @@
 //! (`not_before`/`not_after` one of `Today`, `CycleStart`, `Fixed("…")`,
 //! `Field("form.field")`), `Equals`, `Filled`, and `Any([...])`/`All([...])`.
 //!
+//! **Rules across tables and rows** — for the cases a law states per
+//! measure, per risk or per report:
+//! ```ron
+//! conditions: [
+//!     // every measure of the plan is reported on; no report row for an unknown measure
+//!     Covered(path: "measures.measures", column: "id", by: "report.measures", by_column: "id", label: "measures"),
+//!     References(path: "report.measures", column: "id", into: "measures.measures", into_column: "id"),
+//!     // every risk of level high (a plugin's output) has a measure naming it
+//!     Covered(path: "scores.intensity.risks", column: "id", by: "measures.measures", by_column: "risks",
+//!         where: In(column: "level", values: ["high"])),
+//!     // a reason when a measure is late, not done, or done otherwise than planned
+//!     Rows(path: "report.measures",
+//!         where: Any([In(column: "status", values: ["late", "not done"]), In(column: "as_planned", values: ["false"])]),
+//!         require: [Filled("reason")]),
+//!     // a measure's term after the adoption; "on time" means by the measure's own term
+//!     Rows(path: "measures.measures", require: [Date(column: "deadline", after: Field("adoption.decided_on"))]),
+//!     Rows(path: "report.measures", where: In(column: "status", values: ["on time"]),
+//!         require: [Date(column: "done_on", not_after: Lookup(table: "measures.measures", key: "id", column: "deadline"))]),
+//!     // a measure's urgency follows the highest level of its risks, unless a reason is given
+//!     Rows(path: "measures.measures", require: [Any([
+//!         Highest(column: "urgency", from: "scores.intensity.risks", key: "risks", match_column: "id",
+//!             value: "level", order: ["low", "medium", "high"]),
+//!         Filled("urgency_reason"),
+//!     ])]),
+//!     // only after the implementation deadline; the report for the previous year
+//!     Date(path: "report_decision.decided_on", after: Deadline("implementation")),
+//!     Date(path: "report.delivered_on", not_before: YearAfter("report.year")),
+//!     // the manager is the person who led the drafting, or it is explained
+//!     Any([SameAs(path: "group.leader", other: "manager.name"), Filled(path: "group.explanation")]),
+//!     If(when: Equals(path: "plan.kind", value: "unit"), then: Filled(path: "plan.agency_notified_on")),
+//!     Institution(attribute: "employees", min: 31),
+//!     // a review every second year of a yearly cycle; a step of cycles 4 and later only
+//!     Cycle(every: 2),
+//!     Cycle(from: 4),
+//! ],
+//! ```
+//! `Rows` tests: `Filled(column)`, `In(column:, values:)`, `Date(column:,
+//! not_before/not_after/after/before:)`, `Range(column:, min:, max:)`,
+//! `Highest(...)`, `Any`, `All`, `Not`. Dates may be `Today`, `CycleStart`,
+//! `Fixed("…")`, `Field("form.field")`, `Deadline("id")` (its due date this
+//! cycle), `YearAfter("form.year")`, and in a row test `Column("other")` or
+//! `Lookup(table:, key:, column:)`. A table may be a plugin's output,
+//! `scores.<output>.<list>`. `Institution` reads `employees`, `kind`, `name`,
+//! `jurisdiction` and the parent's as `parent.kind`.
+//!
+//! **Who the law applies to** — checked when a plan starts; a plan of an
+//! institution it does not oblige is marked so and told the `notice`:
+//! ```ron
+//! applies_to: AppliesTo(conditions: [Institution(attribute: "employees", min: 31)],
+//!     notice: "The law obliges bodies with more than 30 employees."),
+//! ```
+//!
+//! `single_plan: true` keeps one plan of the workflow per institution at a
+//! time: a new one starts only once the previous reached a final state.
+//!
 //! **Actions** — `Render("document")`, `Score(plugin:, entry:, input:
 //! "form.table", output: "name", config: {...})`, `OpenNextCycle`,
 //! `Notify(roles:, message:)`.
@@ -86,6 +141,26 @@
 //! deadlines: [Deadline(id: "annual_report", what: "Annual report on the previous year",
 //!     who: "manager", due: Yearly(month: 4, day: 15), met_by: ["submit_annual_report"],
 //!     active_in: ["implementation"])],
+//! ```
+//!
+//! Deadlines read from forms and tables: `met_at: Field("decision.posted_on")`
+//! (met on the day of delivery written in the form, so a plan taken over
+//! keeps its real dates) or `Latest([...])`; `due: Field("programme.step_1_by")`
+//! (a date in a form: "najkasnije do"); `due: Rows(path: "measures.measures",
+//! key: "id", date: "deadline", year: "deadline_year")` (one occurrence per
+//! row, named `id:key`) with `met_at: Row(path: "report.measures", key: "id",
+//! status: "status", done: ["done"], date: "done_on")`; `met_at:
+//! AllRows(path:, status:, done:, failed:, date:)` (met when every row is
+//! done). A yearly act bound to its period: `period: (field: "report.year",
+//! offset: -1)` (the report due in year Y is the one for Y − 1). `in_cycles:
+//! [3]` and `from_cycle: 4` limit a deadline to some cycles; `Yearly(month:,
+//! day:, every: 2)` falls every second year; `EveryYears(years: 2, from:
+//! Field("adoption.decided_on"))` counts from a date in a form. `basis` says
+//! where the date comes from, and is printed beside it.
+//! ```ron
+//! Deadline(id: "plan", what: "Plan delivered", who: "head", due: Fixed("2022-10-31"),
+//!     met_by: ["adopt_plan", "import_plan"], met_at: Field("adoption_decision.posted_on"),
+//!     in_cycles: [3], basis: "Art. 20"),
 //! ```
 //!
 //! **Cycles** — a plan repeats every N years; `OpenNextCycle` starts the next
@@ -133,6 +208,10 @@ pub struct WorkflowDef {
     /// plan of an institution it does not oblige is marked so, with `notice`.
     #[serde(default)]
     pub applies_to: Option<AppliesTo>,
+    /// An institution keeps one plan of this workflow at a time: a new one
+    /// can start only when its previous plan reached a final state.
+    #[serde(default)]
+    pub single_plan: bool,
 }
 
 /// The institutions a workflow's law applies to.
@@ -267,6 +346,10 @@ pub struct EventDef {
     /// Rows of tables in the payload are appended, not replaced.
     #[serde(default)]
     pub append_rows: bool,
+    /// Each form in the payload replaces the stored one whole: a new act
+    /// keeps nothing of the previous one's fields.
+    #[serde(default)]
+    pub replaces: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -406,10 +489,30 @@ pub enum Condition {
         #[serde(default)]
         label: Option<String>,
     },
+    /// No two rows of a table share a value in `column` (a measure listed twice).
+    Unique {
+        path: String,
+        column: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
     /// Two fields hold the same text ("the manager is the person who led the drafting").
     SameAs {
         path: String,
         other: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// The plan's cycle: one of `in_cycles`, from cycle `from` on, or every
+    /// `every`th cycle counted from the workflow's first (a step that
+    /// happens every second year of a yearly cycle, without a second state).
+    Cycle {
+        #[serde(default)]
+        in_cycles: Vec<u32>,
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        every: Option<u32>,
         #[serde(default)]
         label: Option<String>,
     },
@@ -443,6 +546,20 @@ pub enum RowTest {
     /// of another table.
     Date {
         column: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
+    },
+    /// A date this row names (e.g. `Lookup(...)`, the term of the measure
+    /// it reports on) before/after a reference: "still in progress only
+    /// while the measure's term has not passed".
+    When {
+        date: DateRef,
         #[serde(default)]
         not_before: Option<DateRef>,
         #[serde(default)]
@@ -627,6 +744,11 @@ pub enum Due {
         day: u32,
         #[serde(default)]
         every: Option<u32>,
+        /// Counted from this date rather than from the deadline's start (a
+        /// date in a form: a plan taken over counts from its real adoption).
+        /// With `period`, no act is owed for a period before this date's year.
+        #[serde(default)]
+        from: Option<Anchor>,
     },
     /// A date in a form ("najkasnije do"); not tracked while it is empty.
     Field(String),

@@ -347,7 +347,13 @@ fn load_locales(
                 }
             }
             None => {
-                for (key, text) in labels.iter().filter(|(k, _)| !locale.messages.contains_key(*k)) {
+                let given_elsewhere = |key: &str| {
+                    crate::locale::is_engine_word(key)
+                        || super::manifest_text(manifest, &locale.language, key).is_some()
+                };
+                let untranslated =
+                    labels.iter().filter(|(k, _)| !locale.messages.contains_key(*k) && !given_elsewhere(k));
+                for (key, text) in untranslated {
                     let msg = format!("no translation of `{key}` (\"{text}\")");
                     out.push(source.diagnostic(
                         Severity::Warning,
@@ -357,7 +363,9 @@ fn load_locales(
                         msg,
                     ));
                 }
-                for key in locale.messages.keys().filter(|k| !labels.contains_key(*k)) {
+                for key in
+                    locale.messages.keys().filter(|k| !labels.contains_key(*k) && !crate::locale::is_engine_word(k))
+                {
                     let msg = format!("`{key}` is not a label of the pack (misspelt, or its source text is empty)");
                     out.push(source.diagnostic(
                         Severity::Warning,

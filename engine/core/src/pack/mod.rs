@@ -3,6 +3,7 @@
 //! a pack whole; [`install`] brings a version into an install; the
 //! [`Catalog`] keeps every loaded version.
 
+pub mod diff;
 mod install;
 mod load;
 mod unpack;
@@ -20,7 +21,10 @@ use crate::definition::{FormDef, Workflow};
 use crate::locale::{Labels, Locale};
 use crate::render::Templates;
 
-pub use install::{InstallError, ScenarioRunner, install, load_installed};
+pub use install::{
+    InstallError, Installed, ScenarioRunner, VersionCheck, VersionReport, install, install_checked, load_installed,
+    load_source,
+};
 pub use load::{Loader, load_pack, load_workflow, read_source};
 /// Pack versions are semver versions.
 pub use semver::Version as PackVersion;
@@ -122,6 +126,16 @@ fn pack_folder(store: &std::path::Path, pack: &Pack) -> Option<PathBuf> {
     valid_pack_id(pack.id()).then(|| store.join(pack.id()).join(pack.version().to_string()))
 }
 
+/// A label text the manifest itself gives in `language`: the pack's title
+/// (`pack.title`) and its documents' titles (`document.<id>`).
+pub(crate) fn manifest_text(manifest: &Manifest, language: &str, key: &str) -> Option<String> {
+    if key == "pack.title" {
+        return manifest.title.get(language).cloned();
+    }
+    let id = key.strip_prefix("document.")?;
+    manifest.documents.iter().find(|d| d.id == id)?.title.get(language).cloned()
+}
+
 /// A checked pack version, with everything it ships read and compiled.
 #[derive(Debug)]
 pub struct Pack {
@@ -159,7 +173,31 @@ impl Pack {
     /// The pack's labels in `language` (source texts when it has none).
     pub fn labels(&self, language: &str) -> Labels {
         let locale = (language != self.source_language()).then(|| self.locales.get(language)).flatten();
-        Labels::resolve(language, &self.source_labels, locale)
+        let mut labels = Labels::resolve(language, &self.source_labels, locale);
+        // What the manifest already says in this language need not be repeated in its locale.
+        for (key, text) in labels.map.iter_mut() {
+            if locale.is_some_and(|l| !l.messages.contains_key(key))
+                && let Some(given) = manifest_text(&self.manifest, language, key)
+            {
+                *text = given;
+            }
+        }
+        if let Some(locale) = locale.filter(|l| l.transliterate.is_none()) {
+            // Engine words (messages, plugin values, the date format) come from this
+            // locale or from the engine's English, never from the source language.
+            labels.map.retain(|key, _| !crate::locale::is_engine_word(key) || locale.messages.contains_key(key));
+            for (key, text) in locale.messages.iter().filter(|(k, _)| crate::locale::is_engine_word(k)) {
+                labels.map.insert(key.clone(), text.clone());
+            }
+        }
+        labels
+    }
+
+    /// A sentence of the engine (or a label) in `language`: the pack's
+    /// translation when it has one (English is the engine's fallback).
+    pub fn translator(&self, language: &str) -> impl Fn(&str) -> Option<String> + use<> {
+        let labels = self.labels(language);
+        move |key: &str| labels.map.get(key).cloned()
     }
 
     /// Renders a document in a language against a render context.

@@ -73,9 +73,25 @@ pub enum Effect {
     /// Holders of these roles are told something.
     Notice { roles: Vec<String>, message: String },
     /// A plugin computed scores; the provenance makes them re-checkable.
-    Scores { output: String, value: Value, provenance: Provenance },
-    /// The plan moved to another pack version.
-    Migrated { from: String, to: String },
+    Scores {
+        output: String,
+        value: Value,
+        provenance: Provenance,
+        /// The configuration the plugin was called with (scales, bands,
+        /// weights), so documents print the numbers that were applied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Value>,
+    },
+    /// The plan moved to another pack version. `preview` records what the
+    /// move changed for the plan (a `wire::MigrationPreviewView`: state,
+    /// data, every score before and after); events recorded before it
+    /// existed have none.
+    Migrated {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Value>,
+    },
     /// The anonymous answers of a cycle were read (to be scored) and closed:
     /// their number and the XOR of the sha256 of each answer's stored bytes,
     /// an order-free commitment that `verify` checks the answers against.

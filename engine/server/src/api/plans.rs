@@ -550,6 +550,11 @@ pub struct MigrationPreview {
     pub to: String,
     pub possible: bool,
     pub reasons: Vec<String>,
+    /// What the move changes for this plan: the versions' differences, the
+    /// state mapping, data the new version would not accept, and every score
+    /// before and after (the `@migrated` event records the same).
+    #[schema(value_type = Object)]
+    pub preview: serde_json::Value,
 }
 
 fn version(text: &str) -> ApiResult<semver::Version> {
@@ -568,12 +573,14 @@ async fn migration_preview(
     let (plan, _, _) = access::plan(&state, &principal, &id).await?;
     let to = version(&target.to)?;
     let engine = state.engine.clone();
-    let reasons = blocking(move || Ok(engine.migration_preview(&id, &to)?)).await?;
+    let preview = blocking(move || Ok(engine.migration_preview(&id, &to)?)).await?;
+    let view = integritas_core::wire::MigrationPreviewView::from(&preview);
     Ok(axum::Json(MigrationPreview {
         from: plan.meta.pack_version.clone(),
         to: target.to,
-        possible: reasons.is_empty(),
-        reasons,
+        possible: view.allowed,
+        reasons: view.refusals.clone(),
+        preview: serde_json::to_value(&view).unwrap_or_default(),
     }))
 }
 
