@@ -90,9 +90,10 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
 
 #[test]
 fn the_alunis_plan_imports_every_objective_and_measure() {
-    // The sample passes the payload checks of the real `draft_plan` event
+    // The sample passes the payload checks of the real `import_plan` event
     // (lint), and the pack's scenario imports it on a real store; here its
-    // content is held against the seed's shape.
+    // content is held against the seed's shape and its own dates ("Anexa la
+    // Dispozită nr. 31/16 februarie 2023", "Data: 16 februarie 2023").
     let host = integritas_core::plugin::host::PluginHost::new(Default::default()).expect("host");
     let templates = repo_root().join("templates");
     let (pack, diagnostics) =
@@ -106,4 +107,9 @@ fn the_alunis_plan_imports_every_objective_and_measure() {
         let objective = &m["objective"];
         assert!(objectives.iter().any(|o| &o["id"] == objective), "measure {} names objective {objective}", m["id"]);
     }
+    assert_eq!(payload["plan"]["dated"], "2023-02-16");
+    assert_eq!(
+        (&payload["approval"]["number"], &payload["approval"]["approved_on"]),
+        (&json!("31"), &json!("2023-02-16"))
+    );
 }

@@ -152,9 +152,12 @@ fn pack_show_lists_what_a_new_user_needs() {
 
 #[test]
 fn a_plan_starts_from_a_sample_in_one_command() {
-    for (pack, sample, today, state) in
-        [("rs", "grad_primer", "2022-10-20", "implementing"), ("me", "opstina", "2025-07-10", "implementing")]
-    {
+    for (pack, sample, today, state) in [
+        ("rs", "grad_primer", "2022-10-20", "implementing"),
+        ("me", "opstina", "2025-07-10", "implementing"),
+        // Seed 000: the Aluniș plan and Dispoziția nr. 31/16 februarie 2023, taken over on a later day.
+        ("ro", "alunis", "2023-02-20", "implementing"),
+    ] {
         let install = Install::default();
         install.ok(today, &["institution", "add", "--id", "i", "--name", "I", "--jurisdiction", pack]);
         let started = install.ok(today, &["plan", "new", "--institution", "i", "--sample", sample]);
