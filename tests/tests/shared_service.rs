@@ -154,7 +154,9 @@ fn pack_show_lists_what_a_new_user_needs() {
 fn a_plan_starts_from_a_sample_in_one_command() {
     for (pack, sample, today, state) in [
         ("rs", "grad_primer", "2022-10-20", "implementing"),
-        ("me", "opstina", "2025-07-10", "implementing"),
+        // The me sample carries its report for 2025, delivered to the Agency on 9-10 April 2026 (pravilo
+        // 25.1): it is entered after that, since a plan keeps its real dates and none may lie ahead.
+        ("me", "opstina", "2026-05-04", "implementing"),
         // Seed 000: the Aluniș plan and Dispoziția nr. 31/16 februarie 2023, taken over on a later day.
         ("ro", "alunis", "2023-02-20", "implementing"),
     ] {
