@@ -69,7 +69,7 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
         .as_array()
         .expect("imported measures")
         .iter()
-        .map(|m| json!({"id": m["id"], "status": "u roku", "done_on": "2024-06-01", "as_planned": true}))
+        .map(|m| json!({"id": m["id"], "status": "u roku", "done_on": "2023-06-01", "as_planned": true}))
         .collect();
     assert!(rows.len() >= 2, "the sample has measures");
     let report = json!({"implementation_report": {"measures": rows}}).to_string();
@@ -77,7 +77,8 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
         "2024-09-20",
         &["plan", "fire", "plan-1", "finish_implementation", "--as", "coordinator", "--payload", &report],
     );
-    let decision = json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20"}}).to_string();
+    let decision =
+        json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20", "posted_on": "2024-10-20"}}).to_string();
     let next =
         install.ok("2024-10-20", &["plan", "fire", "plan-1", "adopt_report", "--as", "head", "--payload", &decision]);
     assert_eq!(next["state"], "coordinator_appointment", "the next cycle has begun");

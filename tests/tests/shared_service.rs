@@ -27,8 +27,9 @@ fn plan_show_previews_with_the_plugins_of_the_plans_own_pack_version() {
     let install = Install::default();
     install.ok("2022-01-10", &["institution", "add", "--id", "g", "--name", "G", "--jurisdiction", "rs"]);
     install.ok("2022-10-20", &["plan", "new", "--institution", "g", "--sample", "grad_primer"]);
+    // The coordinator follows every measure of the plan (Art. 16 para. 3 of the rs Uputstvo).
     let progress = json!({"implementation_report": {"measures": [
-        {"id": "M1", "status": "u toku"}
+        {"id": "M1", "status": "u toku"}, {"id": "M2", "status": "u toku"}, {"id": "M3", "status": "u toku"}
     ]}});
     install.ok(
         "2023-03-01",
@@ -69,7 +70,9 @@ fn after_a_migration_plan_list_and_pack_list_show_the_new_version() {
 #[test]
 fn a_closed_plan_lists_no_overdue_deadlines() {
     let install = serbian_plan();
-    install.ok("2022-02-01", &["plan", "fire", "plan-1", "cease_obligation", "--as", "head"]);
+    let cessation =
+        json!({"cessation": {"ceased_on": "2022-02-01", "reason": "institucija je prestala da postoji"}}).to_string();
+    install.ok("2022-02-01", &["plan", "fire", "plan-1", "cease_obligation", "--as", "head", "--payload", &cessation]);
     let show = install.ok("2025-01-01", &["plan", "show", "plan-1"]);
     assert_eq!(show["state"], "closed");
     assert_eq!(show["finished"], true);
