@@ -479,12 +479,11 @@ fn normal_calls_on_other_threads_proceed_while_a_hostile_call_spins() {
             (result, started.elapsed())
         })
     };
-    std::thread::sleep(Duration::from_millis(50));
+    // Normal calls go on until twenty of them finished while the hostile
+    // call was still spinning (or it ended): no sleep, no timing.
     let mut overlapped = 0;
-    for _ in 0..50 {
-        let started = Instant::now();
+    while overlapped < 20 && !hostile_done.load(Ordering::SeqCst) {
         assert_normal_call_works(&host);
-        assert!(started.elapsed() < Duration::from_secs(1), "a normal call was held up");
         if !hostile_done.load(Ordering::SeqCst) {
             overlapped += 1;
         }

@@ -202,3 +202,12 @@ fn language_tags_are_bcp47() {
     assert!(stdout.contains("error[E205]") && stdout.contains("`me` is not an ISO 639-1 language code"), "{stdout}");
     assert!(stdout.contains(" | ") && stdout.contains('^'), "the source line is shown with a caret: {stdout}");
 }
+
+#[test]
+fn a_refused_sample_leaves_no_empty_plan_behind() {
+    let install = Install::default();
+    install.ok("2020-01-01", &["institution", "add", "--id", "i", "--name", "I", "--jurisdiction", "rs"]);
+    let refused = install.refused("2020-01-01", &["plan", "new", "--institution", "i", "--sample", "grad_primer"]);
+    assert_eq!(refused["guard"], "condition", "{refused}");
+    assert_eq!(install.ok("2020-01-01", &["plan", "list"]), json!([]));
+}

@@ -2,6 +2,8 @@
 //! prints for people (default) or scripts (`--json`, the wire types of
 //! `integritas_core::wire`). No engine logic lives here.
 
+mod versions_cmd;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use integritas_core::engine::Engine;
 use integritas_core::error::EngineError;
 use integritas_core::executor::Command;
 use integritas_core::open::{OpenOptions, Opened, open};
-use integritas_core::pack::{Catalog, InstallError, Loader, load_pack, load_workflow};
+use integritas_core::pack::{Catalog, Loader, Pack, load_pack, load_workflow};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
 use integritas_core::store::{Event, Institution};
 use integritas_core::wire::{
@@ -84,6 +86,11 @@ enum Cmd {
         /// Workflow `.ron` files, pack folders, or folders of packs.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// An earlier version of the pack linted (a folder, a .tar.gz, or
+        /// ID@VERSION): warn (W206) when the new version's number is
+        /// smaller than its changes require.
+        #[arg(long, value_name = "OLD")]
+        against: Option<String>,
     },
 }
 
@@ -103,9 +110,22 @@ enum PackCmd {
         dir: PathBuf,
     },
     /// Validate a pack (folder or .tar.gz) and activate it in this install.
+    /// Its number is checked against the newest version of the pack below
+    /// it: a warning (W206) when it is smaller than its changes require.
     Install {
         /// The pack folder or archive.
         source: PathBuf,
+        /// Refuse, instead of warning, a version numbered too small for its changes.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// What changed between two versions of a pack, each change classed
+    /// patch, minor or major (rules: jurisdictions/README.md, Versions).
+    Diff {
+        /// The older version: a pack folder, a .tar.gz, or ID@VERSION.
+        old: String,
+        /// The newer version, the same way.
+        new: String,
     },
     /// Pack versions available, and how many plans use each.
     List,
@@ -194,6 +214,10 @@ enum PlanCmd {
         to: String,
         #[arg(long, default_value = "cli")]
         actor: String,
+        /// Record nothing: show what the move would change for the plan
+        /// (its state, data that no longer fits, every score before and after).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Fill a plan from one of its pack's samples (fires the sample's event).
     Import {
@@ -281,9 +305,10 @@ fn report(failure: &Failure, json: bool) {
 fn run(mut cli: Cli) -> Outcome {
     let mut near: Vec<PathBuf> = vec![cli.global.packs.clone()];
     match &cli.command {
-        Cmd::Lint { paths } => near.extend(paths.iter().cloned()),
+        Cmd::Lint { paths, .. } => near.extend(paths.iter().cloned()),
         Cmd::Pack(PackCmd::Test { dir }) => near.push(dir.clone()),
-        Cmd::Pack(PackCmd::Install { source }) => near.push(source.clone()),
+        Cmd::Pack(PackCmd::Install { source, .. }) => near.push(source.clone()),
+        Cmd::Pack(PackCmd::Diff { old, new }) => near.extend([PathBuf::from(old), PathBuf::from(new)]),
         _ => {}
     }
     let near: Vec<&Path> = near.iter().map(PathBuf::as_path).collect();
@@ -292,7 +317,7 @@ fn run(mut cli: Cli) -> Outcome {
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
     match cli.command {
-        Cmd::Lint { paths } => Ok(lint(g, &paths)?),
+        Cmd::Lint { paths, against } => lint(g, &paths, against.as_deref()),
         Cmd::Plugin(cmd) => Ok(crate::plugin_cmd::run(cmd, g.json)?),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
@@ -434,8 +459,11 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
             print(g, &view, || format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to));
         }
         PlanCmd::Show { plan, role } => show(g, &open_engine(g, false)?, &plan, role.as_deref(), today)?,
-        PlanCmd::Migrate { plan, to, actor } => {
+        PlanCmd::Migrate { plan, to, actor, dry_run } => {
             let to = semver::Version::parse(&to).with_context(|| format!("`{to}` is not a semver version"))?;
+            if dry_run {
+                return versions_cmd::migrate_dry_run(g, &open_engine(g, false)?, &plan, &to);
+            }
             let engine = open_engine(g, true)?;
             let fired = engine.migrate(&plan, &to, &actor, today)?;
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
@@ -536,7 +564,15 @@ fn show_text(view: &PlanView, role: Option<&str>) -> String {
         out.push(if view.finished { "  (nothing: the plan is closed)".into() } else { "  (nothing)".into() });
     }
     for item in &view.due {
-        out.push(format!("  {}  {:<16} {:<12} {} ({})", item.due, item.deadline, item.who, item.what, due_words(item)));
+        let basis = if item.basis.is_empty() { String::new() } else { format!(" [{}]", item.basis) };
+        out.push(format!(
+            "  {}  {:<16} {:<12} {} ({}){basis}",
+            item.due,
+            item.deadline,
+            item.who,
+            item.what,
+            due_words(item)
+        ));
     }
     out.join("\n")
 }
@@ -563,11 +599,18 @@ fn verify(g: &Global) -> Outcome {
     Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Lints each path: a workflow file, a pack folder, or a folder of packs.
-fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
+/// Lints each path: a workflow file, a pack folder, or a folder of packs;
+/// with `against`, each pack of that id is compared with it (W206).
+fn lint(g: &Global, paths: &[PathBuf], against: Option<&str>) -> Outcome {
     let mut all: Vec<Diagnostic> = Vec::new();
+    let mut packs: Vec<Arc<Pack>> = Vec::new();
     for path in paths {
-        all.extend(lint_path(g, path)?);
+        let (found, loaded) = lint_path(g, path)?;
+        all.extend(found);
+        packs.extend(loaded);
+    }
+    if let Some(against) = against {
+        all.extend(versions_cmd::lint_against(g, against, &packs)?);
     }
     let errors = all.iter().filter(|d| d.is_error()).count();
     let warnings = all.len() - errors;
@@ -582,25 +625,32 @@ fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
+/// What linting one path found, and the packs that loaded.
+type Linted = (Vec<Diagnostic>, Vec<Arc<Pack>>);
+
+fn lint_path(g: &Global, path: &Path) -> Result<Linted> {
     // A fresh host without a cache: lint compiles and self-tests every plugin.
     let host = PluginHost::new(HostConfig::default())?;
     let loader = Loader { host: Some(&host), templates: g.templates.as_deref() };
+    let one = |dir: &Path| {
+        let (pack, diagnostics) = load_pack(dir, &loader);
+        (diagnostics, pack.map(Arc::new).into_iter().collect())
+    };
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "pack.ron") {
-            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), &loader).1);
+            return Ok(one(path.parent().unwrap_or(Path::new("."))));
         }
-        return Ok(load_workflow(path).1);
+        return Ok((load_workflow(path).1, Vec::new()));
     }
     if path.join("pack.ron").is_file() {
-        return Ok(load_pack(path, &loader).1);
+        return Ok(one(path));
     }
     if path.is_dir() {
         let (catalog, diagnostics) = loader.load_dir(path);
         if catalog.all().next().is_none() && diagnostics.is_empty() {
             bail!("{} holds no pack (no pack.ron in it or in its sub-folders)", path.display());
         }
-        return Ok(diagnostics);
+        return Ok((diagnostics, catalog.all().cloned().collect()));
     }
     bail!("{} does not exist", path.display())
 }
@@ -609,7 +659,8 @@ fn pack(g: &Global, cmd: PackCmd) -> Outcome {
     match cmd {
         PackCmd::Show { id, version } => pack_show(g, &id, version.as_deref()),
         PackCmd::Test { dir } => Ok(pack_test(g, &dir)?),
-        PackCmd::Install { source } => pack_install(g, &source),
+        PackCmd::Install { source, strict } => versions_cmd::pack_install(g, &source, strict),
+        PackCmd::Diff { old, new } => versions_cmd::pack_diff(g, &old, &new),
         PackCmd::List => pack_list(g),
     }
 }
@@ -718,33 +769,6 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
         lines.join("\n")
     });
     Ok(if failed == 0 && !reports.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn pack_install(g: &Global, source: &Path) -> Outcome {
-    let engine = open_engine(g, true)?;
-    match engine.install_pack(source) {
-        Ok(pack) => {
-            let (id, version) = (pack.id().to_string(), pack.version().to_string());
-            print(g, &json!({"installed": {"id": id, "version": version}}), || format!("installed {id} {version}"));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(InstallError::Invalid(diagnostics)) => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            if g.json {
-                println!(
-                    "{}",
-                    json!({"error": {"code": "invalid", "message": "the pack is invalid; nothing was installed", "diagnostics": diagnostics}})
-                );
-            } else {
-                for d in &diagnostics {
-                    eprintln!("{}", d.render());
-                }
-                eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
-            }
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => Err(anyhow::Error::from(e).into()),
-    }
 }
 
 fn pack_list(g: &Global) -> Outcome {

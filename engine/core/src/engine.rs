@@ -40,11 +40,17 @@ use crate::definition::Workflow;
 use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
-use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
+use crate::pack::{
+    Catalog, InstallError, Loader, Pack, ScenarioRunner, VersionCheck, VersionReport, install_checked, plugin_key,
+};
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
+
+mod preview;
+
+pub use preview::{MigrationPreview, ScoreComparison, ScoreRun, ScoreValue, StateMapping, StateShape};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -399,16 +405,31 @@ impl Engine {
     }
 
     /// Validates a pack (a folder or `.tar.gz`), installs it into the data
-    /// folder and activates it.
+    /// folder and activates it. A number too small for its changes is
+    /// installed all the same; [`Engine::install_pack_with`] says so.
     pub fn install_pack(&self, source: &std::path::Path) -> Result<Arc<Pack>, InstallError> {
+        self.install_pack_with(source, VersionCheck::Warn).map(|(pack, _)| pack)
+    }
+
+    /// [`Engine::install_pack`], comparing the version with the newest
+    /// installed or bundled version of the pack below it: its changes, and
+    /// W206 when its number is smaller than they require (a refusal with
+    /// [`VersionCheck::Strict`]).
+    pub fn install_pack_with(
+        &self,
+        source: &std::path::Path,
+        check: VersionCheck,
+    ) -> Result<(Arc<Pack>, VersionReport), InstallError> {
         let installer = self
             .installer
             .as_ref()
             .ok_or_else(|| InstallError::Refused("this engine was opened without a packs store".into()))?;
         let loader = Loader { host: Some(&installer.host), templates: installer.templates.as_deref() };
-        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios)?);
+        let installed =
+            install_checked(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios, check)?;
+        let pack = Arc::new(installed.pack);
         self.add_pack(pack.clone());
-        Ok(pack)
+        Ok((pack, installed.report))
     }
 
     /// How many plans are on each pack version: `(pack, version) → count`,
@@ -425,6 +446,8 @@ impl Engine {
     /// Moves a plan to another version of its pack, with an audited
     /// `@migrated` event, when semver says the change is compatible (same
     /// major, newer) and the plan's state and data fit the new version.
+    /// The event's effect records the [`MigrationPreview`]: what the move
+    /// changed for the plan, every score before and after included.
     pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let slot = self.slot(plan_id)?;
         let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
@@ -443,6 +466,10 @@ impl Engine {
         if !reasons.is_empty() {
             return Err(refuse(reasons));
         }
+        // What the move changes for this plan, for the audit trail.
+        let preview = self.preview(&plan, to)?;
+        let preview = serde_json::to_value(crate::wire::MigrationPreviewView::from(&preview))
+            .map_err(|e| internal(format!("the migration preview does not serialize: {e}")))?;
         let event = Event {
             seq: plan.seq + 1,
             date: today,
@@ -453,7 +480,7 @@ impl Engine {
             payload: Value::Null,
             from: plan.state.clone(),
             to: plan.state.clone(),
-            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string() }],
+            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string(), preview: Some(preview) }],
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
@@ -515,13 +542,64 @@ impl Engine {
         let pack = catalog.pack(&inst.jurisdiction, None).ok_or_else(|| {
             internal(format!("the pack `{}` of institution `{institution}` is not loaded", inst.jurisdiction))
         })?;
-        let (decl, _) = pack
+        let (decl, payload) = pack
             .samples
             .get(sample)
             .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
+        self.preflight_sample(institution, pack, decl, payload, actor, today)?;
         let plan = self.new_plan(institution, &format!("{}/{}", pack.id(), decl.workflow), actor, today)?;
         let fired = self.import_sample(&plan.meta.id, sample, actor, today)?;
         Ok((self.plan(&plan.meta.id)?, fired))
+    }
+
+    /// Decides a sample's event on the plan as it would start, so that a
+    /// refused sample leaves no empty plan behind.
+    fn preflight_sample(
+        &self,
+        institution: &str,
+        pack: &Pack,
+        decl: &crate::pack::SampleDecl,
+        payload: &Value,
+        actor: &str,
+        today: Date,
+    ) -> Result<(), EngineError> {
+        let workflow = pack.workflows.get(&decl.workflow).cloned().ok_or_else(|| internal("the sample's workflow"))?;
+        let meta = PlanMeta {
+            id: String::new(),
+            institution: institution.into(),
+            workflow: format!("{}/{}", pack.id(), decl.workflow),
+            pack_version: pack.version().to_string(),
+            created: today,
+        };
+        let (number, start) = executor::first_cycle(&workflow, today);
+        let first = Event {
+            seq: 1,
+            date: today,
+            recorded_at: String::new(),
+            actor: actor.into(),
+            role: String::new(),
+            event: CREATED.into(),
+            payload: json!({}),
+            from: String::new(),
+            to: workflow.def().initial.clone(),
+            effects: vec![Effect::CycleOpened { number, start }],
+            prev: String::new(),
+        };
+        let bytes = first.to_bytes();
+        let would_be = Plan::replay(meta.clone(), &workflow, &[(first, bytes)]).ok_or_else(|| internal("no event"))?;
+        let mut command = Command {
+            event: decl.event.clone(),
+            role: decl.role.clone(),
+            actor: actor.into(),
+            payload: payload.clone(),
+            today,
+        };
+        if let Some(event) = workflow.event(&command.event) {
+            guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        }
+        let facts = self.facts(institution);
+        executor::decide(&workflow, &would_be, &command, &facts, &self.plugins_for(&meta), Mode::Preview)?;
+        Ok(())
     }
 
     /// Renders one of the plan's documents in a language of its pack.
@@ -566,7 +644,10 @@ impl Engine {
             "today": today,
             "data": plan.data,
             "scores": plan.scores,
-            "deadlines": deadline::schedule(&workflow, &plan, today),
+            "deadlines": deadline::schedule(&workflow, &plan, today)
+                .into_iter()
+                .map(|item| item.translated(&|key| labels.map.get(key).cloned()))
+                .collect::<Vec<_>>(),
             "events": plan.happened,
         });
         pack.render(document, language, context).map_err(|e| {

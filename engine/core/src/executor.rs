@@ -219,7 +219,7 @@ pub fn decide(
         return Err(Refusal::Payload { problems });
     }
     // Guards see the data as it would be after this event.
-    let draft = Draft::new(&plan.data, &command.payload, event.append_rows);
+    let draft = Draft::new(&plan.data, &command.payload, event.append_rows).replacing(event.replaces);
     for form_id in &transition.forms_complete {
         if let Some(form) = workflow.form(form_id) {
             let missing = guard::missing_fields(form_id, form, &draft);
@@ -229,9 +229,11 @@ pub fn decide(
         }
     }
     let due = |id: &str| crate::deadline::due_date(workflow, plan, id, command.today);
+    let first = workflow.def().cycle.as_ref().map_or(1, |c| c.first_number);
     let ctx = Context {
         today: command.today,
         cycle_start: plan.cycle.start,
+        cycle: (plan.cycle.number, first),
         institution: facts.institution.as_ref(),
         scores: Some(&plan.scores),
         deadline_due: &due,

@@ -57,7 +57,9 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("condition.row_not", "{what}, row {row}: this row is not allowed here"),
     ("condition.not_covered", "{what}: {missing} has no matching row in {by}"),
     ("condition.unknown_reference", "{what}: {values} names no row of {into}"),
+    ("condition.not_unique", "{what}: {values} appears more than once in {column}"),
     ("condition.not_same", "{what} is {value}, but {other} is {other_value}; they must be the same"),
+    ("condition.cycle", "{what} does not happen in cycle {cycle}"),
     ("condition.institution_unknown", "the institution's {what} is not recorded"),
     ("condition.institution_range", "the institution's {what} is {value}; it must be {range}"),
     ("condition.institution_not_in", "the institution's {what} is `{value}`; it must be one of: {values}"),
@@ -91,6 +93,7 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("word.today", "today"),
     ("word.cycle_start", "the start of the cycle"),
     ("word.fixed_date", "a fixed date"),
+    ("word.this_step", "this step"),
 ];
 
 /// The English template of a key (the key itself when there is none, so a

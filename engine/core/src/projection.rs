@@ -127,8 +127,16 @@ impl Plan {
 
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
-        let append = workflow.event(&event.event).is_some_and(|e| e.append_rows);
-        merge_forms(&mut self.data, &event.payload, append);
+        let def = workflow.event(&event.event);
+        if def.is_some_and(|e| e.replaces)
+            && let Value::Object(forms) = &event.payload
+        {
+            // A new act keeps nothing of the previous one's fields.
+            for form in forms.keys() {
+                self.data.remove(form);
+            }
+        }
+        merge_forms(&mut self.data, &event.payload, def.is_some_and(|e| e.append_rows));
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
         let meets = crate::deadline::meetings_of(workflow, &event.event, event.date, &self.data);

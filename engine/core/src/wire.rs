@@ -5,6 +5,8 @@
 //! may be added, never renamed or removed, and a field's meaning never
 //! changes. Dates are `YYYY-MM-DD`, times RFC 3339 UTC.
 
+mod versions;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -19,6 +21,11 @@ use crate::executor::Refusal;
 use crate::pack::Pack;
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Event, Institution, PlanMeta};
+
+pub use versions::{
+    ChangeView, ClassCounts, MigrationPreviewView, PackDiffView, ScoreComparisonView, ScoreRunView, ScoreValueView,
+    StateMappingView, StateShapeView,
+};
 
 /// The body of every error: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -263,6 +270,9 @@ pub struct DueView {
     pub on: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late: Option<bool>,
+    /// Where the date comes from: an article of the law, or the pack's own reading.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 impl From<&DueItem> for DueView {
@@ -282,6 +292,7 @@ impl From<&DueItem> for DueView {
             days_late,
             on,
             late,
+            basis: item.basis.clone(),
         }
     }
 }

@@ -494,11 +494,20 @@ impl Checker<'_> {
                 }
                 return;
             }
+            Condition::Unique { path, column, .. } => {
+                self.table(path, &[column], &at(path), element);
+                return;
+            }
             Condition::References { path, column, into, into_column, .. } => {
                 self.table(path, &[column], &at(path), element);
                 self.table(into, &[into_column], &at(into), element);
                 return;
             }
+            Condition::Cycle { every: Some(0), .. } => {
+                self.error("E119", place, element.to_string(), "`every` must be at least 1".into());
+                return;
+            }
+            Condition::Cycle { .. } => return,
             Condition::Institution { attribute, min, max, .. } => {
                 self.bounds(*min, *max, &at(attribute), element);
                 if !INSTITUTION_ATTRIBUTES.contains(&attribute.as_str()) {
@@ -578,6 +587,14 @@ impl Checker<'_> {
             RowTest::Date { column, not_before, not_after, after, before } => {
                 self.column(path, column, &[K::Date], at, element);
                 for r in [not_before, not_after, after, before].into_iter().flatten() {
+                    self.date_ref(r, Some(path), at, element);
+                }
+            }
+            RowTest::When { date, not_before, not_after, after, before } => {
+                for r in [Some(date), not_before.as_ref(), not_after.as_ref(), after.as_ref(), before.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
                     self.date_ref(r, Some(path), at, element);
                 }
             }
@@ -779,7 +796,9 @@ impl Checker<'_> {
             let mut named: Vec<&String> = dl.active_in.iter().collect();
             self.deadline_sources(dl, &element);
             match &dl.due {
-                Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
+                Due::FromEntry { state, .. }
+                | Due::EveryYears { from: Anchor::Entry(state), .. }
+                | Due::Yearly { from: Some(Anchor::Entry(state)), .. } => named.push(state),
                 Due::Yearly { every: Some(0), .. } => {
                     let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
                     self.error("E120", &at, element.clone(), "`every` must be at least 1".into());
@@ -815,9 +834,9 @@ impl Checker<'_> {
         use FieldKind as K;
         let at = [Needle::Field("deadlines"), Needle::Id(&dl.id)];
         match &dl.due {
-            Due::Field(path) | Due::EveryYears { from: Anchor::Field(path), .. } => {
-                self.path(path, None, &[K::Date], &at, element)
-            }
+            Due::Field(path)
+            | Due::EveryYears { from: Anchor::Field(path), .. }
+            | Due::Yearly { from: Some(Anchor::Field(path)), .. } => self.path(path, None, &[K::Date], &at, element),
             Due::Rows { path, key, date, year } => {
                 self.table(path, &[key], &at, element);
                 self.column(path, date, &[K::Date], &at, element);

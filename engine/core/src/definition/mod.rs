@@ -103,6 +103,9 @@
 //!     Any([SameAs(path: "group.leader", other: "manager.name"), Filled(path: "group.explanation")]),
 //!     If(when: Equals(path: "plan.kind", value: "unit"), then: Filled(path: "plan.agency_notified_on")),
 //!     Institution(attribute: "employees", min: 31),
+//!     // a review every second year of a yearly cycle; a step of cycles 4 and later only
+//!     Cycle(every: 2),
+//!     Cycle(from: 4),
 //! ],
 //! ```
 //! `Rows` tests: `Filled(column)`, `In(column:, values:)`, `Date(column:,
@@ -343,6 +346,10 @@ pub struct EventDef {
     /// Rows of tables in the payload are appended, not replaced.
     #[serde(default)]
     pub append_rows: bool,
+    /// Each form in the payload replaces the stored one whole: a new act
+    /// keeps nothing of the previous one's fields.
+    #[serde(default)]
+    pub replaces: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -482,10 +489,30 @@ pub enum Condition {
         #[serde(default)]
         label: Option<String>,
     },
+    /// No two rows of a table share a value in `column` (a measure listed twice).
+    Unique {
+        path: String,
+        column: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
     /// Two fields hold the same text ("the manager is the person who led the drafting").
     SameAs {
         path: String,
         other: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// The plan's cycle: one of `in_cycles`, from cycle `from` on, or every
+    /// `every`th cycle counted from the workflow's first (a step that
+    /// happens every second year of a yearly cycle, without a second state).
+    Cycle {
+        #[serde(default)]
+        in_cycles: Vec<u32>,
+        #[serde(default)]
+        from: Option<u32>,
+        #[serde(default)]
+        every: Option<u32>,
         #[serde(default)]
         label: Option<String>,
     },
@@ -519,6 +546,20 @@ pub enum RowTest {
     /// of another table.
     Date {
         column: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
+    },
+    /// A date this row names (e.g. `Lookup(...)`, the term of the measure
+    /// it reports on) before/after a reference: "still in progress only
+    /// while the measure's term has not passed".
+    When {
+        date: DateRef,
         #[serde(default)]
         not_before: Option<DateRef>,
         #[serde(default)]
@@ -703,6 +744,11 @@ pub enum Due {
         day: u32,
         #[serde(default)]
         every: Option<u32>,
+        /// Counted from this date rather than from the deadline's start (a
+        /// date in a form: a plan taken over counts from its real adoption).
+        /// With `period`, no act is owed for a period before this date's year.
+        #[serde(default)]
+        from: Option<Anchor>,
     },
     /// A date in a form ("najkasnije do"); not tracked while it is empty.
     Field(String),

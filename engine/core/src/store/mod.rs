@@ -77,8 +77,16 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         config: Option<Value>,
     },
-    /// The plan moved to another pack version.
-    Migrated { from: String, to: String },
+    /// The plan moved to another pack version. `preview` records what the
+    /// move changed for the plan (a `wire::MigrationPreviewView`: state,
+    /// data, every score before and after); events recorded before it
+    /// existed have none.
+    Migrated {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Value>,
+    },
     /// Whether the law obliges the institution, as checked when the plan
     /// started (`None`: not known, e.g. its number of employees is not recorded).
     Obligation {
