@@ -78,7 +78,8 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
         &["plan", "fire", "plan-1", "finish_implementation", "--as", "coordinator", "--payload", &report],
     );
     let decision =
-        json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20", "posted_on": "2024-10-20"}}).to_string();
+        json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20", "posted_on": "2024-10-20"}})
+            .to_string();
     let next =
         install.ok("2024-10-20", &["plan", "fire", "plan-1", "adopt_report", "--as", "head", "--payload", &decision]);
     assert_eq!(next["state"], "coordinator_appointment", "the next cycle has begun");

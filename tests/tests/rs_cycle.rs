@@ -346,7 +346,8 @@ fn a_city_keeps_one_plan_and_its_organs_take_part_in_it() {
     let plan = organ["plan"]["id"].as_str().expect("plan id").to_string();
     let decision = json!({"coordinator_decision": {"number": "1", "decided_on": "2021-12-01", "posted_on": "2021-12-01", "coordinator": "A", "position": "B"}});
     let payload = decision.to_string();
-    let r = install.refused("2021-12-01", &["plan", "fire", &plan, "appoint_coordinator", "--as", "head", "--payload", &payload]);
+    let r = install
+        .refused("2021-12-01", &["plan", "fire", &plan, "appoint_coordinator", "--as", "head", "--payload", &payload]);
     assert_eq!(r["guard"], "condition");
     assert!(r["message"].as_str().expect("msg").contains("Art. 5 para. 2"), "{r}");
 }
@@ -405,4 +406,31 @@ fn verify_names_the_first_broken_link_of_a_tampered_log() {
         report["broken"][0]["reason"].as_str().is_some_and(|r| r.contains("changed after it was written")),
         "{report}"
     );
+}
+
+/// čl. 2 t. 2: a body of 12 employees is told, when its plan starts, that the
+/// law does not oblige it; the plan's view says so too, in text and JSON.
+#[test]
+fn a_body_the_law_does_not_oblige_is_told_so_when_its_plan_starts() {
+    let install = Install::default();
+    install.ok(
+        "2021-11-01",
+        &["institution", "add", "--id", "mala", "--name", "Mala ustanova", "--jurisdiction", "rs", "--employees", "12"],
+    );
+    let started = install.ok("2021-11-15", &["plan", "new", "--institution", "mala", "--workflow", "rs/three_phase"]);
+    assert_eq!(started["obliged"], json!(false), "{started}");
+    let notice = started["notices"][0]["message"].as_str().expect("a notice");
+    assert!(notice.contains("30"), "the notice gives the law's threshold: {notice}");
+    let text = install.run("2021-11-15", &["plan", "new", "--institution", "mala", "--workflow", "rs/three_phase"]);
+    assert_ne!(text.code, 0, "one plan at a time: {}", text.stdout);
+    let shown = install.run("2021-11-16", &["plan", "show", "plan-1"]);
+    assert!(shown.stdout.contains("obliged by the law: NO"), "{}", shown.stdout);
+    assert!(shown.stdout.contains(notice), "{}", shown.stdout);
+    // A city of 240 employees is obliged, and no notice says otherwise.
+    install.ok(
+        "2021-11-01",
+        &["institution", "add", "--id", "grad", "--name", "Grad", "--jurisdiction", "rs", "--employees", "240"],
+    );
+    let city = install.ok("2021-11-15", &["plan", "new", "--institution", "grad", "--workflow", "rs/three_phase"]);
+    assert_eq!((city["obliged"].clone(), city["notices"].clone()), (json!(true), json!([])), "{city}");
 }
