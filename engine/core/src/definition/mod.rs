@@ -110,7 +110,11 @@
 //! ```
 //! `Rows` tests: `Filled(column)`, `In(column:, values:)`, `Date(column:,
 //! not_before/not_after/after/before:)`, `Range(column:, min:, max:)`,
-//! `Highest(...)`, `Any`, `All`, `Not`. Dates may be `Today`, `CycleStart`,
+//! `Highest(...)`, `When(date:, not_before/not_after/after/before:)` (a
+//! date the row names, e.g. the reported measure's own term, against a
+//! reference: "in progress only while its term has not passed"), `Any`,
+//! `All`, `Not`. `Unique(path: "report.measures", column: "id")` refuses a
+//! table that lists a row twice. Dates may be `Today`, `CycleStart`,
 //! `Fixed("…")`, `Field("form.field")`, `Deadline("id")` (its due date this
 //! cycle), `YearAfter("form.year")`, and in a row test `Column("other")` or
 //! `Lookup(table:, key:, column:)`. A table may be a plugin's output,
@@ -154,9 +158,19 @@
 //! done). A yearly act bound to its period: `period: (field: "report.year",
 //! offset: -1)` (the report due in year Y is the one for Y − 1). `in_cycles:
 //! [3]` and `from_cycle: 4` limit a deadline to some cycles; `Yearly(month:,
-//! day:, every: 2)` falls every second year; `EveryYears(years: 2, from:
+//! day:, every: 2)` falls every second year, and `Yearly(month: 4, day: 15,
+//! from: Field("adoption.decided_on"))` counts from a date in a form (nothing
+//! is owed for a period before it); `EveryYears(years: 2, from:
 //! Field("adoption.decided_on"))` counts from a date in a form. `basis` says
-//! where the date comes from, and is printed beside it.
+//! where the date comes from, and is printed beside it (translatable as
+//! `deadline.<id>.basis`).
+//!
+//! An event whose forms are a new act each time (a yearly report) says
+//! `replaces: true`: each form in its payload replaces the stored one whole,
+//! so nothing of the previous act's fields is kept:
+//! ```ron
+//! Event(id: "deliver_annual_report", title: "Annual report delivered", fills: ["annual_report"], replaces: true),
+//! ```
 //! ```ron
 //! Deadline(id: "plan", what: "Plan delivered", who: "head", due: Fixed("2022-10-31"),
 //!     met_by: ["adopt_plan", "import_plan"], met_at: Field("adoption_decision.posted_on"),
