@@ -249,6 +249,7 @@ fn bench_answers_through_the_engine(pack: Pack, start: Date, commands: &[Command
         kind: String::new(),
         employees: Some(240),
         parent: None,
+        timezone: None,
     };
     engine.add_institution(institution).expect("institution");
     let plan = engine.new_plan("bench", "rs/three_phase", "bench", start).expect("plan").meta.id.clone();

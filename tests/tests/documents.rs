@@ -87,9 +87,9 @@ fn serbian_plan(install: &Install) {
 
 fn montenegrin_plan(install: &Install) {
     let institution = ["institution", "add", "--id", "opstina", "--name", "Opština Kolašin", "--jurisdiction", "me"];
-    install.ok("2025-08-01", &institution);
-    install.ok("2025-08-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
-    assert_eq!(install.ok("2025-08-01", &["plan", "import", "plan-1", "opstina"])["state"], "implementing");
+    install.ok("2026-05-01", &institution);
+    install.ok("2026-05-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
+    assert_eq!(install.ok("2026-05-01", &["plan", "import", "plan-1", "opstina"])["state"], "implementing");
 }
 
 /// A Romanian plan whose declaration is issued (adopted, then sent to the ministry).
@@ -132,7 +132,7 @@ fn a_serbian_cyrillic_pdf_keeps_every_letter_with_its_fonts_embedded() {
 fn the_montenegrin_plan_form_prints_its_whole_register_on_landscape_a4() {
     let install = Install::default();
     montenegrin_plan(&install);
-    let form = write_pdf(&install, "2025-08-01", "plan-1", "plan_form", None);
+    let form = write_pdf(&install, "2026-05-01", "plan-1", "plan_form", None);
     assert!(page_size(&form).starts_with("841.89 x 595.276 pts (A4)"), "{}", page_size(&form));
     assert_fonts_embedded(&form);
     let text = pdf_text(&form);
@@ -166,10 +166,10 @@ fn the_montenegrin_plan_form_prints_its_whole_register_on_landscape_a4() {
     assert!(pages >= 2, "{info}");
     assert_eq!(text.matches("Kratak opis i ocjena realizacije mjere").count(), pages, "{text}");
     // The HTML asks a browser for the same paper.
-    let html = install.run("2025-08-01", &["plan", "document", "plan-1", "plan_form"]);
+    let html = install.run("2026-05-01", &["plan", "document", "plan-1", "plan_form"]);
     assert!(html.stdout.contains("size: A4 landscape"), "{}", html.stdout);
     // And the listing says so.
-    let listed = install.ok("2025-08-01", &["plan", "document", "plan-1"]);
+    let listed = install.ok("2026-05-01", &["plan", "document", "plan-1"]);
     let plan_form = listed.as_array().into_iter().flatten().find(|d| d["id"] == "plan_form").expect("listed");
     assert_eq!(plan_form["page"]["orientation"], "landscape");
     assert_eq!(
@@ -202,7 +202,7 @@ fn a_romanian_pdf_keeps_the_comma_below() {
 fn every_document_a_pack_defines_previews_or_says_why_not() {
     for (setup, today, pack) in [
         (serbian_plan as fn(&Install), "2022-11-02", "rs"),
-        (montenegrin_plan, "2025-08-01", "me"),
+        (montenegrin_plan, "2026-05-01", "me"),
         (romanian_plan, "2023-02-08", "ro"),
     ] {
         let install = Install::default();
@@ -240,19 +240,19 @@ fn a_draft_is_marked_and_a_document_with_empty_forms_is_refused() {
     let install = Install::default();
     montenegrin_plan(&install);
     // The annual report is drafted by the import but not yet submitted.
-    let html = install.run("2025-08-01", &["plan", "document", "plan-1", "annual_report"]);
+    let html = install.run("2026-05-01", &["plan", "document", "plan-1", "annual_report"]);
     assert_eq!(html.code, 0, "{}", html.stderr);
     let word = draft_word(&html.stdout);
     assert!(!word.is_empty());
-    let pdf = write_pdf(&install, "2025-08-01", "plan-1", "annual_report", None);
+    let pdf = write_pdf(&install, "2026-05-01", "plan-1", "annual_report", None);
     assert!(pdf_text(&pdf).contains(&word), "the PDF of a draft does not say `{word}`");
     // An issued document carries no marking.
-    let issued = install.run("2025-08-01", &["plan", "document", "plan-1", "plan_form"]);
+    let issued = install.run("2026-05-01", &["plan", "document", "plan-1", "plan_form"]);
     assert!(issued.code == 0 && !issued.stdout.contains("class=\"draft-mark\""));
 
     // A fresh plan: its decisions have nothing in them yet.
-    install.ok("2025-08-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
-    let refused = install.run("2025-08-01", &["plan", "document", "plan-2", "manager_decision", "--json"]);
+    install.ok("2026-05-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
+    let refused = install.run("2026-05-01", &["plan", "document", "plan-2", "manager_decision", "--json"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
     let error = &refused.json()["error"];
     assert_eq!(error["code"], "not_drafted");
@@ -265,12 +265,12 @@ fn a_draft_is_marked_and_a_document_with_empty_forms_is_refused() {
     let out = install.dir.path().join("empty.pdf");
     let args =
         ["plan", "document", "plan-2", "manager_decision", "--format", "pdf", "--out", &out.display().to_string()];
-    let run: Run = install.run("2025-08-01", &args);
+    let run: Run = install.run("2026-05-01", &args);
     assert_eq!(run.code, 1);
     assert!(run.stderr.starts_with("error: ") && run.stdout.is_empty(), "{}{}", run.stdout, run.stderr);
     assert!(!out.exists(), "an empty document was written");
     // The listing says which are empty.
-    let listed = install.ok("2025-08-01", &["plan", "document", "plan-2"]);
+    let listed = install.ok("2026-05-01", &["plan", "document", "plan-2"]);
     let manager = listed.as_array().into_iter().flatten().find(|d| d["id"] == "manager_decision").expect("listed");
     assert_eq!((manager["status"].as_str(), manager["empty"].as_bool()), (Some("draft"), Some(true)));
 }
@@ -290,36 +290,36 @@ fn issued(history: &Value, seq: u64) -> Vec<(String, String)> {
 fn the_history_lists_each_issued_document_and_each_copy_can_be_had() {
     let install = Install::default();
     montenegrin_plan(&install);
-    let history = install.ok("2025-08-01", &["plan", "history", "plan-1"]);
+    let history = install.ok("2026-05-01", &["plan", "history", "plan-1"]);
     assert_eq!(issued(&history, 1), []);
     let imported = issued(&history, 2);
     assert!(imported.contains(&("plan_form".into(), "Obrazac plana integriteta".into())), "{imported:?}");
     assert!(imported.iter().any(|(id, _)| id == "adoption_decision"), "{imported:?}");
     // Titles in the language asked for.
-    let english = install.ok("2025-08-01", &["--lang", "en", "plan", "history", "plan-1"]);
+    let english = install.ok("2026-05-01", &["--lang", "en", "plan", "history", "plan-1"]);
     assert!(issued(&english, 2).contains(&("plan_form".into(), "Integrity plan form".into())));
     // The text listing names them too.
-    let text = install.run("2025-08-01", &["plan", "history", "plan-1"]).stdout;
+    let text = install.run("2026-05-01", &["plan", "history", "plan-1"]).stdout;
     assert!(text.contains("issued: ") && text.contains("plan_form (Obrazac plana integriteta)"), "{text}");
 
-    // The plan is revised and adopted again: a second copy of the decision.
-    install.ok("2025-08-02", &["plan", "fire", "plan-1", "amend_plan", "--as", "head"]);
-    let decision = r#"{"adoption_decision": {"number": "01-031/25-777", "decided_on": "2025-08-03",
-        "employees_informed_on": "2025-08-03", "delivered_to_agency_on": "2025-08-03"}}"#;
+    // The plan is revised and adopted anew: a second copy of the plan form.
+    install.ok("2026-05-02", &["plan", "fire", "plan-1", "amend_plan", "--as", "head"]);
+    let decision = r#"{"new_adoption_decision": {"number": "01-031/26-777", "place": "Kolašin",
+        "decided_on": "2026-05-03", "head": "Predsjednik Opštine", "employees_informed_on": "2026-05-03"}}"#;
     let fired = install
-        .ok("2025-08-03", &["plan", "fire", "plan-1", "adopt_revised_plan", "--as", "head", "--payload", decision]);
+        .ok("2026-05-03", &["plan", "fire", "plan-1", "adopt_revised_plan", "--as", "head", "--payload", decision]);
     let seq = fired["event"]["seq"].as_u64().expect("seq");
-    assert!(fired["event"]["documents"].as_array().into_iter().flatten().any(|d| d["id"] == "adoption_decision"));
-    let copy =
-        |seq: &str| install.run("2025-08-03", &["plan", "document", "plan-1", "adoption_decision", "--seq", seq]);
+    let history = install.ok("2026-05-03", &["plan", "history", "plan-1"]);
+    assert!(issued(&history, seq).contains(&("plan_form".into(), "Obrazac plana integriteta".into())));
+    let copy = |seq: &str| install.run("2026-05-03", &["plan", "document", "plan-1", "plan_form", "--seq", seq]);
     let first = copy("2");
     let second = copy(&seq.to_string());
-    assert!(first.stdout.contains("01-031/25-410") && !first.stdout.contains("01-031/25-777"));
-    assert!(second.stdout.contains("01-031/25-777"));
+    assert!(first.code == 0 && !first.stdout.contains("01-031/26-777"), "{}", first.stderr);
+    assert!(second.stdout.contains("01-031/26-777"));
     // The latest copy is the one shown without --seq.
-    assert_eq!(install.run("2025-08-03", &["plan", "document", "plan-1", "adoption_decision"]).stdout, second.stdout);
+    assert_eq!(install.run("2026-05-03", &["plan", "document", "plan-1", "plan_form"]).stdout, second.stdout);
     // An event that issued no such document.
-    let none = install.run("2025-08-03", &["plan", "document", "plan-1", "adoption_decision", "--seq", "1", "--json"]);
+    let none = install.run("2026-05-03", &["plan", "document", "plan-1", "plan_form", "--seq", "1", "--json"]);
     assert_eq!(none.code, 1);
     assert_eq!(none.json()["error"]["code"], "not_found");
 }

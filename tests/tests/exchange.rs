@@ -14,16 +14,16 @@ use serde_json::Value;
 /// `save_register` (manager) may replace its register.
 fn revised_plan(install: &Install) {
     let institution = ["institution", "add", "--id", "opstina", "--name", "Opština Kolašin", "--jurisdiction", "me"];
-    install.ok("2025-08-01", &institution);
-    install.ok("2025-08-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
-    install.ok("2025-08-01", &["plan", "import", "plan-1", "opstina"]);
+    install.ok("2026-05-01", &institution);
+    install.ok("2026-05-01", &["plan", "new", "--institution", "opstina", "--workflow", "me/annual"]);
+    install.ok("2026-05-01", &["plan", "import", "plan-1", "opstina"]);
     assert_eq!(
-        install.ok("2025-08-02", &["plan", "fire", "plan-1", "amend_plan", "--as", "head"])["state"],
+        install.ok("2026-05-02", &["plan", "fire", "plan-1", "amend_plan", "--as", "head"])["state"],
         "revision"
     );
 }
 
-const TODAY: &str = "2025-08-02";
+const TODAY: &str = "2026-05-02";
 
 /// Exports a table or report to a file; returns the path.
 #[track_caller]
@@ -301,9 +301,9 @@ fn reports_and_measures_export_as_csv_xlsx_and_json() {
     assert!(lines[0].contains("Oznaka") && lines[1].contains("1.1"), "{csv}");
     let xlsx = std::fs::read(export(&install, "scores.risk_scores", "scores.xlsx", &[])).expect("read");
     assert!(xlsx.starts_with(b"PK"));
-    // The annual report's measures table.
+    // The manager's report's measures table.
     let measures =
-        std::fs::read_to_string(export(&install, "annual_report.measures", "measures.json", &[])).expect("read");
+        std::fs::read_to_string(export(&install, "manager_report.measures", "measures.json", &[])).expect("read");
     let measures: Value = serde_json::from_str(&measures).expect("JSON");
     assert!(measures["rows"].as_array().is_some_and(|r| !r.is_empty()), "{measures}");
     // Something that is not there is named with what is.

@@ -58,6 +58,7 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
         kind: "ministry".into(),
         employees: Some(60),
         parent: None,
+        timezone: None,
     };
     assert!(matches!(engine.add_institution(utopia.clone()), Err(EngineError::NotFound(_))));
 
@@ -92,7 +93,9 @@ fn an_invented_jurisdiction_runs_in_a_running_install_without_recompiling() {
     assert!(html.contains("<h1>Register summary</h1>") && html.contains("<td>U2</td><td>red (7)</td>"), "{html}");
     assert!(html.contains("M. More") && html.contains("Ministry of Utopia"), "{html}");
 
-    // A compatible 1.1.0 (a wider amber band) coexists with 1.0.0.
+    // A 1.1.0 (a wider amber band) coexists with 1.0.0. By the version
+    // rules a changed band is major, so it installs with a W206 warning
+    // (`pack_versions.rs`); semver still lets plans migrate to it.
     let wider = |w: String| w.replace(r#"{"name": "amber", "up_to": 6}"#, r#"{"name": "amber", "up_to": 7}"#);
     let source = write_pack(work.path(), "1.1.0", wider);
     let pack = install(&source, &packs_store, &loader, &engine.catalog(), &integritas_core::scenario::run_all)

@@ -2,6 +2,8 @@
 //! prints for people (default) or scripts (`--json`, the wire types of
 //! `integritas_core::wire`). No engine logic lives here.
 
+mod versions_cmd;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,12 +19,12 @@ use integritas_core::engine::Engine;
 use integritas_core::error::EngineError;
 use integritas_core::executor::Command;
 use integritas_core::open::{OpenOptions, Opened, open};
-use integritas_core::pack::{Catalog, InstallError, Loader, load_pack, load_workflow};
+use integritas_core::pack::{Catalog, Loader, Pack, load_pack, load_workflow};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
 use integritas_core::store::Institution;
 use integritas_core::wire::{
-    DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, PackDetail, PackSummary, PlanSummary, PlanView,
-    VerifyView,
+    DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, NoticeView, PackDetail, PackSummary,
+    PlanSummary, PlanView, VerifyView,
 };
 
 /// integritas: integrity-plan workflows for public institutions.
@@ -62,6 +64,10 @@ struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Serve the JSON API (and later the pages) over HTTP on the data folder.
+    /// On a fresh folder it creates the administrator `admin` and prints its
+    /// one-time password (or takes it from INTEGRITAS_ADMIN_PASSWORD).
+    Serve(ServeArgs),
     /// Institutions that keep plans.
     #[command(subcommand)]
     Institution(InstitutionCmd),
@@ -84,7 +90,27 @@ enum Cmd {
         /// Workflow `.ron` files, pack folders, or folders of packs.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// An earlier version of the pack linted (a folder, a .tar.gz, or
+        /// ID@VERSION): warn (W206) when the new version's number is
+        /// smaller than its changes require.
+        #[arg(long, value_name = "OLD")]
+        against: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "INTEGRITAS_LISTEN")]
+    listen: std::net::SocketAddr,
+    /// Take the client's address for the sign-in rate limit from the last
+    /// X-Forwarded-For entry (only behind a proxy that sets it).
+    #[arg(long)]
+    trust_forwarded_for: bool,
+    /// Send the session cookie without `Secure` (plain HTTP beyond this
+    /// machine; behind a TLS proxy leave this off).
+    #[arg(long)]
+    insecure_cookies: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,9 +129,22 @@ enum PackCmd {
         dir: PathBuf,
     },
     /// Validate a pack (folder or .tar.gz) and activate it in this install.
+    /// Its number is checked against the newest version of the pack below
+    /// it: a warning (W206) when it is smaller than its changes require.
     Install {
         /// The pack folder or archive.
         source: PathBuf,
+        /// Refuse, instead of warning, a version numbered too small for its changes.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// What changed between two versions of a pack, each change classed
+    /// patch, minor or major (rules: jurisdictions/README.md, Versions).
+    Diff {
+        /// The older version: a pack folder, a .tar.gz, or ID@VERSION.
+        old: String,
+        /// The newer version, the same way.
+        new: String,
     },
     /// Pack versions available, and how many plans use each.
     List,
@@ -130,6 +169,9 @@ enum InstitutionCmd {
         /// The institution this is an organisational unit of.
         #[arg(long)]
         parent: Option<String>,
+        /// IANA time zone of its acts (e.g. Europe/Vienna); default: its pack's.
+        #[arg(long)]
+        timezone: Option<String>,
     },
     /// List institutions.
     List,
@@ -194,6 +236,10 @@ enum PlanCmd {
         to: String,
         #[arg(long, default_value = "cli")]
         actor: String,
+        /// Record nothing: show what the move would change for the plan
+        /// (its state, data that no longer fits, every score before and after).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Fill a plan from one of its pack's samples (`import PLAN SAMPLE`), or
     /// a table of it from a CSV or XLSX sheet (`import PLAN form.table
@@ -262,7 +308,7 @@ enum PlanCmd {
 pub(crate) enum Failure {
     Engine(EngineError),
     /// An engine error already put in the user's language.
-    View(ErrorView),
+    View(Box<ErrorView>),
     Other(anyhow::Error),
 }
 
@@ -308,7 +354,7 @@ pub fn main() -> ExitCode {
 fn report(failure: &Failure, json: bool) {
     let view = match failure {
         Failure::Engine(e) => ErrorView::from(e),
-        Failure::View(view) => view.clone(),
+        Failure::View(view) => (**view).clone(),
         Failure::Other(e) => ErrorView::new("invalid", format!("{e:#}")),
     };
     if json {
@@ -330,9 +376,10 @@ fn report(failure: &Failure, json: bool) {
 fn run(mut cli: Cli) -> Outcome {
     let mut near: Vec<PathBuf> = vec![cli.global.packs.clone()];
     match &cli.command {
-        Cmd::Lint { paths } => near.extend(paths.iter().cloned()),
+        Cmd::Lint { paths, .. } => near.extend(paths.iter().cloned()),
         Cmd::Pack(PackCmd::Test { dir }) => near.push(dir.clone()),
-        Cmd::Pack(PackCmd::Install { source }) => near.push(source.clone()),
+        Cmd::Pack(PackCmd::Install { source, .. }) => near.push(source.clone()),
+        Cmd::Pack(PackCmd::Diff { old, new }) => near.extend([PathBuf::from(old), PathBuf::from(new)]),
         _ => {}
     }
     let near: Vec<&Path> = near.iter().map(PathBuf::as_path).collect();
@@ -340,8 +387,22 @@ fn run(mut cli: Cli) -> Outcome {
     let g = &cli.global;
     // A bad --today is refused whatever the command, before anything runs.
     today(g)?;
+    if let Some(holder) = held(g, &cli.command) {
+        return match cli.command {
+            Cmd::Verify => verify_through(g, &holder),
+            Cmd::Backup(crate::backup_cmd::BackupCmd::Backup { out }) => backup_through(g, &holder, &out),
+            _ => Err(anyhow::anyhow!(
+                "a server (pid {}) holds the data folder {}; use the API at {} (integritas verify and integritas backup work through it)",
+                holder.pid,
+                g.data.display(),
+                holder.base_url()
+            )
+            .into()),
+        };
+    }
     match cli.command {
-        Cmd::Lint { paths } => Ok(lint(g, &paths)?),
+        Cmd::Serve(args) => serve(g, args),
+        Cmd::Lint { paths, against } => lint(g, &paths, against.as_deref()),
         Cmd::Plugin(cmd) => Ok(crate::plugin_cmd::run(cmd, g.json)?),
         Cmd::Pack(cmd) => pack(g, cmd),
         Cmd::Verify => verify(g),
@@ -349,6 +410,128 @@ fn run(mut cli: Cli) -> Outcome {
         Cmd::Institution(cmd) => institution(g, cmd),
         Cmd::Plan(cmd) => plan(g, cmd),
     }
+}
+
+/// The server holding the data folder, when the command would touch it.
+fn held(g: &Global, command: &Cmd) -> Option<integritas_server::holder::Holder> {
+    let touches = match command {
+        Cmd::Lint { .. } | Cmd::Plugin(_) | Cmd::Pack(PackCmd::Test { .. }) => false,
+        Cmd::Pack(PackCmd::Show { .. } | PackCmd::List) => g.data.exists(),
+        _ => true,
+    };
+    touches.then(|| integritas_server::holder::running(&g.data)).flatten()
+}
+
+/// `integritas serve`: the date of every act is the server's, so `--today` is refused.
+fn serve(g: &Global, args: ServeArgs) -> Outcome {
+    if g.today.is_some() {
+        return Err(anyhow::anyhow!(
+            "--today simulates a date on a data folder no server holds; a server takes the date of every act from its clock"
+        )
+        .into());
+    }
+    let config = integritas_server::ServerConfig {
+        trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: !args.insecure_cookies,
+        ..Default::default()
+    };
+    integritas_server::serve(integritas_server::ServeOptions {
+        listen: args.listen,
+        data: g.data.clone(),
+        packs: Some(g.packs.clone()),
+        templates: g.templates.clone(),
+        config,
+        admin_password: std::env::var(integritas_server::ADMIN_PASSWORD_ENV).ok(),
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `integritas verify` while a server holds the folder: asks the server,
+/// with the local administrator token it left for this machine's owner.
+fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Outcome {
+    let token = integritas_server::holder::local_token(&g.data)
+        .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
+    let auth = format!("Bearer {token}");
+    let response = integritas_server::client::request(
+        &holder.connect_address(),
+        "POST",
+        "/api/v1/admin/verify",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
+    if response.status != 200 {
+        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
+    }
+    let view: Value = serde_json::from_slice(&response.body).context("the server's answer is not JSON")?;
+    let broken = view["broken"].as_array().cloned().unwrap_or_default();
+    print(g, &view, || {
+        let mut lines: Vec<String> = broken
+            .iter()
+            .map(|b| {
+                format!(
+                    "BROKEN plan {}: event {}: {}",
+                    b["plan"].as_str().unwrap_or(""),
+                    b["seq"],
+                    b["reason"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "{} events in intact chains; {} broken plan(s) (checked by the server, pid {})",
+            view["events_checked"],
+            broken.len(),
+            holder.pid
+        ));
+        lines.join("\n")
+    });
+    Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `integritas backup` while a server holds the folder: the server writes
+/// a consistent backup while it serves, and it is written here as a file.
+fn backup_through(g: &Global, holder: &integritas_server::holder::Holder, out: &Path) -> Outcome {
+    let token = integritas_server::holder::local_token(&g.data)
+        .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
+    let auth = format!("Bearer {token}");
+    let response = integritas_server::client::request(
+        &holder.connect_address(),
+        "POST",
+        "/api/v1/admin/backup",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
+    if response.status != 200 {
+        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut file, &response.body)
+        .and_then(|()| file.as_file().sync_all())
+        .context("cannot write the backup")?;
+    file.persist(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let sha256 = response.header("x-backup-sha256").unwrap_or("").to_string();
+    let counts: Value = serde_json::from_str(response.header("x-backup-counts").unwrap_or("{}")).unwrap_or_default();
+    let value = json!({"backup": {"path": out, "counts": counts, "sha256": sha256, "server_pid": holder.pid}});
+    print(g, &value, || {
+        format!(
+            "backed up {} institution(s), {} plan(s), {} event(s), {} pack file(s) (sha256 {}) to {} through the server (pid {})",
+            counts["institutions"],
+            counts["plans"],
+            counts["events"],
+            counts["pack_files"],
+            &sha256[..12.min(sha256.len())],
+            out.display(),
+            holder.pid
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 fn today(g: &Global) -> Result<Date> {
@@ -396,9 +579,10 @@ fn print<T: Serialize>(g: &Global, value: &T, text: impl FnOnce() -> String) {
 
 fn institution(g: &Global, cmd: InstitutionCmd) -> Outcome {
     match cmd {
-        InstitutionCmd::Add { id, name, jurisdiction, kind, employees, parent } => {
+        InstitutionCmd::Add { id, name, jurisdiction, kind, employees, parent, timezone } => {
             let engine = open_engine(g, true)?;
-            let inst = engine.add_institution(Institution { id, name, jurisdiction, kind, employees, parent })?;
+            let inst =
+                engine.add_institution(Institution { id, name, jurisdiction, kind, employees, parent, timezone })?;
             print(g, &inst, || format!("added institution {} ({})", inst.id, inst.name));
         }
         InstitutionCmd::List => {
@@ -432,7 +616,9 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                 (None, None) => return Err(anyhow::anyhow!("give --workflow or --sample").into()),
             };
             let summary = PlanSummary::from(&plan.meta);
-            let value = json!({"plan": summary, "state": plan.state, "cycle": {"number": plan.cycle.number, "start": plan.cycle.start}});
+            let notices = NoticeView::all(&plan);
+            let value = json!({"plan": summary, "state": plan.state, "cycle": {"number": plan.cycle.number, "start": plan.cycle.start},
+                "obliged": plan.obliged, "notices": notices});
             print(g, &value, || {
                 let mut text = format!(
                     "started {} ({} for {}), cycle {} from {}, in `{}`",
@@ -443,6 +629,9 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                     plan.cycle.start,
                     plan.state
                 );
+                for notice in &notices {
+                    text.push_str(&format!("\nnotice: {}", notice.message));
+                }
                 if let Some((sample, fired)) = &imported {
                     text.push_str(&format!("\nimported sample {sample} ({}, #{})", fired.event.event, fired.event.seq));
                 }
@@ -478,13 +667,26 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
             };
             let engine = open_engine(g, true)?;
             let command = Command { event, role, actor, payload, today };
+            if engine.is_anonymous(&plan, &command.event)? {
+                // On a data folder no server holds there are no accounts: no ballot.
+                let answered = engine.answer(&plan, &command, None)?;
+                let value =
+                    json!({"answered": {"event": answered.event, "cycle": answered.cycle, "month": answered.month}});
+                print(g, &value, || {
+                    format!("{plan}: anonymous answer recorded (cycle {}, {})", answered.cycle, answered.month)
+                });
+                return Ok(ExitCode::SUCCESS);
+            }
             let fired = engine.fire(&plan, &command).map_err(|e| in_language(g, &engine, &plan, e))?;
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
             print(g, &view, || format!("{} #{}: {} → {}", plan, fired.event.seq, fired.event.from, fired.event.to));
         }
         PlanCmd::Show { plan, role } => show(g, &open_engine(g, false)?, &plan, role.as_deref(), today)?,
-        PlanCmd::Migrate { plan, to, actor } => {
+        PlanCmd::Migrate { plan, to, actor, dry_run } => {
             let to = semver::Version::parse(&to).with_context(|| format!("`{to}` is not a semver version"))?;
+            if dry_run {
+                return versions_cmd::migrate_dry_run(g, &open_engine(g, false)?, &plan, &to);
+            }
             let engine = open_engine(g, true)?;
             let fired = engine.migrate(&plan, &to, &actor, today)?;
             let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };
@@ -559,7 +761,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
 fn in_language(g: &Global, engine: &Engine, plan: &str, e: EngineError) -> Failure {
     let Some(lang) = &g.lang else { return Failure::Engine(e) };
     match engine.plan(plan).and_then(|p| engine.pack_of(&p.meta)) {
-        Ok(pack) => Failure::View(ErrorView::localized(&e, &pack.translator(lang))),
+        Ok(pack) => Failure::View(Box::new(ErrorView::localized(&e, &pack.translator(lang)))),
         Err(_) => Failure::Engine(e),
     }
 }
@@ -611,6 +813,14 @@ fn show_text(view: &PlanView, role: Option<&str>) -> String {
     if let (Some(phase), Some(title)) = (&view.phase, &view.phase_title) {
         out.push(format!("phase: {phase} {title}"));
     }
+    match view.obliged {
+        Some(true) => out.push("obliged by the law: yes".into()),
+        Some(false) => out.push("obliged by the law: NO".into()),
+        None => {}
+    }
+    for notice in &view.notices {
+        out.push(format!("notice ({}): {}", notice.date, notice.message));
+    }
     if let Some(role) = role {
         out.push(format!("next for {role}:"));
         if view.next.is_empty() {
@@ -628,7 +838,15 @@ fn show_text(view: &PlanView, role: Option<&str>) -> String {
         out.push(if view.finished { "  (nothing: the plan is closed)".into() } else { "  (nothing)".into() });
     }
     for item in &view.due {
-        out.push(format!("  {}  {:<16} {:<12} {} ({})", item.due, item.deadline, item.who, item.what, due_words(item)));
+        let basis = if item.basis.is_empty() { String::new() } else { format!(" [{}]", item.basis) };
+        out.push(format!(
+            "  {}  {:<16} {:<12} {} ({}){basis}",
+            item.due,
+            item.deadline,
+            item.who,
+            item.what,
+            due_words(item)
+        ));
     }
     out.join("\n")
 }
@@ -655,11 +873,18 @@ fn verify(g: &Global) -> Outcome {
     Ok(if broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Lints each path: a workflow file, a pack folder, or a folder of packs.
-fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
+/// Lints each path: a workflow file, a pack folder, or a folder of packs;
+/// with `against`, each pack of that id is compared with it (W206).
+fn lint(g: &Global, paths: &[PathBuf], against: Option<&str>) -> Outcome {
     let mut all: Vec<Diagnostic> = Vec::new();
+    let mut packs: Vec<Arc<Pack>> = Vec::new();
     for path in paths {
-        all.extend(lint_path(g, path)?);
+        let (found, loaded) = lint_path(g, path)?;
+        all.extend(found);
+        packs.extend(loaded);
+    }
+    if let Some(against) = against {
+        all.extend(versions_cmd::lint_against(g, against, &packs)?);
     }
     let errors = all.iter().filter(|d| d.is_error()).count();
     let warnings = all.len() - errors;
@@ -674,25 +899,32 @@ fn lint(g: &Global, paths: &[PathBuf]) -> Result<ExitCode> {
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn lint_path(g: &Global, path: &Path) -> Result<Vec<Diagnostic>> {
+/// What linting one path found, and the packs that loaded.
+type Linted = (Vec<Diagnostic>, Vec<Arc<Pack>>);
+
+fn lint_path(g: &Global, path: &Path) -> Result<Linted> {
     // A fresh host without a cache: lint compiles and self-tests every plugin.
     let host = PluginHost::new(HostConfig::default())?;
     let loader = Loader { host: Some(&host), templates: g.templates.as_deref() };
+    let one = |dir: &Path| {
+        let (pack, diagnostics) = load_pack(dir, &loader);
+        (diagnostics, pack.map(Arc::new).into_iter().collect())
+    };
     if path.is_file() {
         if path.file_name().is_some_and(|n| n == "pack.ron") {
-            return Ok(load_pack(path.parent().unwrap_or(Path::new(".")), &loader).1);
+            return Ok(one(path.parent().unwrap_or(Path::new("."))));
         }
-        return Ok(load_workflow(path).1);
+        return Ok((load_workflow(path).1, Vec::new()));
     }
     if path.join("pack.ron").is_file() {
-        return Ok(load_pack(path, &loader).1);
+        return Ok(one(path));
     }
     if path.is_dir() {
         let (catalog, diagnostics) = loader.load_dir(path);
         if catalog.all().next().is_none() && diagnostics.is_empty() {
             bail!("{} holds no pack (no pack.ron in it or in its sub-folders)", path.display());
         }
-        return Ok(diagnostics);
+        return Ok((diagnostics, catalog.all().cloned().collect()));
     }
     bail!("{} does not exist", path.display())
 }
@@ -701,7 +933,8 @@ fn pack(g: &Global, cmd: PackCmd) -> Outcome {
     match cmd {
         PackCmd::Show { id, version } => pack_show(g, &id, version.as_deref()),
         PackCmd::Test { dir } => Ok(pack_test(g, &dir)?),
-        PackCmd::Install { source } => pack_install(g, &source),
+        PackCmd::Install { source, strict } => versions_cmd::pack_install(g, &source, strict),
+        PackCmd::Diff { old, new } => versions_cmd::pack_diff(g, &old, &new),
         PackCmd::List => pack_list(g),
     }
 }
@@ -810,33 +1043,6 @@ fn pack_test(g: &Global, dir: &Path) -> Result<ExitCode> {
         lines.join("\n")
     });
     Ok(if failed == 0 && !reports.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn pack_install(g: &Global, source: &Path) -> Outcome {
-    let engine = open_engine(g, true)?;
-    match engine.install_pack(source) {
-        Ok(pack) => {
-            let (id, version) = (pack.id().to_string(), pack.version().to_string());
-            print(g, &json!({"installed": {"id": id, "version": version}}), || format!("installed {id} {version}"));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(InstallError::Invalid(diagnostics)) => {
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            if g.json {
-                println!(
-                    "{}",
-                    json!({"error": {"code": "invalid", "message": "the pack is invalid; nothing was installed", "diagnostics": diagnostics}})
-                );
-            } else {
-                for d in &diagnostics {
-                    eprintln!("{}", d.render());
-                }
-                eprintln!("error: the pack is invalid ({errors} error(s)); nothing was installed");
-            }
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => Err(anyhow::Error::from(e).into()),
-    }
 }
 
 fn pack_list(g: &Global) -> Outcome {

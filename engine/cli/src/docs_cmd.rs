@@ -277,7 +277,7 @@ pub(crate) fn import_table(
         today,
     };
     let fired = engine.fire(plan, &command).map_err(|e| match lang {
-        Some(l) => Failure::View(integritas_core::wire::ErrorView::localized(&e, &pack.translator(l))),
+        Some(l) => Failure::View(Box::new(integritas_core::wire::ErrorView::localized(&e, &pack.translator(l)))),
         None => Failure::Engine(e),
     })?;
     let view = FiredView { event: EventView::from(&fired.event), state: fired.state.clone() };

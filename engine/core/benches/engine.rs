@@ -86,6 +86,7 @@ fn engine_with_plans(plans: usize) -> Setup {
         kind: String::new(),
         employees: None,
         parent: None,
+        timezone: None,
     };
     engine.add_institution(inst).expect("institution");
     for _ in 0..plans {

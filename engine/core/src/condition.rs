@@ -123,8 +123,14 @@ impl Eval<'_, '_> {
         })
     }
 
-    fn problem(&self, path: &str, message: Message) -> Problem {
-        let key = path.split_once('.').filter(|_| !path.starts_with("scores.")).map(|(f, x)| label_key(f, x, None));
+    /// A problem on `path`. Its field's label key lets a translation name
+    /// the field, unless the condition has a label of its own (the author's
+    /// words, often with the article, are kept as written).
+    fn problem(&self, path: &str, message: Message, label: &Option<String>) -> Problem {
+        let key = path
+            .split_once('.')
+            .filter(|_| !path.starts_with("scores.") && label.is_none())
+            .map(|(f, x)| label_key(f, x, None));
         Problem::new(path, message).with_field_key(key)
     }
 
@@ -135,7 +141,7 @@ impl Eval<'_, '_> {
                 let n = table(draft, self.ctx, path).len() as u64;
                 within(n, *min, *max).map_err(|need| {
                     let m = Message::new("condition.count").arg("what", self.what(path, label)).arg("count", n);
-                    self.problem(path, m.arg("need", need))
+                    self.problem(path, m.arg("need", need), label)
                 })
             }
             Condition::CountWhere { path, column, equals, min, max, label } => {
@@ -149,7 +155,7 @@ impl Eval<'_, '_> {
                         .arg("column", column)
                         .arg("value", equals)
                         .arg("need", need);
-                    self.problem(path, message)
+                    self.problem(path, message, label)
                 })
             }
             Condition::Distinct { path, column, min, max, label } => {
@@ -162,17 +168,18 @@ impl Eval<'_, '_> {
                         .arg("count", n)
                         .arg("column", column)
                         .arg("need", need);
-                    self.problem(path, message)
+                    self.problem(path, message, label)
                 })
             }
             Condition::Range { path, column: None, min, max, label } => {
                 let range = bounds_words(*min, *max);
                 let what = self.what(path, label);
                 match draft.lookup(path).and_then(Value::as_f64) {
-                    None => {
-                        Err(self
-                            .problem(path, Message::new("condition.no_number").arg("what", what).arg("range", range)))
-                    }
+                    None => Err(self.problem(
+                        path,
+                        Message::new("condition.no_number").arg("what", what).arg("range", range),
+                        label,
+                    )),
                     Some(v) if in_bounds(v, *min, *max) => Ok(()),
                     Some(v) => Err(self.problem(
                         path,
@@ -180,6 +187,7 @@ impl Eval<'_, '_> {
                             .arg("what", what)
                             .arg("value", v)
                             .arg("range", range),
+                        label,
                     )),
                 }
             }
@@ -190,10 +198,10 @@ impl Eval<'_, '_> {
             Condition::Date { path, not_before, not_after, after, before, label } => {
                 let what = self.what(path, label);
                 let Some(date) = date_of(draft.lookup(path)) else {
-                    return Err(self.problem(path, Message::new("condition.no_date").arg("what", what)));
+                    return Err(self.problem(path, Message::new("condition.no_date").arg("what", what), label));
                 };
                 self.date_bounds(date, &what, [not_before, not_after, after, before], None)
-                    .map_err(|message| self.problem(path, message))
+                    .map_err(|message| self.problem(path, message, label))
             }
             Condition::Equals { path, value, label } => {
                 let actual = text_of(draft.lookup(path));
@@ -205,13 +213,13 @@ impl Eval<'_, '_> {
                     .arg("what", self.what(path, label))
                     .arg("value", is)
                     .arg("expected", value);
-                Err(self.problem(path, message))
+                Err(self.problem(path, message, label))
             }
             Condition::Filled { path, label } => {
                 if filled(draft.lookup(path)) {
                     Ok(())
                 } else {
-                    Err(self.problem(path, Message::new("condition.empty").arg("what", self.what(path, label))))
+                    Err(self.problem(path, Message::new("condition.empty").arg("what", self.what(path, label)), label))
                 }
             }
             Condition::All(list) => list.iter().try_for_each(|c| self.condition(c)),
@@ -242,6 +250,26 @@ impl Eval<'_, '_> {
             Condition::References { path, column, into, into_column, label } => {
                 self.references(path, column, into, into_column, label)
             }
+            Condition::Unique { path, column, label } => {
+                let mut seen = BTreeSet::new();
+                let mut twice = Vec::new();
+                let mut first = None;
+                for (i, row) in table(draft, self.ctx, path).iter().enumerate() {
+                    if let Some(value) = text_of(row.get(column))
+                        && !seen.insert(value.clone())
+                    {
+                        first.get_or_insert(i);
+                        twice.push(value);
+                    }
+                }
+                let Some(i) = first else { return Ok(()) };
+                let (form, field) = path.split_once('.').unwrap_or((path, ""));
+                let message = Message::new("condition.not_unique")
+                    .arg("what", self.what(path, label))
+                    .arg("column", self.column_title(path, column))
+                    .arg("values", some_of(&twice));
+                Err(Problem::new(path_of(form, field, Some((i, column))), message))
+            }
             Condition::SameAs { path, other, label } => {
                 let normal = |v: Option<&Value>| {
                     text_of(v).map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
@@ -256,7 +284,7 @@ impl Eval<'_, '_> {
                     .arg("value", shown(a))
                     .arg("other", self.what(other, &None))
                     .arg("other_value", shown(b));
-                Err(self.problem(path, message))
+                Err(self.problem(path, message, label))
             }
             Condition::Institution { attribute, min, max, any_of, label } => {
                 self.institution(attribute, *min, *max, any_of, label)
@@ -385,6 +413,12 @@ impl Eval<'_, '_> {
                     Problem::new(path_of(form, field, Some((i, column))), m).with_field_key(key)
                 })
             }
+            RowTest::When { date, not_before, not_after, after, before } => {
+                let Some((value, words)) = self.resolve(date, Some((row, path))) else { return Ok(()) };
+                let name = format!("{what}, row {}: {words}", i + 1);
+                self.date_bounds(value, &name, [not_before, not_after, after, before], Some((row, path)))
+                    .map_err(|m| Problem::new(format!("{path}[{i}]"), m))
+            }
             RowTest::Range { column, min, max } => match row.get(column).and_then(Value::as_f64) {
                 Some(v) if in_bounds(v, *min, *max) => Ok(()),
                 other => {
@@ -473,7 +507,7 @@ impl Eval<'_, '_> {
             .arg("what", &what)
             .arg("missing", some_of(&missing))
             .arg("by", self.what(by, &None));
-        Err(self.problem(by, message))
+        Err(self.problem(by, message, label))
     }
 
     fn references(

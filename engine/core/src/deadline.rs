@@ -48,6 +48,22 @@ impl DueItem {
     pub fn is_open(&self) -> bool {
         !matches!(self.status, Status::Met { .. })
     }
+
+    /// The item with its words in a language: `what` from `deadline.<id>`
+    /// (a row's key kept), `basis` from `deadline.<id>.basis`.
+    pub fn translated(mut self, translate: &dyn Fn(&str) -> Option<String>) -> DueItem {
+        let (id, row) = self.deadline.split_once(':').map_or((self.deadline.as_str(), None), |(d, k)| (d, Some(k)));
+        if let Some(what) = translate(&format!("deadline.{id}")) {
+            self.what = match row {
+                Some(key) => format!("{what} ({key})"),
+                None => what,
+            };
+        }
+        if let Some(basis) = translate(&format!("deadline.{id}.basis")) {
+            self.basis = basis;
+        }
+        self
+    }
 }
 
 /// Every occurrence of every tracked deadline of the plan's current cycle,
@@ -228,11 +244,22 @@ fn occurrences(deadline: &DeadlineDef, plan: &Plan, today: Date) -> Vec<DueItem>
     if let Some(due) = one_off {
         return vec![item(deadline.id.clone(), deadline.what.clone(), due, first_met())];
     }
+    // A yearly deadline may count from a date in a form instead of its start.
+    let start = match &deadline.due {
+        Due::Yearly { from: Some(anchor), .. } => match anchor_date(anchor, plan) {
+            Some(date) => date,
+            None => return Vec::new(),
+        },
+        _ => start,
+    };
     let dates = recurring_dates(&deadline.due, plan, start, today);
     if let Some(period) = &deadline.period {
-        // Each occurrence is met only by an act for its own period, whenever it came.
+        // Each occurrence is met only by an act for its own period, whenever
+        // it came; nothing is owed for a period before the deadline began.
+        let first_period = i64::from(start.year());
         return dates
             .into_iter()
+            .filter(|due| i64::from(due.year()) + i64::from(period.offset) >= first_period)
             .map(|due| {
                 let wanted = i64::from(due.year()) + i64::from(period.offset);
                 let on = met.iter().find(|m| m.period == Some(wanted)).map(|m| m.on);
@@ -290,18 +317,14 @@ fn per_row(
 fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date> {
     let next = |k: i32| -> Option<Date> {
         match due {
-            Due::Yearly { month, day, every } => {
+            Due::Yearly { month, day, every, .. } => {
                 let step = i32::try_from(every.unwrap_or(1).max(1)).ok()?;
                 let first =
                     Date::new(start.year(), *month, *day).map(|d| if d <= start { d.add_years(1) } else { d })?;
                 Some(first.add_years(k.checked_mul(step)?))
             }
             Due::EveryYears { years, from, months, days } => {
-                let base = match from {
-                    Anchor::CycleStart => plan.cycle.start,
-                    Anchor::Entry(state) => *plan.first_entered.get(state)?,
-                    Anchor::Field(path) => date_at(&plan.data, path)?,
-                };
+                let base = anchor_date(from, plan)?;
                 let step = i32::try_from(*years).ok()?;
                 Some(base.add_years(step * (k + 1)).add_months(*months).add_days(*days))
             }
@@ -318,6 +341,15 @@ fn recurring_dates(due: &Due, plan: &Plan, start: Date, today: Date) -> Vec<Date
         }
     }
     out
+}
+
+/// The date an anchor names this cycle (`None` while it has none).
+fn anchor_date(anchor: &Anchor, plan: &Plan) -> Option<Date> {
+    match anchor {
+        Anchor::CycleStart => Some(plan.cycle.start),
+        Anchor::Entry(state) => plan.first_entered.get(state).copied(),
+        Anchor::Field(path) => date_at(&plan.data, path),
+    }
 }
 
 fn status(due: Date, met_on: Option<Date>, today: Date) -> Status {
@@ -487,5 +519,20 @@ mod tests {
         );
         assert!(schedule(&wf, &p, date("2024-05-01")).iter().all(|i| i.deadline != "later"), "cycle 1 has no `later`");
         assert_eq!(due_date(&wf, &p, "all_done", date("2024-05-01")), Some(date("2024-09-30")));
+    }
+
+    #[test]
+    fn a_yearly_act_for_the_previous_year_is_owed_only_from_the_year_after_adoption() {
+        let text = FORMS.replace(
+            r#"due: Yearly(month: 4, day: 15), met_by: ["report"],"#,
+            r#"due: Yearly(month: 4, day: 15, from: Field("decision.decided_on")), met_by: ["report"],"#,
+        );
+        let wf = workflow(&text);
+        let decide = serde_json::json!({"decision": {"decided_on": "2022-03-01", "posted_on": "2022-03-02"}});
+        let p = plan(&wf, "2021-11-01", &[("decide", "2022-03-02", "a", decide)]);
+        let annual: Vec<_> =
+            summary(&schedule(&wf, &p, date("2023-04-16"))).into_iter().filter(|(id, ..)| id == "annual").collect();
+        // Adopted in March 2022: nothing is owed for 2021; the report for 2022 is due by April 15, 2023.
+        assert_eq!(annual, [s("annual", "2023-04-15", "overdue 1"), s("annual", "2024-04-15", "upcoming")]);
     }
 }

@@ -16,11 +16,12 @@
 //! # Calls that block
 //! These wait on other threads or on the disk; an async caller (the HTTP
 //! server) runs them on a blocking thread (`tokio::task::spawn_blocking`):
-//! - every write ([`Engine::fire`], [`Engine::new_plan`],
+//! - every write ([`Engine::fire`], [`Engine::answer`], [`Engine::new_plan`],
 //!   [`Engine::add_institution`], [`Engine::migrate`], [`Engine::import_sample`]):
 //!   the store's group commit waits for a flush and `fdatasync`;
-//! - every call naming a plan: it takes the plan's lock, and on a cache miss
-//!   replays the plan's log from the store;
+//! - every call naming a plan: on a cache miss it replays the plan's log
+//!   from the store, and a write waits for the plan's earlier writes
+//!   (reads never wait for writes; [`Engine::cached_plan`] never blocks);
 //! - calls that run plugins (`fire` with a `Score` action or a plugin guard,
 //!   [`Engine::next_events`] with a plugin guard): a plugin slot may be busy;
 //! - [`Engine::verify`], [`Engine::document`], [`Engine::install_pack`]: they
@@ -32,7 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use semver::Version;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
@@ -41,12 +44,18 @@ use crate::error::{EngineError, NotFound};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
 use crate::message::Message;
-use crate::pack::{Catalog, InstallError, Loader, Pack, ScenarioRunner, install, plugin_key};
+use crate::pack::{
+    Catalog, InstallError, Loader, Pack, ScenarioRunner, VersionCheck, VersionReport, install_checked, plugin_key,
+};
 use crate::page::PageSetup;
 use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
-use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, Store, StoreError, hash_hex};
+use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
+
+mod preview;
+
+pub use preview::{MigrationPreview, ScoreComparison, ScoreRun, ScoreValue, StateMapping, StateShape};
 
 /// The system event that opens a plan's log.
 pub const CREATED: &str = "@created";
@@ -54,13 +63,18 @@ pub const CREATED: &str = "@created";
 /// The system event that moves a plan to another pack version.
 pub const MIGRATED: &str = "@migrated";
 
-/// The actor recorded for events of anonymous kinds.
-pub const ANONYMOUS: &str = "anonymous";
-
 /// Plans whose projections stay in memory by default: a plan of a few
 /// hundred risks is tens of KiB, so 4,096 bound the cache to a few hundred
 /// MiB at worst while every plan in use at once stays warm.
 pub const PLAN_CACHE_CAPACITY: usize = 4_096;
+
+/// Keyed-record kind of anonymous answers: `plan NUL cycle NUL random id`.
+pub const ANSWERS: &str = "answers";
+/// Keyed-record kind of the one-way tokens of people who answered:
+/// `plan NUL cycle NUL token`. Nothing links a token to an answer.
+pub const BALLOTS: &str = "ballots";
+/// Keyed-record kind of the running commitment of a cycle's answers.
+pub const ANSWER_COMMITMENTS: &str = "answer_commitments";
 
 /// Times `fire` decides again when another writer appended first.
 const CONFLICT_RETRIES: usize = 3;
@@ -71,6 +85,79 @@ pub struct Fired {
     pub event: Event,
     /// The plan's state after the event.
     pub state: String,
+}
+
+/// What recording an anonymous answer kept: nothing that names its author.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub event: String,
+    /// The cycle the answer counts in (one answer per person and cycle).
+    pub cycle: u32,
+    /// The month it counts in (`YYYY-MM`): no finer time is kept.
+    pub month: String,
+}
+
+/// An anonymous answer as stored, under a random key: the event, the month
+/// and the data, and nothing else (no actor, no role, no time of day).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredAnswer {
+    event: String,
+    month: String,
+    payload: Value,
+}
+
+/// The order-free commitment to a set of answers: how many, and the XOR of
+/// the sha256 of each answer's stored bytes (hex).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Commitment {
+    count: u64,
+    digest: String,
+}
+
+impl Commitment {
+    fn add(&mut self, bytes: &[u8]) {
+        let mut acc = [0u8; 32];
+        if let Some(current) = decode_hex32(&self.digest) {
+            acc = current;
+        }
+        for (a, b) in acc.iter_mut().zip(Sha256::digest(bytes)) {
+            *a ^= b;
+        }
+        self.count += 1;
+        self.digest = acc.iter().map(|b| format!("{b:02x}")).collect();
+    }
+
+    fn of<'a>(answers: impl IntoIterator<Item = &'a [u8]>) -> Commitment {
+        let mut c = Commitment { count: 0, digest: "00".repeat(32) };
+        for bytes in answers {
+            c.add(bytes);
+        }
+        c
+    }
+}
+
+fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if hex.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The prefix of a plan's answers (or ballots, or commitment) in a cycle.
+fn answer_prefix(plan: &str, cycle: u32) -> String {
+    format!("{plan}\u{0}{cycle:010}\u{0}")
+}
+
+/// A random 128-bit id in hex: answers are keyed by it so that their order
+/// in the store says nothing about the order they came in.
+fn random_id() -> Result<String, EngineError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| internal(format!("no randomness from the system: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// An event a role may fire now, or why not yet.
@@ -111,6 +198,12 @@ impl Engine {
             cache: PlanCache::new(PLAN_CACHE_CAPACITY),
             installer: None,
         }
+    }
+
+    /// The store under the engine, for the records a server keeps beside
+    /// the plans (accounts, sessions, the security log).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 
     /// Lets this engine install pack versions at run time.
@@ -259,30 +352,49 @@ impl Engine {
     pub fn fire(&self, plan_id: &str, command: &Command) -> Result<Fired, EngineError> {
         for _ in 0..CONFLICT_RETRIES {
             let slot = self.slot(plan_id)?;
-            let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-            let plan = guard.clone();
+            let order = slot.order();
+            let plan = slot.snapshot();
             let workflow = self.workflow_of(&plan.meta)?;
             let plugins = self.plugins_for(&plan.meta);
             let facts = self.facts(&plan.meta.institution);
             let mut command = command.clone();
             if let Some(event) = workflow.event(&command.event) {
+                if event.anonymous {
+                    return Err(EngineError::invalid(
+                        "event",
+                        format!(
+                            "`{}` is an anonymous answer: it is recorded apart from the plan's log, without its author (answer it instead of firing it)",
+                            command.event
+                        ),
+                    ));
+                }
                 guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
             }
-            let decision = executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Fire).inspect_err(|refusal| {
-                tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
-            })?;
-            // Anonymous answers keep no actor and no time of day that could be matched to a login.
-            let anonymous = workflow.event(&command.event).is_some_and(|e| e.anonymous);
-            let (actor, recorded_at) = if anonymous {
-                (ANONYMOUS.to_string(), command.today.to_string())
-            } else {
-                (command.actor.clone(), now_rfc3339())
+            // A score over anonymous answers reads them from their own store and seals them.
+            let (deciding, sealed) = match self.reads_answers(&workflow, &plan, &command.event) {
+                true => {
+                    let (with_answers, commitment) = self.with_answers(&workflow, &plan)?;
+                    (Arc::new(with_answers), Some(commitment))
+                }
+                false => (plan.clone(), None),
             };
+            let mut decision =
+                executor::decide(&workflow, &deciding, &command, &facts, &plugins, Mode::Fire).inspect_err(|refusal| {
+                    tracing::debug!(plan = plan_id, event = %command.event, role = %command.role, guard = refusal.guard(), "refused: {refusal}");
+                })?;
+            drop(deciding);
+            if let Some(c) = sealed {
+                decision.effects.push(Effect::AnswersSealed {
+                    cycle: plan.cycle.number,
+                    count: c.count,
+                    digest: c.digest,
+                });
+            }
             let event = Event {
                 seq: plan.seq + 1,
                 date: command.today,
-                recorded_at,
-                actor,
+                recorded_at: now_rfc3339(),
+                actor: command.actor.clone(),
                 role: command.role.clone(),
                 event: command.event.clone(),
                 payload: command.payload,
@@ -295,13 +407,13 @@ impl Engine {
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     drop(plan);
-                    Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
+                    let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+                    drop(order);
                     tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
-                    let state = guard.state.clone();
                     return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    drop(guard);
+                    drop(order);
                     self.cache.remove(plan_id);
                 }
                 Err(e) => return Err(e.into()),
@@ -310,11 +422,175 @@ impl Engine {
         Err(EngineError::Conflict { message: format!("plan {plan_id} is being changed by another writer; try again") })
     }
 
+    /// Whether `event` of the plan's workflow is answered anonymously.
+    pub fn is_anonymous(&self, plan_id: &str, event: &str) -> Result<bool, EngineError> {
+        let plan = self.plan(plan_id)?;
+        Ok(self.workflow_of(&plan.meta)?.event(event).is_some_and(|e| e.anonymous))
+    }
+
+    /// Records an anonymous answer (an event the workflow marks
+    /// `anonymous`) apart from the plan's log: under a random key, with the
+    /// month and the data only, so neither its content nor its place can be
+    /// matched to a person or a login. The guards of its transition apply
+    /// as to any event. `ballot` is a one-way token of the person (and
+    /// plan) that the caller derives; with one, a second answer of that
+    /// person in the cycle is refused (`Conflict`). Nothing links the
+    /// token to the answer.
+    pub fn answer(&self, plan_id: &str, command: &Command, ballot: Option<&str>) -> Result<Answered, EngineError> {
+        let slot = self.slot(plan_id)?;
+        let order = slot.order();
+        let plan = slot.snapshot();
+        let workflow = self.workflow_of(&plan.meta)?;
+        let mut command = command.clone();
+        let Some(event) = workflow.event(&command.event).filter(|e| e.anonymous) else {
+            return Err(EngineError::invalid(
+                "event",
+                format!("`{}` is not an anonymous answer of this workflow; fire it instead", command.event),
+            ));
+        };
+        guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        let plugins = self.plugins_for(&plan.meta);
+        let facts = self.facts(&plan.meta.institution);
+        executor::decide(&workflow, &plan, &command, &facts, &plugins, Mode::Preview)?;
+        let cycle = plan.cycle.number;
+        if plan.sealed.contains(&cycle) {
+            return Err(EngineError::Conflict {
+                message: format!("the anonymous answers of cycle {cycle} of plan {plan_id} are closed"),
+            });
+        }
+        let prefix = answer_prefix(plan_id, cycle);
+        let month = format!("{:04}-{:02}", command.today.year(), command.today.month());
+        let stored = StoredAnswer { event: command.event.clone(), month: month.clone(), payload: command.payload };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| internal(e.to_string()))?;
+        let mut commitment: Commitment = match self.store.record(ANSWER_COMMITMENTS, &prefix)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                key: format!("{ANSWER_COMMITMENTS}/{plan_id}"),
+                reason: e.to_string(),
+            })?,
+            None => Commitment::of([]),
+        };
+        commitment.add(&bytes);
+        let commitment = serde_json::to_vec(&commitment).map_err(|e| internal(e.to_string()))?;
+        let mut batch = vec![
+            RecordWrite::Create { kind: ANSWERS, key: format!("{prefix}{}", random_id()?), bytes },
+            RecordWrite::Put { kind: ANSWER_COMMITMENTS, key: prefix.clone(), bytes: commitment },
+        ];
+        if let Some(token) = ballot {
+            batch.push(RecordWrite::Create { kind: BALLOTS, key: format!("{prefix}{token}"), bytes: Vec::new() });
+        }
+        match self.store.write_records(&batch) {
+            Err(StoreError::Exists { kind: BALLOTS, .. }) => Err(EngineError::Conflict {
+                message: format!(
+                    "you have already answered in cycle {cycle} of plan {plan_id}; one answer per person and cycle"
+                ),
+            }),
+            Err(e) => Err(e.into()),
+            Ok(()) => {
+                drop(order);
+                Ok(Answered { event: command.event, cycle, month })
+            }
+        }
+    }
+
+    /// Whether firing `event` from the plan's state scores a form that
+    /// anonymous events fill (so the answers must be read and sealed).
+    fn reads_answers(&self, workflow: &Workflow, plan: &Plan, event: &str) -> bool {
+        let anonymous = anonymous_forms(workflow);
+        !anonymous.is_empty()
+            && workflow.transition(&plan.state, event).is_some_and(|t| {
+                t.actions.iter().any(|a| match a {
+                    crate::definition::Action::Score { input, .. } => {
+                        anonymous.iter().any(|f| input.split('.').next() == Some(f.as_str()))
+                    }
+                    _ => false,
+                })
+            })
+    }
+
+    /// The plan with this cycle's anonymous answers merged into its data
+    /// (for deciding only: never cached, never shown) and their
+    /// commitment, checked against the one kept while they came in.
+    fn with_answers(&self, workflow: &Workflow, plan: &Plan) -> Result<(Plan, Commitment), EngineError> {
+        let prefix = answer_prefix(&plan.meta.id, plan.cycle.number);
+        let stored = self.store.records(ANSWERS, &prefix)?;
+        let commitment = Commitment::of(stored.iter().map(|(_, b)| b.as_slice()));
+        let kept: Commitment = match self.store.record(ANSWER_COMMITMENTS, &prefix)? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| internal(e.to_string()))?,
+            None => Commitment::of([]),
+        };
+        if kept != commitment {
+            return Err(internal(format!(
+                "the anonymous answers of plan {} in cycle {} do not match their commitment ({} kept, {} found); the store was changed",
+                plan.meta.id, plan.cycle.number, kept.count, commitment.count
+            )));
+        }
+        let mut with = plan.clone();
+        for (key, bytes) in &stored {
+            let answer: StoredAnswer = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Corrupt { key: format!("{ANSWERS}/{key}"), reason: e.to_string() })?;
+            let append = workflow.event(&answer.event).is_some_and(|e| e.append_rows);
+            crate::projection::merge_forms(&mut with.data, &answer.payload, append);
+        }
+        Ok((with, commitment))
+    }
+
+    /// Checks every cycle's anonymous answers against the commitment kept
+    /// with them and against the one sealed into the plan's chain.
+    fn verify_answers(&self, meta: &PlanMeta, events: &[Vec<u8>]) -> Result<(), BrokenLink> {
+        let broken = |seq: u64, reason: String| BrokenLink { plan: meta.id.clone(), seq, reason };
+        let mut sealed: HashMap<u32, (u64, Commitment)> = HashMap::new();
+        for (i, bytes) in events.iter().enumerate() {
+            if let Ok(event) = serde_json::from_slice::<Event>(bytes) {
+                for effect in event.effects {
+                    if let Effect::AnswersSealed { cycle, count, digest } = effect {
+                        sealed.insert(cycle, (i as u64 + 1, Commitment { count, digest }));
+                    }
+                }
+            }
+        }
+        let prefix = format!("{}\u{0}", meta.id);
+        let kept = self.store.records(ANSWER_COMMITMENTS, &prefix).map_err(|e| broken(0, e.to_string()))?;
+        for (key, bytes) in kept {
+            let kept: Commitment = serde_json::from_slice(&bytes).map_err(|e| broken(0, e.to_string()))?;
+            let answers = self.store.records(ANSWERS, &key).map_err(|e| broken(0, e.to_string()))?;
+            let found = Commitment::of(answers.iter().map(|(_, b)| b.as_slice()));
+            let cycle = key.split('\u{0}').nth(1).and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
+            if found != kept {
+                return Err(broken(
+                    0,
+                    format!(
+                        "the anonymous answers of cycle {cycle} were changed ({} kept, {} found)",
+                        kept.count, found.count
+                    ),
+                ));
+            }
+            if let Some((seq, seal)) = sealed.get(&cycle)
+                && *seal != found
+            {
+                return Err(broken(
+                    *seq,
+                    format!(
+                        "the anonymous answers of cycle {cycle} differ from those sealed ({} sealed, {} found)",
+                        seal.count, found.count
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The plan's current projection (a snapshot: later events do not change it).
     pub fn plan(&self, plan_id: &str) -> Result<Arc<Plan>, EngineError> {
-        let slot = self.slot(plan_id)?;
-        let plan = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(plan)
+        Ok(self.slot(plan_id)?.snapshot())
+    }
+
+    /// The plan's projection if it is in the cache, else `None`. Never
+    /// blocks on the disk nor on a write in progress (a writer holds the
+    /// projection only while folding in its acknowledged event), so an
+    /// async caller may call it on its runtime and fall back to
+    /// [`Engine::plan`] on a blocking thread.
+    pub fn cached_plan(&self, plan_id: &str) -> Option<Arc<Plan>> {
+        self.cache.get(plan_id).map(|slot| slot.snapshot())
     }
 
     /// Every plan, as recorded (no replay: cheap however many plans there are).
@@ -410,16 +686,31 @@ impl Engine {
     }
 
     /// Validates a pack (a folder or `.tar.gz`), installs it into the data
-    /// folder and activates it.
+    /// folder and activates it. A number too small for its changes is
+    /// installed all the same; [`Engine::install_pack_with`] says so.
     pub fn install_pack(&self, source: &std::path::Path) -> Result<Arc<Pack>, InstallError> {
+        self.install_pack_with(source, VersionCheck::Warn).map(|(pack, _)| pack)
+    }
+
+    /// [`Engine::install_pack`], comparing the version with the newest
+    /// installed or bundled version of the pack below it: its changes, and
+    /// W206 when its number is smaller than they require (a refusal with
+    /// [`VersionCheck::Strict`]).
+    pub fn install_pack_with(
+        &self,
+        source: &std::path::Path,
+        check: VersionCheck,
+    ) -> Result<(Arc<Pack>, VersionReport), InstallError> {
         let installer = self
             .installer
             .as_ref()
             .ok_or_else(|| InstallError::Refused("this engine was opened without a packs store".into()))?;
         let loader = Loader { host: Some(&installer.host), templates: installer.templates.as_deref() };
-        let pack = Arc::new(install(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios)?);
+        let installed =
+            install_checked(source, &installer.installed, &loader, &self.catalog(), &*installer.scenarios, check)?;
+        let pack = Arc::new(installed.pack);
         self.add_pack(pack.clone());
-        Ok(pack)
+        Ok((pack, installed.report))
     }
 
     /// How many plans are on each pack version: `(pack, version) → count`,
@@ -436,10 +727,12 @@ impl Engine {
     /// Moves a plan to another version of its pack, with an audited
     /// `@migrated` event, when semver says the change is compatible (same
     /// major, newer) and the plan's state and data fit the new version.
+    /// The event's effect records the [`MigrationPreview`]: what the move
+    /// changed for the plan, every score before and after included.
     pub fn migrate(&self, plan_id: &str, to: &Version, actor: &str, today: Date) -> Result<Fired, EngineError> {
         let slot = self.slot(plan_id)?;
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        let plan = guard.clone();
+        let order = slot.order();
+        let plan = slot.snapshot();
         let current = Version::parse(&plan.meta.pack_version)
             .map_err(|e| internal(format!("the plan's pack version is not semver: {e}")))?;
         let refuse = |reasons: Vec<String>| EngineError::Refused(Refusal::Migration { to: to.to_string(), reasons });
@@ -454,6 +747,10 @@ impl Engine {
         if !reasons.is_empty() {
             return Err(refuse(reasons));
         }
+        // What the move changes for this plan, for the audit trail.
+        let preview = self.preview(&plan, to)?;
+        let preview = serde_json::to_value(crate::wire::MigrationPreviewView::from(&preview))
+            .map_err(|e| internal(format!("the migration preview does not serialize: {e}")))?;
         let event = Event {
             seq: plan.seq + 1,
             date: today,
@@ -464,7 +761,7 @@ impl Engine {
             payload: Value::Null,
             from: plan.state.clone(),
             to: plan.state.clone(),
-            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string() }],
+            effects: vec![Effect::Migrated { from: current.to_string(), to: to.to_string(), preview: Some(preview) }],
             prev: plan.head.clone(),
         };
         let bytes = event.to_bytes();
@@ -472,8 +769,9 @@ impl Engine {
         self.store.append(plan_id, event.seq, &bytes)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
-        Arc::make_mut(&mut guard).apply(&workflow, &event, hash_hex(&bytes));
-        Ok(Fired { event, state: guard.state.clone() })
+        let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+        drop(order);
+        Ok(Fired { event, state })
     }
 
     /// The pack version a plan is pinned to.
@@ -526,13 +824,64 @@ impl Engine {
         let pack = catalog.pack(&inst.jurisdiction, None).ok_or_else(|| {
             internal(format!("the pack `{}` of institution `{institution}` is not loaded", inst.jurisdiction))
         })?;
-        let (decl, _) = pack
+        let (decl, payload) = pack
             .samples
             .get(sample)
             .ok_or_else(|| EngineError::not_found("sample", sample, pack.samples.keys().cloned()))?;
+        self.preflight_sample(institution, pack, decl, payload, actor, today)?;
         let plan = self.new_plan(institution, &format!("{}/{}", pack.id(), decl.workflow), actor, today)?;
         let fired = self.import_sample(&plan.meta.id, sample, actor, today)?;
         Ok((self.plan(&plan.meta.id)?, fired))
+    }
+
+    /// Decides a sample's event on the plan as it would start, so that a
+    /// refused sample leaves no empty plan behind.
+    fn preflight_sample(
+        &self,
+        institution: &str,
+        pack: &Pack,
+        decl: &crate::pack::SampleDecl,
+        payload: &Value,
+        actor: &str,
+        today: Date,
+    ) -> Result<(), EngineError> {
+        let workflow = pack.workflows.get(&decl.workflow).cloned().ok_or_else(|| internal("the sample's workflow"))?;
+        let meta = PlanMeta {
+            id: String::new(),
+            institution: institution.into(),
+            workflow: format!("{}/{}", pack.id(), decl.workflow),
+            pack_version: pack.version().to_string(),
+            created: today,
+        };
+        let (number, start) = executor::first_cycle(&workflow, today);
+        let first = Event {
+            seq: 1,
+            date: today,
+            recorded_at: String::new(),
+            actor: actor.into(),
+            role: String::new(),
+            event: CREATED.into(),
+            payload: json!({}),
+            from: String::new(),
+            to: workflow.def().initial.clone(),
+            effects: vec![Effect::CycleOpened { number, start }],
+            prev: String::new(),
+        };
+        let bytes = first.to_bytes();
+        let would_be = Plan::replay(meta.clone(), &workflow, &[(first, bytes)]).ok_or_else(|| internal("no event"))?;
+        let mut command = Command {
+            event: decl.event.clone(),
+            role: decl.role.clone(),
+            actor: actor.into(),
+            payload: payload.clone(),
+            today,
+        };
+        if let Some(event) = workflow.event(&command.event) {
+            guard::normalize_payload(&workflow, &event.fills, &mut command.payload);
+        }
+        let facts = self.facts(institution);
+        executor::decide(&workflow, &would_be, &command, &facts, &self.plugins_for(&meta), Mode::Preview)?;
+        Ok(())
     }
 
     /// Renders one of the plan's documents in a language of its pack, as
@@ -565,6 +914,32 @@ impl Engine {
         language: Option<&str>,
         today: Date,
     ) -> Result<RenderedDocument, EngineError> {
+        self.render_current(plan_id, document, language, today, EmptyDraft::Refuse)
+    }
+
+    /// Renders a document as [`Engine::render_document`] does, except that
+    /// a draft whose forms hold nothing is rendered too, as its template
+    /// writes it (marked as a draft). For a pack's own scenarios, which
+    /// check what its templates say of a document not taken yet; a person
+    /// asking for such a document is refused instead.
+    pub fn preview_document(
+        &self,
+        plan_id: &str,
+        document: &str,
+        language: Option<&str>,
+        today: Date,
+    ) -> Result<RenderedDocument, EngineError> {
+        self.render_current(plan_id, document, language, today, EmptyDraft::Render)
+    }
+
+    fn render_current(
+        &self,
+        plan_id: &str,
+        document: &str,
+        language: Option<&str>,
+        today: Date,
+        empty: EmptyDraft,
+    ) -> Result<RenderedDocument, EngineError> {
         let current = self.plan(plan_id)?;
         let (pack, workflow, language) = self.document_setup(&current, document, language)?;
         let status = self.document_status(&current, &workflow, &pack, document)?;
@@ -573,10 +948,10 @@ impl Engine {
                 let plan = self.replay(plan_id, Some(*seq))?;
                 self.render_as(&plan, &workflow, &pack, document, &language, *date, status)
             }
-            DocumentStatus::Draft { missing, empty: true } => {
+            DocumentStatus::Draft { missing, empty: true } if empty == EmptyDraft::Refuse => {
                 let translate = pack.translator(&language);
                 let title = pack.document_title(document, &language);
-                Err(not_drafted(&workflow, &translate, &title, document, missing))
+                Err(not_drafted(&workflow, &pack, &translate, &title, document, missing))
             }
             DocumentStatus::Draft { .. } => {
                 self.render_as(&current, &workflow, &pack, document, &language, today, status)
@@ -720,7 +1095,10 @@ impl Engine {
             "today": today,
             "data": plan.data,
             "scores": plan.scores,
-            "deadlines": deadline::schedule(workflow, plan, today),
+            "deadlines": deadline::schedule(workflow, plan, today)
+                .into_iter()
+                .map(|item| item.translated(&|key| labels.map.get(key).cloned()))
+                .collect::<Vec<_>>(),
             "events": plan.happened,
         }))
     }
@@ -730,7 +1108,19 @@ impl Engine {
     /// the first broken link of each broken plan.
     pub fn verify(&self) -> Result<(u64, Vec<BrokenLink>), EngineError> {
         let audit = self.store.audit()?;
-        Ok((audit.events_checked, audit.broken))
+        let (mut checked, mut broken) = (audit.events_checked, audit.broken);
+        // The anonymous answers of each intact plan, against their commitments.
+        for meta in self.store.plans()? {
+            if broken.iter().any(|b| b.plan == meta.id) {
+                continue;
+            }
+            let raw = self.store.raw_events(&meta.id)?;
+            if let Err(link) = self.verify_answers(&meta, &raw) {
+                checked = checked.saturating_sub(raw.len() as u64);
+                broken.push(link);
+            }
+        }
+        Ok((checked, broken))
     }
 
     /// Whether the workflow's law obliges the institution (its `applies_to`),
@@ -856,6 +1246,15 @@ pub struct DocumentInfo {
     pub status: DocumentStatus,
 }
 
+/// What rendering does with a draft whose forms hold nothing yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EmptyDraft {
+    /// Refuse it with [`EngineError::NotDrafted`] (what people get).
+    Refuse,
+    /// Render its template (what a pack's scenarios check).
+    Render,
+}
+
 /// Whether a document is issued, or only a draft of what it would say now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DocumentStatus {
@@ -863,7 +1262,7 @@ pub enum DocumentStatus {
     Issued { event: String, seq: u64, date: Date },
     /// Not produced yet. `missing`: the required fields the events that
     /// issue it still lack; `empty`: none of the forms it reads holds
-    /// anything yet, so its page lists what to fill in instead.
+    /// anything yet, so it is refused rather than printed.
     Draft { missing: Vec<crate::error::Problem>, empty: bool },
 }
 
@@ -874,16 +1273,15 @@ fn document_status(plan: &Plan, workflow: &Workflow, pack: &Pack, document: &str
         let event = plan.happened.iter().find(|h| h.seq == record.seq).map(|h| h.event.clone()).unwrap_or_default();
         return DocumentStatus::Issued { event, seq: record.seq, date: record.date };
     }
-    let issuing = issuing_forms(workflow, document);
+    let forms = draft_forms(workflow, pack, document);
     let draft = guard::Draft::stored(&plan.data);
-    let missing = issuing
+    let missing = forms
         .iter()
         .filter_map(|id| workflow.form(id).map(|form| guard::missing_fields(id, form, &draft)))
         .flatten()
         .collect();
-    let read: Vec<&String> = issuing.iter().chain(pack.document_forms.get(document).into_iter().flatten()).collect();
-    let empty = !read.is_empty()
-        && read.iter().all(|form| {
+    let empty = !forms.is_empty()
+        && forms.iter().all(|form| {
             plan.data
                 .get(form.as_str())
                 .and_then(Value::as_object)
@@ -892,9 +1290,12 @@ fn document_status(plan: &Plan, workflow: &Workflow, pack: &Pack, document: &str
     DocumentStatus::Draft { missing, empty }
 }
 
-/// The forms filled by the events whose transitions render `document`.
-fn issuing_forms(workflow: &Workflow, document: &str) -> Vec<String> {
-    let mut forms: Vec<String> = workflow
+/// The forms a draft of `document` is about: those its template reads
+/// that an event issuing it fills (an event that fills every form, such as
+/// taking a plan over from paper, would otherwise make every form count),
+/// else all its template reads, else all the issuing events fill.
+fn draft_forms(workflow: &Workflow, pack: &Pack, document: &str) -> Vec<String> {
+    let mut issuing: Vec<String> = workflow
         .def()
         .transitions
         .iter()
@@ -902,9 +1303,17 @@ fn issuing_forms(workflow: &Workflow, document: &str) -> Vec<String> {
         .filter_map(|t| workflow.event(&t.on))
         .flat_map(|e| e.fills.iter().cloned())
         .collect();
-    forms.sort();
-    forms.dedup();
-    forms
+    issuing.sort();
+    issuing.dedup();
+    let read = pack.document_forms.get(document).cloned().unwrap_or_default();
+    let both: Vec<String> = read.iter().filter(|f| issuing.contains(f)).cloned().collect();
+    if !both.is_empty() {
+        both
+    } else if !read.is_empty() {
+        read
+    } else {
+        issuing
+    }
 }
 
 /// The refusal of a draft that has nothing to show yet: one sentence in
@@ -912,12 +1321,13 @@ fn issuing_forms(workflow: &Workflow, document: &str) -> Vec<String> {
 /// field they lack (by path, so a page can point at it).
 fn not_drafted(
     workflow: &Workflow,
+    pack: &Pack,
     translate: &dyn Fn(&str) -> Option<String>,
     title: &str,
     document: &str,
     missing: &[crate::error::Problem],
 ) -> EngineError {
-    let forms: Vec<String> = issuing_forms(workflow, document)
+    let forms: Vec<String> = draft_forms(workflow, pack, document)
         .iter()
         .map(|f| {
             translate(&format!("form.{f}")).or_else(|| workflow.form(f).map(|d| d.title.clone())).unwrap_or(f.clone())
@@ -932,12 +1342,44 @@ fn not_drafted(
     EngineError::NotDrafted { document: document.to_string(), message, problems }
 }
 
+/// Forms that anonymous events of the workflow fill.
+fn anonymous_forms(workflow: &Workflow) -> Vec<String> {
+    workflow.def().events.iter().filter(|e| e.anonymous).flat_map(|e| e.fills.iter().cloned()).collect()
+}
+
 fn internal(message: impl Into<String>) -> EngineError {
     EngineError::Internal { message: message.into() }
 }
 
-/// One plan's projection behind the lock that orders its events.
-type Slot = Arc<Mutex<Arc<Plan>>>;
+/// One plan's projection, and the lock that orders its events.
+type Slot = Arc<PlanSlot>;
+
+/// Writers hold `order` from deciding until their event is folded in, so
+/// the events of a plan are decided one at a time; readers take only
+/// `current`, which a writer holds just while folding in an acknowledged
+/// event: a read never waits for another plan's write nor for a flush.
+struct PlanSlot {
+    order: Mutex<()>,
+    current: Mutex<Arc<Plan>>,
+}
+
+impl PlanSlot {
+    fn order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.order.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn snapshot(&self) -> Arc<Plan> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Folds an acknowledged event into the projection (in place unless a
+    /// reader still holds the previous snapshot); returns the new state.
+    fn apply(&self, workflow: &Workflow, event: &Event, hash: String) -> String {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::make_mut(&mut current).apply(workflow, event, hash);
+        current.state.clone()
+    }
+}
 
 /// Projections of the plans in use, at most `capacity` of them; the least
 /// recently used leaves first. Each plan sits behind its own lock, which
@@ -979,7 +1421,7 @@ impl PlanCache {
                 slots.remove(&oldest);
             }
         }
-        let slot = Arc::new(Mutex::new(plan));
+        let slot = Arc::new(PlanSlot { order: Mutex::new(()), current: Mutex::new(plan) });
         slots.insert(id.to_string(), (slot.clone(), tick));
         slot
     }

@@ -25,6 +25,7 @@ use crate::store::StoreError;
 /// form can show it beside the field (`register.risks[3].probability`; rows
 /// count from 0 in paths and from 1 in sentences).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// JSON path of the value concerned; empty for the input as a whole.
     pub path: String,
@@ -78,6 +79,7 @@ impl fmt::Display for Problem {
 /// Something asked for by id that does not exist, with the ids that do (or
 /// the nearest one), so the caller can correct it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotFound {
     /// What was looked for: `institution`, `plan`, `pack`, `workflow`, `role`...
     pub kind: &'static str,

@@ -53,6 +53,7 @@ pub enum Mode {
 /// Why an event was not accepted. Each variant names the guard; the
 /// problems with field paths are in [`Refusal::problems`].
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "guard", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Refusal {
@@ -219,7 +220,7 @@ pub fn decide(
         return Err(Refusal::Payload { problems });
     }
     // Guards see the data as it would be after this event.
-    let draft = Draft::new(&plan.data, &command.payload, event.append_rows);
+    let draft = Draft::new(&plan.data, &command.payload, event.append_rows).replacing(event.replaces);
     for form_id in &transition.forms_complete {
         if let Some(form) = workflow.form(form_id) {
             let missing = guard::missing_fields(form_id, form, &draft);

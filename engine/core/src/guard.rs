@@ -395,18 +395,26 @@ pub struct Draft<'a> {
     stored: &'a Map<String, Value>,
     payload: Option<&'a Map<String, Value>>,
     append: bool,
+    /// The payload's forms replace the stored ones whole.
+    replace: bool,
 }
 
 impl<'a> Draft<'a> {
     /// The stored data with `payload` over it; `append` adds table rows
     /// instead of replacing them.
     pub fn new(stored: &'a Map<String, Value>, payload: &'a Value, append: bool) -> Draft<'a> {
-        Draft { stored, payload: payload.as_object(), append }
+        Draft { stored, payload: payload.as_object(), append, replace: false }
+    }
+
+    /// With `replace`, the payload's forms replace the stored ones whole.
+    pub fn replacing(mut self, replace: bool) -> Draft<'a> {
+        self.replace = replace;
+        self
     }
 
     /// The stored data alone.
     pub fn stored(stored: &'a Map<String, Value>) -> Draft<'a> {
-        Draft { stored, payload: None, append: false }
+        Draft { stored, payload: None, append: false, replace: false }
     }
 
     /// What the payload says of a field: `None` when it does not touch it.
@@ -415,6 +423,9 @@ impl<'a> Draft<'a> {
     }
 
     fn stored_value(&self, form: &str, field: &str) -> Option<&'a Value> {
+        if self.replace && self.payload.is_some_and(|p| p.contains_key(form)) {
+            return None;
+        }
         self.stored.get(form)?.get(field)
     }
 
@@ -454,7 +465,8 @@ impl<'a> Draft<'a> {
     /// A merged copy of one form, for a plugin guard.
     pub fn form(&self, form_id: &str) -> Option<Value> {
         let mut data = Map::new();
-        if let Some(stored) = self.stored.get(form_id) {
+        let replaced = self.replace && self.payload.is_some_and(|p| p.contains_key(form_id));
+        if let Some(stored) = self.stored.get(form_id).filter(|_| !replaced) {
             data.insert(form_id.to_string(), stored.clone());
         }
         if let Some(given) = self.payload.and_then(|p| p.get(form_id)) {

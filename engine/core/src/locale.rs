@@ -152,6 +152,7 @@ pub fn source_labels(
         wf.states.iter().for_each(|s| put(format!("state.{}", s.id), &s.title));
         wf.events.iter().for_each(|e| put(format!("event.{}", e.id), &e.title));
         wf.deadlines.iter().for_each(|d| put(format!("deadline.{}", d.id), &d.what));
+        wf.deadlines.iter().for_each(|d| put(format!("deadline.{}.basis", d.id), &d.basis));
         for form in wf.forms.iter().chain(forms) {
             form_labels(form, &mut put);
         }

@@ -57,6 +57,7 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("condition.row_not", "{what}, row {row}: this row is not allowed here"),
     ("condition.not_covered", "{what}: {missing} has no matching row in {by}"),
     ("condition.unknown_reference", "{what}: {values} names no row of {into}"),
+    ("condition.not_unique", "{what}: {values} appears more than once in {column}"),
     ("condition.not_same", "{what} is {value}, but {other} is {other_value}; they must be the same"),
     ("condition.cycle", "{what} does not happen in cycle {cycle}"),
     ("condition.institution_unknown", "the institution's {what} is not recorded"),

@@ -94,6 +94,8 @@ pub struct Plan {
     pub last_date: Date,
     /// Hash of the last event's stored bytes (the next event's `prev`).
     pub head: String,
+    /// Cycles whose anonymous answers were sealed (no more come in).
+    pub sealed: Vec<u32>,
     /// Whether the law obliges the institution, as checked at the plan's
     /// start (`None` when the workflow states no rule or it could not be told).
     pub obliged: Option<bool>,
@@ -117,6 +119,7 @@ impl Plan {
             seq: 0,
             last_date: first.date,
             head: String::new(),
+            sealed: Vec::new(),
             obliged: None,
         };
         for (event, raw) in events {
@@ -127,8 +130,20 @@ impl Plan {
 
     /// Folds one event into the plan.
     pub fn apply(&mut self, workflow: &Workflow, event: &Event, hash: String) {
-        let append = workflow.event(&event.event).is_some_and(|e| e.append_rows);
-        merge_forms(&mut self.data, &event.payload, append);
+        let def = workflow.event(&event.event);
+        if def.is_some_and(|e| e.replaces)
+            && let Value::Object(forms) = &event.payload
+        {
+            // A new act keeps nothing of the previous one's fields.
+            for form in forms.keys() {
+                self.data.remove(form);
+            }
+        }
+        // Anonymous answers never enter a plan's data (they live apart from
+        // the log; a log written before that keeps them out of sight too).
+        if !def.is_some_and(|e| e.anonymous) {
+            merge_forms(&mut self.data, &event.payload, def.is_some_and(|e| e.append_rows));
+        }
         // The event counts in the cycle it happened in, before any effect
         // (such as opening the next cycle) takes hold.
         let meets = crate::deadline::meetings_of(workflow, &event.event, event.date, &self.data);
@@ -177,6 +192,7 @@ impl Plan {
                 self.scores.insert(output.clone(), record);
             }
             Effect::Migrated { to, .. } => self.meta.pack_version = to.clone(),
+            Effect::AnswersSealed { cycle, .. } => self.sealed.push(*cycle),
             Effect::Obligation { obliged, .. } => self.obliged = *obliged,
         }
     }

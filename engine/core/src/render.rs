@@ -49,7 +49,8 @@ impl Templates {
     ) -> (Templates, Vec<TemplateProblem>) {
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::html_escape);
-        let helpers: [(&str, ValueFn); 6] = [
+        let helpers: [(&str, ValueFn); 7] = [
+            ("concat", concat),
             ("t", translate),
             ("date", format_date),
             ("choice", choice_label),
@@ -244,6 +245,19 @@ fn choice_label(params: &[Value], labels: &Value) -> Result<Value, RenderError> 
 fn value_label(params: &[Value], labels: &Value) -> Result<Value, RenderError> {
     let word = text_param(params, 0, "value")?;
     Ok(Value::String(label(labels, &format!("value.{word}")).map_or(word.clone(), str::to_string)))
+}
+
+/// `{{concat "measure:" id}}`: its parameters as one text (to build a key).
+fn concat(params: &[Value], _: &Value) -> Result<Value, RenderError> {
+    let text: String = params
+        .iter()
+        .map(|p| match p {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect();
+    Ok(Value::String(text))
 }
 
 /// `{{list a b c}}`: a list of its parameters, for a partial that takes one.

@@ -5,6 +5,8 @@
 //! may be added, never renamed or removed, and a field's meaning never
 //! changes. Dates are `YYYY-MM-DD`, times RFC 3339 UTC.
 
+mod versions;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -21,8 +23,14 @@ use crate::page::PageSetup;
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta};
 
+pub use versions::{
+    ChangeView, ClassCounts, MigrationPreviewView, PackDiffView, ScoreComparisonView, ScoreRunView, ScoreValueView,
+    StateMappingView, StateShapeView,
+};
+
 /// The body of every error: `{"error": {...}}`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorView,
 }
@@ -31,6 +39,7 @@ pub struct ErrorBody {
 /// `refused`, `conflict`, `unavailable`, `internal` (plus codes of the
 /// layer that sent it, e.g. `unauthorized` over HTTP).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorView {
     pub code: String,
     /// One sentence for a person.
@@ -47,6 +56,9 @@ pub struct ErrorView {
     /// For `not_found`: what was looked for and what exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_found: Option<NotFound>,
+    /// For a refusal by role: the roles that may do it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles_needed: Vec<String>,
 }
 
 impl From<&EngineError> for ErrorView {
@@ -63,7 +75,19 @@ impl From<&EngineError> for ErrorView {
             EngineError::Refused(r) => r.to_string(),
             other => other.to_string(),
         };
-        ErrorView { code: e.code().to_string(), message, problems: e.problems(), guard, refusal, not_found }
+        let roles_needed = match e {
+            EngineError::Refused(Refusal::Role { allowed, .. }) => allowed.clone(),
+            _ => Vec::new(),
+        };
+        ErrorView {
+            code: e.code().to_string(),
+            message,
+            problems: e.problems(),
+            guard,
+            refusal,
+            not_found,
+            roles_needed,
+        }
     }
 }
 
@@ -91,6 +115,7 @@ impl ErrorView {
             guard: None,
             refusal: None,
             not_found: None,
+            roles_needed: Vec::new(),
         }
     }
 }
@@ -100,6 +125,7 @@ pub type InstitutionView = Institution;
 
 /// A plan as listed: what it is, without its data.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanSummary {
     pub id: String,
     pub institution: String,
@@ -126,6 +152,7 @@ impl From<&PlanMeta> for PlanSummary {
 
 /// The cycle a plan is in.
 #[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CycleView {
     pub number: u32,
     pub start: Date,
@@ -133,6 +160,7 @@ pub struct CycleView {
 
 /// A plan at a date: where it is, what is due, what it holds.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     pub plan: PlanSummary,
     pub state: String,
@@ -157,6 +185,34 @@ pub struct PlanView {
     pub documents: Value,
     /// Number of events in the log.
     pub events: u64,
+    /// Whether the law obliges the institution, as checked when the plan
+    /// started (`null`: the workflow states no rule, or a fact it needs,
+    /// such as the number of employees, is not recorded).
+    pub obliged: Option<bool>,
+    /// What the plan told its roles (e.g. that the law does not oblige the
+    /// institution), oldest first.
+    pub notices: Vec<NoticeView>,
+}
+
+/// Something a plan told the holders of some roles.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeView {
+    pub roles: Vec<String>,
+    pub message: String,
+    pub date: Date,
+    /// The event that gave it.
+    pub seq: u64,
+}
+
+impl NoticeView {
+    /// The notices a plan holds.
+    pub fn all(plan: &Plan) -> Vec<NoticeView> {
+        plan.notices
+            .iter()
+            .map(|n| NoticeView { roles: n.roles.clone(), message: n.message.clone(), date: n.date, seq: n.seq })
+            .collect()
+    }
 }
 
 impl PlanView {
@@ -198,12 +254,15 @@ impl PlanView {
             scores: serde_json::to_value(&plan.scores).unwrap_or_default(),
             documents: serde_json::to_value(&plan.documents).unwrap_or_default(),
             events: plan.seq,
+            obliged: plan.obliged,
+            notices: NoticeView::all(plan),
         }
     }
 }
 
 /// An event a role may fire, and why not yet.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextEventView {
     pub event: String,
     pub title: String,
@@ -247,6 +306,7 @@ impl NextEventView {
 
 /// One occurrence of a deadline.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueView {
     pub deadline: String,
     pub what: String,
@@ -264,6 +324,9 @@ pub struct DueView {
     pub on: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late: Option<bool>,
+    /// Where the date comes from: an article of the law, or the pack's own reading.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 impl From<&DueItem> for DueView {
@@ -283,6 +346,7 @@ impl From<&DueItem> for DueView {
             days_late,
             on,
             late,
+            basis: item.basis.clone(),
         }
     }
 }
@@ -290,6 +354,7 @@ impl From<&DueItem> for DueView {
 /// One of a plan's documents: what it is, the paper it prints on, and
 /// whether it is issued or still a draft.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentView {
     pub id: String,
     /// In the language asked for.
@@ -303,14 +368,15 @@ pub struct DocumentView {
     /// lack, each with its JSON path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Problem>,
-    /// For a draft: true when no form it reads holds anything yet; its page
-    /// then lists what to fill in instead of printing an empty shell.
+    /// For a draft: true when no form it reads holds anything yet; asking
+    /// for it is then refused (`not_drafted`) rather than printing an empty shell.
     pub empty: bool,
     pub page: PageView,
 }
 
 /// The event that issued a document.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedView {
     pub event: String,
     /// Its number in the plan's log.
@@ -320,6 +386,7 @@ pub struct IssuedView {
 
 /// The paper a document prints on.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageView {
     /// `A4`, `A3`, `A5`, `Letter`, `Legal`.
     pub size: &'static str,
@@ -366,6 +433,7 @@ impl DocumentView {
 
 /// An entry of a plan's log.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventView {
     pub seq: u64,
     /// The business date the act counts for.
@@ -427,6 +495,7 @@ impl From<&Event> for EventView {
 
 /// What firing an event recorded.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FiredView {
     pub event: EventView,
     /// The plan's state after it.
@@ -435,6 +504,7 @@ pub struct FiredView {
 
 /// A pack version as listed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackSummary {
     pub id: String,
     pub version: String,
@@ -461,6 +531,7 @@ impl PackSummary {
 
 /// Everything a pack offers, for a person starting to use it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PackDetail {
     #[serde(flatten)]
     pub summary: PackSummary,
@@ -472,6 +543,7 @@ pub struct PackDetail {
 
 /// An id with its title.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamedView {
     pub id: String,
     pub title: String,
@@ -479,6 +551,7 @@ pub struct NamedView {
 
 /// A sample plan a pack ships: `plan new --sample ID` starts a plan from it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampleView {
     pub id: String,
     pub workflow: String,
@@ -489,6 +562,7 @@ pub struct SampleView {
 /// A workflow: its roles, states, events (with who fires them and what
 /// they fill) and forms (with the JSON key of every field).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowView {
     pub id: String,
     pub title: String,
@@ -501,6 +575,7 @@ pub struct WorkflowView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDefView {
     pub id: String,
     pub title: String,
@@ -513,6 +588,7 @@ pub struct EventDefView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FormView {
     pub id: String,
     pub title: String,
@@ -520,6 +596,7 @@ pub struct FormView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldView {
     /// Its JSON path in a payload: `form.field` (`form.table[].column` for columns).
     pub key: String,
@@ -529,7 +606,9 @@ pub struct FieldView {
     pub required: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// Columns of a table (each a field; a column is never a table).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub columns: Vec<FieldView>,
 }
 
@@ -637,6 +716,7 @@ impl PackDetail {
 
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyView {
     /// Events in intact chains.
     pub events_checked: u64,
@@ -645,6 +725,7 @@ pub struct VerifyView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokenLinkView {
     pub plan: String,
     pub seq: u64,

@@ -494,6 +494,10 @@ impl Checker<'_> {
                 }
                 return;
             }
+            Condition::Unique { path, column, .. } => {
+                self.table(path, &[column], &at(path), element);
+                return;
+            }
             Condition::References { path, column, into, into_column, .. } => {
                 self.table(path, &[column], &at(path), element);
                 self.table(into, &[into_column], &at(into), element);
@@ -583,6 +587,14 @@ impl Checker<'_> {
             RowTest::Date { column, not_before, not_after, after, before } => {
                 self.column(path, column, &[K::Date], at, element);
                 for r in [not_before, not_after, after, before].into_iter().flatten() {
+                    self.date_ref(r, Some(path), at, element);
+                }
+            }
+            RowTest::When { date, not_before, not_after, after, before } => {
+                for r in [Some(date), not_before.as_ref(), not_after.as_ref(), after.as_ref(), before.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
                     self.date_ref(r, Some(path), at, element);
                 }
             }
@@ -694,7 +706,19 @@ impl Checker<'_> {
                     self.unknown("document", doc, self.def.documents.iter(), &at(doc), element.to_string());
                 }
             }
-            Action::Score { input, .. } => self.path(input, None, &[FieldKind::Table], &at(input), element),
+            Action::Score { input, config, .. } => {
+                self.path(input, None, &[FieldKind::Table], &at(input), element);
+                // Anonymous answers may leave only as aggregates: the plugin must be told the smallest group it may show.
+                let form = input.split('.').next().unwrap_or_default();
+                let anonymous = self.def.events.iter().any(|e| e.anonymous && e.fills.iter().any(|f| f == form));
+                let min = config.as_ref().and_then(|c| c.get("min_group_size")).and_then(serde_json::Value::as_u64);
+                if anonymous && min.is_none_or(|m| m < 2) {
+                    let msg = format!(
+                        "`{input}` holds anonymous answers: its `Score` must set `min_group_size` (2 or more) in its config, so that no smaller group is shown"
+                    );
+                    self.error("E124", &at(input), element.to_string(), msg);
+                }
+            }
             Action::OpenNextCycle => match &self.def.cycle {
                 None => {
                     let msg = "`OpenNextCycle` needs a `cycle:` section saying how cycles repeat".into();
@@ -784,7 +808,9 @@ impl Checker<'_> {
             let mut named: Vec<&String> = dl.active_in.iter().collect();
             self.deadline_sources(dl, &element);
             match &dl.due {
-                Due::FromEntry { state, .. } | Due::EveryYears { from: Anchor::Entry(state), .. } => named.push(state),
+                Due::FromEntry { state, .. }
+                | Due::EveryYears { from: Anchor::Entry(state), .. }
+                | Due::Yearly { from: Some(Anchor::Entry(state)), .. } => named.push(state),
                 Due::Yearly { every: Some(0), .. } => {
                     let at = [Needle::Field("deadlines"), Needle::Id(&dl.id), Needle::Field("due")];
                     self.error("E120", &at, element.clone(), "`every` must be at least 1".into());
@@ -820,9 +846,9 @@ impl Checker<'_> {
         use FieldKind as K;
         let at = [Needle::Field("deadlines"), Needle::Id(&dl.id)];
         match &dl.due {
-            Due::Field(path) | Due::EveryYears { from: Anchor::Field(path), .. } => {
-                self.path(path, None, &[K::Date], &at, element)
-            }
+            Due::Field(path)
+            | Due::EveryYears { from: Anchor::Field(path), .. }
+            | Due::Yearly { from: Some(Anchor::Field(path)), .. } => self.path(path, None, &[K::Date], &at, element),
             Due::Rows { path, key, date, year } => {
                 self.table(path, &[key], &at, element);
                 self.column(path, date, &[K::Date], &at, element);
@@ -1008,6 +1034,36 @@ mod tests {
         for code in ["E102", "E104", "E106", "E108"] {
             assert!(found_codes.contains(&code), "{code} missing in {found:?}");
         }
+    }
+
+    #[test]
+    fn scores_over_anonymous_answers_must_name_a_smallest_group() {
+        let anonymous = BASE.replace(
+            r#"Event(id: "go", fills: ["group"])"#,
+            r#"Event(id: "go", fills: ["group"], anonymous: true, append_rows: true)"#,
+        );
+        let cases = [
+            ("", true),
+            (r#", config: {"min_group_size": 1}"#, true),
+            (r#", config: {"min_group_size": "5"}"#, true),
+            (r#", config: {"min_group_size": 5}"#, false),
+        ];
+        for (config, flagged) in cases {
+            let score =
+                format!(r#"Score(plugin: "q", entry: "aggregate", input: "group.members", output: "q"{config})"#);
+            let text = anonymous.replace(
+                r#"on: "finish", to: "done", roles: ["head"]),"#,
+                &format!(r#"on: "finish", to: "done", roles: ["head"], actions: [{score}]),"#),
+            );
+            let found = codes(&text);
+            assert_eq!(found.iter().any(|(c, _)| *c == "E124"), flagged, "{config}: {found:?}");
+        }
+        // The same score over a form no anonymous event fills needs no minimum.
+        let named = BASE.replace(
+            r#"on: "finish", to: "done", roles: ["head"]),"#,
+            r#"on: "finish", to: "done", roles: ["head"], actions: [Score(plugin: "q", entry: "e", input: "group.members", output: "q")]),"#,
+        );
+        assert!(!codes(&named).iter().any(|(c, _)| *c == "E124"));
     }
 
     #[test]

@@ -110,7 +110,11 @@
 //! ```
 //! `Rows` tests: `Filled(column)`, `In(column:, values:)`, `Date(column:,
 //! not_before/not_after/after/before:)`, `Range(column:, min:, max:)`,
-//! `Highest(...)`, `Any`, `All`, `Not`. Dates may be `Today`, `CycleStart`,
+//! `Highest(...)`, `When(date:, not_before/not_after/after/before:)` (a
+//! date the row names, e.g. the reported measure's own term, against a
+//! reference: "in progress only while its term has not passed"), `Any`,
+//! `All`, `Not`. `Unique(path: "report.measures", column: "id")` refuses a
+//! table that lists a row twice. Dates may be `Today`, `CycleStart`,
 //! `Fixed("…")`, `Field("form.field")`, `Deadline("id")` (its due date this
 //! cycle), `YearAfter("form.year")`, and in a row test `Column("other")` or
 //! `Lookup(table:, key:, column:)`. A table may be a plugin's output,
@@ -154,9 +158,19 @@
 //! done). A yearly act bound to its period: `period: (field: "report.year",
 //! offset: -1)` (the report due in year Y is the one for Y − 1). `in_cycles:
 //! [3]` and `from_cycle: 4` limit a deadline to some cycles; `Yearly(month:,
-//! day:, every: 2)` falls every second year; `EveryYears(years: 2, from:
+//! day:, every: 2)` falls every second year, and `Yearly(month: 4, day: 15,
+//! from: Field("adoption.decided_on"))` counts from a date in a form (nothing
+//! is owed for a period before it); `EveryYears(years: 2, from:
 //! Field("adoption.decided_on"))` counts from a date in a form. `basis` says
-//! where the date comes from, and is printed beside it.
+//! where the date comes from, and is printed beside it (translatable as
+//! `deadline.<id>.basis`).
+//!
+//! An event whose forms are a new act each time (a yearly report) says
+//! `replaces: true`: each form in its payload replaces the stored one whole,
+//! so nothing of the previous act's fields is kept:
+//! ```ron
+//! Event(id: "deliver_annual_report", title: "Annual report delivered", fills: ["annual_report"], replaces: true),
+//! ```
 //! ```ron
 //! Deadline(id: "plan", what: "Plan delivered", who: "head", due: Fixed("2022-10-31"),
 //!     met_by: ["adopt_plan", "import_plan"], met_at: Field("adoption_decision.posted_on"),
@@ -346,6 +360,10 @@ pub struct EventDef {
     /// Rows of tables in the payload are appended, not replaced.
     #[serde(default)]
     pub append_rows: bool,
+    /// Each form in the payload replaces the stored one whole: a new act
+    /// keeps nothing of the previous one's fields.
+    #[serde(default)]
+    pub replaces: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -485,6 +503,13 @@ pub enum Condition {
         #[serde(default)]
         label: Option<String>,
     },
+    /// No two rows of a table share a value in `column` (a measure listed twice).
+    Unique {
+        path: String,
+        column: String,
+        #[serde(default)]
+        label: Option<String>,
+    },
     /// Two fields hold the same text ("the manager is the person who led the drafting").
     SameAs {
         path: String,
@@ -535,6 +560,20 @@ pub enum RowTest {
     /// of another table.
     Date {
         column: String,
+        #[serde(default)]
+        not_before: Option<DateRef>,
+        #[serde(default)]
+        not_after: Option<DateRef>,
+        #[serde(default)]
+        after: Option<DateRef>,
+        #[serde(default)]
+        before: Option<DateRef>,
+    },
+    /// A date this row names (e.g. `Lookup(...)`, the term of the measure
+    /// it reports on) before/after a reference: "still in progress only
+    /// while the measure's term has not passed".
+    When {
+        date: DateRef,
         #[serde(default)]
         not_before: Option<DateRef>,
         #[serde(default)]
@@ -719,6 +758,11 @@ pub enum Due {
         day: u32,
         #[serde(default)]
         every: Option<u32>,
+        /// Counted from this date rather than from the deadline's start (a
+        /// date in a form: a plan taken over counts from its real adoption).
+        /// With `period`, no act is owed for a period before this date's year.
+        #[serde(default)]
+        from: Option<Anchor>,
     },
     /// A date in a form ("najkasnije do"); not tracked while it is empty.
     Field(String),

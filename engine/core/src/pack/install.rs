@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::diff::{PackDiff, diff, predecessor};
 use super::unpack::{self, Declared, SHARED_DIR, UnpackError};
 use super::{Catalog, Loader, Manifest, Pack, load_pack};
 use crate::definition::parse::parse_ron;
@@ -69,6 +70,34 @@ fn io(what: &str, e: impl std::fmt::Display) -> InstallError {
     InstallError::Io(format!("{what}: {e}"))
 }
 
+/// What `install` does with a version whose number is smaller than its
+/// changes against the version it follows require (W206).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionCheck {
+    /// Install it, and say so in [`VersionReport::warnings`].
+    #[default]
+    Warn,
+    /// Refuse it, as an error (`pack install --strict`).
+    Strict,
+}
+
+/// How an installed version compares with the version it follows: the
+/// newest version of the same pack below it, installed or bundled.
+#[derive(Debug, Clone, Default)]
+pub struct VersionReport {
+    /// Every change from that version (`None` for a pack's first version).
+    pub against: Option<PackDiff>,
+    /// W206 when the number is too small for those changes.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A version [`install_checked`] installed.
+#[derive(Debug)]
+pub struct Installed {
+    pub pack: Pack,
+    pub report: VersionReport,
+}
+
 /// Loads every installed pack version under `store` (`<id>/<version>/`),
 /// each with the shared templates it keeps (versions installed before
 /// packs kept them use `loader.templates`). Staging leftovers of an
@@ -109,6 +138,8 @@ pub fn load_installed(store: &Path, loader: &Loader, catalog: &mut Catalog) -> V
 ///
 /// `scenarios` runs a pack's scenarios with a plugin runner (the engine's
 /// `scenario::run_all`, passed in so that packs need not know the engine).
+/// A version numbered too small for its changes is installed with a
+/// warning the caller does not see; [`install_checked`] returns it.
 pub fn install(
     source: &Path,
     store: &Path,
@@ -116,6 +147,21 @@ pub fn install(
     catalog: &Catalog,
     scenarios: &ScenarioRunner,
 ) -> Result<Pack, InstallError> {
+    install_checked(source, store, loader, catalog, scenarios, VersionCheck::Warn).map(|i| i.pack)
+}
+
+/// [`install`], comparing the version with the one it follows (the newest
+/// version of the same pack in `catalog` below it) once it loads, before
+/// its scenarios run: a number smaller than its changes require is a W206
+/// warning, or with [`VersionCheck::Strict`] a refusal.
+pub fn install_checked(
+    source: &Path,
+    store: &Path,
+    loader: &Loader,
+    catalog: &Catalog,
+    scenarios: &ScenarioRunner,
+    check: VersionCheck,
+) -> Result<Installed, InstallError> {
     std::fs::create_dir_all(store).map_err(|e| io("cannot create the packs store", e))?;
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
@@ -140,6 +186,14 @@ pub fn install(
     let staged = Loader { host: staging_host.as_deref(), templates: Some(&shared) };
     let (pack, diagnostics) = load_pack(&root, &staged);
     let Some(pack) = pack else { return Err(relabel.invalid(diagnostics)) };
+    let against = predecessor(catalog, &pack).map(|previous| diff(previous, &pack));
+    let warnings: Vec<Diagnostic> =
+        against.as_ref().and_then(|d| d.warning(&root.join("pack.ron"))).into_iter().collect();
+    if check == VersionCheck::Strict && !warnings.is_empty() {
+        let refused = warnings.into_iter().map(|d| Diagnostic { severity: Severity::Error, ..d }).collect();
+        return Err(relabel.invalid(refused));
+    }
+    let report = VersionReport { against, warnings: relabel.diagnostics(warnings) };
     let target = match super::pack_folder(store, &pack) {
         Some(target) => target,
         None => return Err(InstallError::Refused(format!("`{}` cannot name a folder", pack.id()))),
@@ -172,12 +226,31 @@ pub fn install(
     let shared = target.join(SHARED_DIR);
     let (pack, diagnostics) = load_pack(&target, &Loader { templates: Some(&shared), ..*loader });
     match pack {
-        Some(pack) => Ok(pack),
+        Some(pack) => Ok(Installed { pack, report }),
         None => {
             let _ = std::fs::remove_dir_all(&target);
             Err(InstallError::Invalid(diagnostics))
         }
     }
+}
+
+/// Reads a pack from a folder or a `.tar.gz` to look at it (`pack diff`,
+/// `lint --against`): an archive is unpacked into `scratch` within the
+/// install's limits, keeping only the files its manifest names. Nothing is
+/// installed; problems name the pack's own files.
+pub fn load_source(source: &Path, scratch: &Path, loader: &Loader) -> Result<Pack, InstallError> {
+    if source.is_dir() {
+        let (pack, diagnostics) = load_pack(source, loader);
+        return pack.ok_or(InstallError::Invalid(diagnostics));
+    }
+    let relabel = Relabel::new(scratch);
+    let opened = unpack::open(source)?;
+    let root = scratch.join(opened.name());
+    let manifest = parse_manifest(opened.manifest(), &root.join("pack.ron")).map_err(|d| relabel.invalid(d))?;
+    std::fs::create_dir_all(&root).map_err(|e| io("cannot create a folder to unpack into", e))?;
+    opened.stage(&Declared::of(&manifest), &root)?;
+    let (pack, diagnostics) = load_pack(&root, loader);
+    pack.ok_or_else(|| relabel.invalid(diagnostics))
 }
 
 /// Parses `pack.ron` from its bytes; problems are located in `file`.
@@ -230,17 +303,19 @@ impl Relabel {
     }
 
     fn invalid(&self, diagnostics: Vec<Diagnostic>) -> InstallError {
-        InstallError::Invalid(
-            diagnostics
-                .into_iter()
-                .map(|d| Diagnostic {
-                    file: self.text(&d.file),
-                    message: self.text(&d.message),
-                    hint: d.hint.as_deref().map(|h| self.text(h)),
-                    ..d
-                })
-                .collect(),
-        )
+        InstallError::Invalid(self.diagnostics(diagnostics))
+    }
+
+    fn diagnostics(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        diagnostics
+            .into_iter()
+            .map(|d| Diagnostic {
+                file: self.text(&d.file),
+                message: self.text(&d.message),
+                hint: d.hint.as_deref().map(|h| self.text(h)),
+                ..d
+            })
+            .collect()
     }
 
     fn report(&self, report: Report) -> Report {

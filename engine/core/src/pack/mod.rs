@@ -3,6 +3,7 @@
 //! a pack whole; [`install`] brings a version into an install; the
 //! [`Catalog`] keeps every loaded version.
 
+pub mod diff;
 mod install;
 mod load;
 mod unpack;
@@ -20,7 +21,10 @@ use crate::definition::{FormDef, Workflow};
 use crate::locale::{Labels, Locale};
 use crate::render::Templates;
 
-pub use install::{InstallError, ScenarioRunner, install, load_installed};
+pub use install::{
+    InstallError, Installed, ScenarioRunner, VersionCheck, VersionReport, install, install_checked, load_installed,
+    load_source,
+};
 pub use load::{Loader, load_pack, load_workflow, read_source};
 /// Pack versions are semver versions.
 pub use semver::Version as PackVersion;
@@ -41,6 +45,11 @@ pub struct Manifest {
     pub requires: VersionReq,
     /// The first is the language the definitions are written in.
     pub languages: Vec<String>,
+    /// IANA time zone (`Area/City`) the dates of acts are taken in for
+    /// institutions under this pack that set none of their own; UTC when
+    /// left out.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Workflow files, relative to the pack folder.
     pub workflows: Vec<String>,
     /// Form files (each a list of forms) shared by the pack's workflows.

@@ -29,6 +29,7 @@ pub use sled_store::{SledConfig, SledStore};
 
 /// A public body that keeps integrity plans (a tenant).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Institution {
     pub id: String,
     pub name: String,
@@ -42,6 +43,10 @@ pub struct Institution {
     /// The institution this one is an organisational unit of.
     #[serde(default)]
     pub parent: Option<String>,
+    /// IANA time zone the dates of its acts are taken in (`Area/City`);
+    /// `None` follows its pack's zone. A server takes "today" in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// What a plan is: which institution, which workflow of which pack version.
@@ -77,8 +82,20 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         config: Option<Value>,
     },
-    /// The plan moved to another pack version.
-    Migrated { from: String, to: String },
+    /// The plan moved to another pack version. `preview` records what the
+    /// move changed for the plan (a `wire::MigrationPreviewView`: state,
+    /// data, every score before and after); events recorded before it
+    /// existed have none.
+    Migrated {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<Value>,
+    },
+    /// The anonymous answers of a cycle were read (to be scored) and closed:
+    /// their number and the XOR of the sha256 of each answer's stored bytes,
+    /// an order-free commitment that `verify` checks the answers against.
+    AnswersSealed { cycle: u32, count: u64, digest: String },
     /// Whether the law obliges the institution, as checked when the plan
     /// started (`None`: not known, e.g. its number of employees is not recorded).
     Obligation {
@@ -172,6 +189,20 @@ pub trait Store: Send + Sync {
     fn append(&self, plan: &str, seq: u64, event: &[u8]) -> Result<(), StoreError>;
     /// A plan's log as stored bytes, in order.
     fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// Writes keyed records (accounts, sessions, anonymous answers...) in
+    /// one atomic, durable batch. `Exists` (and nothing written) when a
+    /// [`RecordWrite::Create`] finds its key taken.
+    fn write_records(&self, batch: &[RecordWrite]) -> Result<(), StoreError>;
+    /// One keyed record's bytes.
+    fn record(&self, kind: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every record of a kind whose key starts with `prefix`, in key order.
+    fn records(&self, kind: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Appends an entry to the append-only security log (logins, role
+    /// changes...), durably; returns its number (from 1).
+    fn append_security_log(&self, entry: &[u8]) -> Result<u64, StoreError>;
+    /// Security log entries from number `from`, at most `limit`, oldest first.
+    fn security_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// Checks the whole store: the journal's own chain, every record
     /// against its journal entry (both ways), and every plan's chain.
     fn audit(&self) -> Result<Audit, StoreError>;
@@ -186,6 +217,18 @@ pub trait Store: Send + Sync {
         upto: &JournalHead,
         visit: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+}
+
+/// One write of an atomic batch of keyed records ([`Store::write_records`]).
+/// A record is named by a kind (`users`, `answers`...) and a key within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordWrite {
+    /// Creates a record; the whole batch fails with `Exists` if it is there.
+    Create { kind: &'static str, key: String, bytes: Vec<u8> },
+    /// Creates or replaces a record.
+    Put { kind: &'static str, key: String, bytes: Vec<u8> },
+    /// Removes a record (nothing when it is absent).
+    Delete { kind: &'static str, key: String },
 }
 
 /// One stored record, as its exact bytes (what backups carry).

@@ -25,7 +25,7 @@ use sled::{Db, Tree};
 
 use super::commit::GroupCommit;
 use super::journal::{self, Audit, Digest32, Entry, Expected, JournalHead, Kind, Scanned, sha256};
-use super::{Institution, PlanMeta, Record, Store, StoreError};
+use super::{Institution, PlanMeta, Record, RecordWrite, Store, StoreError};
 
 /// How a store on disk is opened.
 #[derive(Debug, Clone)]
@@ -63,6 +63,14 @@ pub struct SledStore {
     /// derived from the events as they are written (never authoritative),
     /// so listing plans needs no replay of their logs.
     versions: Tree,
+    /// Keyed records of every kind (`kind NUL key` → bytes): accounts,
+    /// sessions, anonymous answers. Outside the journal.
+    keyed: Tree,
+    /// The security log: big-endian entry number → bytes.
+    security: Tree,
+    /// Orders writes of keyed records and of the security log, so that a
+    /// `Create` checks and writes its batch as one.
+    keyed_lock: Mutex<()>,
     /// The journal's end; its lock is the writers' short critical section.
     head: Mutex<JournalHead>,
     commit: GroupCommit,
@@ -120,6 +128,9 @@ impl SledStore {
             events: tree("events")?,
             journal: tree("journal")?,
             versions: tree("plan_versions")?,
+            keyed: tree("records")?,
+            security: tree("security_log")?,
+            keyed_lock: Mutex::new(()),
             head: Mutex::new(JournalHead::default()),
             commit: GroupCommit::default(),
             files,
@@ -771,7 +782,85 @@ impl Store for SledStore {
         }
         Ok(())
     }
+
+    fn write_records(&self, batch: &[RecordWrite]) -> Result<(), StoreError> {
+        let order = self.keyed_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writes = sled::Batch::default();
+        for write in batch {
+            match write {
+                RecordWrite::Create { kind, key, bytes } => {
+                    let k = keyed_key(kind, key);
+                    if self.keyed.get(&k).map_err(|e| self.storage(e))?.is_some() {
+                        return Err(StoreError::Exists { kind, id: key.clone() });
+                    }
+                    writes.insert(k, bytes.as_slice());
+                }
+                RecordWrite::Put { kind, key, bytes } => writes.insert(keyed_key(kind, key), bytes.as_slice()),
+                RecordWrite::Delete { kind, key } => writes.remove(keyed_key(kind, key)),
+            }
+        }
+        // One batch of one tree: sled applies it whole or not at all.
+        self.keyed.apply_batch(writes).map_err(|e| self.storage(e))?;
+        drop(order);
+        self.durable()
+    }
+
+    fn record(&self, kind: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.keyed.get(keyed_key(kind, key)).map_err(|e| self.storage(e))?.map(|v| v.to_vec()))
+    }
+
+    fn records(&self, kind: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let skip = kind.len() + 1;
+        self.keyed
+            .scan_prefix(keyed_key(kind, prefix))
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.storage(e))?;
+                Ok((String::from_utf8_lossy(&k[skip..]).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn append_security_log(&self, entry: &[u8]) -> Result<u64, StoreError> {
+        let order = self.keyed_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let next = self
+            .security
+            .get(LAST_SECURITY_ENTRY)
+            .map_err(|e| self.storage(e))?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map_or(1, |b| u64::from_be_bytes(b) + 1);
+        let mut writes = sled::Batch::default();
+        writes.insert(&next.to_be_bytes(), entry);
+        writes.insert(LAST_SECURITY_ENTRY, &next.to_be_bytes());
+        self.security.apply_batch(writes).map_err(|e| self.storage(e))?;
+        drop(order);
+        self.durable()?;
+        Ok(next)
+    }
+
+    fn security_log(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.security
+            .range(from.max(1).to_be_bytes()..)
+            .filter_map(|item| match item {
+                Ok((k, v)) => <[u8; 8]>::try_from(k.as_ref()).ok().map(|k| Ok((u64::from_be_bytes(k), v.to_vec()))),
+                Err(e) => Some(Err(self.storage(e))),
+            })
+            .take(limit)
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+/// Key of a keyed record: its kind, a NUL, its key (kinds never hold NUL).
+fn keyed_key(kind: &str, key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kind.len() + 1 + key.len());
+    out.extend_from_slice(kind.as_bytes());
+    out.push(0);
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+/// Where the security log keeps its last entry number (longer than the
+/// 8-byte entry keys, so a range over entries never meets it).
+const LAST_SECURITY_ENTRY: &[u8] = b"last entry";

@@ -16,6 +16,7 @@ fn institution() -> Institution {
         kind: String::new(),
         employees: Some(3),
         parent: None,
+        timezone: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn institution() -> Institution {
         kind: String::new(),
         employees: None,
         parent: None,
+        timezone: None,
     }
 }
 
