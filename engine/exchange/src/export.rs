@@ -286,3 +286,55 @@ fn write_xlsx(table: &Table) -> Result<Vec<u8>, ExchangeError> {
     sheet.autofit();
     workbook.save_to_buffer().map_err(error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheet::{read_csv, read_xlsx};
+
+    fn table() -> Table {
+        let day: integritas_core::date::Date = "2025-12-31".parse().expect("date");
+        Table {
+            name: "Rizici: [registar] / 2025?".into(),
+            columns: vec![
+                Column { id: "id".into(), title: "Oznaka".into() },
+                Column { id: "rok".into(), title: "Rok, \"krajnji\"".into() },
+            ],
+            rows: vec![
+                vec![Cell::Text("1.1".into()), Cell::Date(day)],
+                vec![Cell::Text("Ș,ț; \"x\"\ny".into()), Cell::Number(4.0)],
+                vec![Cell::Bool(true), Cell::Empty],
+            ],
+            json: json!({}),
+        }
+    }
+
+    #[test]
+    fn csv_and_xlsx_read_back_as_written() {
+        let csv = write(&table(), Format::Csv).expect("csv");
+        assert!(csv.starts_with(b"\xEF\xBB\xBF"), "a BOM, so spreadsheets read UTF-8");
+        let xlsx = write(&table(), Format::Xlsx).expect("xlsx");
+        let texts = |sheet: crate::Sheet| -> Vec<Vec<String>> {
+            sheet.rows.into_iter().map(|(_, cells)| cells.iter().map(Cell::text).collect()).collect()
+        };
+        let expect = [
+            vec!["Oznaka".to_string(), "Rok, \"krajnji\"".into()],
+            vec!["1.1".into(), "2025-12-31".into()],
+            vec!["Ș,ț; \"x\"\ny".into(), "4".into()],
+            vec!["true".into(), String::new()],
+        ];
+        assert_eq!(texts(read_csv(&csv).expect("reads")), expect);
+        let from_xlsx = texts(read_xlsx(&xlsx).expect("reads"));
+        // A workbook leaves an empty last cell out of its row.
+        assert_eq!(from_xlsx[..3], expect[..3]);
+        assert_eq!(from_xlsx[3][0], "true");
+    }
+
+    #[test]
+    fn sheet_names_excel_accepts() {
+        assert_eq!(sheet_name("Rizici: [registar] / 2025?"), "Rizici   registar    2025");
+        assert_eq!(sheet_name("'quoted'"), "quoted");
+        assert_eq!(sheet_name("[]"), "Sheet1");
+        assert_eq!(sheet_name(&"x".repeat(40)).len(), 31);
+    }
+}
