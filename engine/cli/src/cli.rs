@@ -447,23 +447,29 @@ fn serve(g: &Global, args: ServeArgs) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `integritas verify` while a server holds the folder: asks the server,
-/// with the local administrator token it left for this machine's owner.
-fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Outcome {
+/// POSTs to an administrator route of the server that holds the folder,
+/// with the local administrator token it left for this machine's owner;
+/// anything but 200 is an error carrying the server's answer.
+fn admin_post(
+    g: &Global,
+    holder: &integritas_server::holder::Holder,
+    path: &str,
+) -> anyhow::Result<integritas_server::client::Response> {
     let token = integritas_server::holder::local_token(&g.data)
         .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
     let auth = format!("Bearer {token}");
-    let response = integritas_server::client::request(
-        &holder.connect_address(),
-        "POST",
-        "/api/v1/admin/verify",
-        &[("Authorization", &auth)],
-        b"",
-    )
-    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
+    let response =
+        integritas_server::client::request(&holder.connect_address(), "POST", path, &[("Authorization", &auth)], b"")
+            .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
     if response.status != 200 {
-        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
+        anyhow::bail!("the server answered {}: {}", response.status, response.text());
     }
+    Ok(response)
+}
+
+/// `integritas verify` while a server holds the folder: asks the server.
+fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Outcome {
+    let response = admin_post(g, holder, "/api/v1/admin/verify")?;
     let view: Value = serde_json::from_slice(&response.body).context("the server's answer is not JSON")?;
     let broken = view["broken"].as_array().cloned().unwrap_or_default();
     print(g, &view, || {
@@ -492,20 +498,7 @@ fn verify_through(g: &Global, holder: &integritas_server::holder::Holder) -> Out
 /// `integritas backup` while a server holds the folder: the server writes
 /// a consistent backup while it serves, and it is written here as a file.
 fn backup_through(g: &Global, holder: &integritas_server::holder::Holder, out: &Path) -> Outcome {
-    let token = integritas_server::holder::local_token(&g.data)
-        .with_context(|| format!("cannot read the server's local token in {}", g.data.display()))?;
-    let auth = format!("Bearer {token}");
-    let response = integritas_server::client::request(
-        &holder.connect_address(),
-        "POST",
-        "/api/v1/admin/backup",
-        &[("Authorization", &auth)],
-        b"",
-    )
-    .with_context(|| format!("cannot reach the server at {}", holder.base_url()))?;
-    if response.status != 200 {
-        return Err(anyhow::anyhow!("the server answered {}: {}", response.status, response.text()).into());
-    }
+    let response = admin_post(g, holder, "/api/v1/admin/backup")?;
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

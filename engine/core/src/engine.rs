@@ -307,10 +307,22 @@ impl Engine {
             pack_version: pack.manifest.version.to_string(),
             created: today,
         };
-        let (number, start) = executor::first_cycle(&wf, today);
+        let first = self.created_event(&wf, institution, actor, today);
+        let bytes = first.to_bytes();
+        self.store.add_plan(&meta, &bytes)?;
+        let plan =
+            Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
+        self.cache.insert(&id, plan.clone());
+        Ok(plan)
+    }
+
+    /// A plan's first event: its first cycle opened and, where the workflow
+    /// says whom its law applies to, whether it obliges the institution.
+    fn created_event(&self, workflow: &Workflow, institution: &str, actor: &str, today: Date) -> Event {
+        let (number, start) = executor::first_cycle(workflow, today);
         let mut effects = vec![Effect::CycleOpened { number, start }];
-        effects.extend(self.obligation(&wf, institution, today));
-        let first = Event {
+        effects.extend(self.obligation(workflow, institution, today));
+        Event {
             seq: 1,
             date: today,
             recorded_at: now_rfc3339(),
@@ -319,16 +331,10 @@ impl Engine {
             event: CREATED.into(),
             payload: json!({}),
             from: String::new(),
-            to: wf.def().initial.clone(),
+            to: workflow.def().initial.clone(),
             effects,
             prev: String::new(),
-        };
-        let bytes = first.to_bytes();
-        self.store.add_plan(&meta, &bytes)?;
-        let plan =
-            Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
-        self.cache.insert(&id, plan.clone());
-        Ok(plan)
+        }
     }
 
     /// Refuses a new plan while the institution has one of the workflow that
@@ -495,16 +501,14 @@ impl Engine {
     /// Whether firing `event` from the plan's state scores a form that
     /// anonymous events fill (so the answers must be read and sealed).
     fn reads_answers(&self, workflow: &Workflow, plan: &Plan, event: &str) -> bool {
-        let anonymous = anonymous_forms(workflow);
-        !anonymous.is_empty()
-            && workflow.transition(&plan.state, event).is_some_and(|t| {
-                t.actions.iter().any(|a| match a {
-                    crate::definition::Action::Score { input, .. } => {
-                        anonymous.iter().any(|f| input.split('.').next() == Some(f.as_str()))
-                    }
-                    _ => false,
-                })
+        workflow.transition(&plan.state, event).is_some_and(|t| {
+            t.actions.iter().any(|a| match a {
+                crate::definition::Action::Score { input, .. } => {
+                    input.split('.').next().is_some_and(|form| workflow.anonymous_filler(form).is_some())
+                }
+                _ => false,
             })
+        })
     }
 
     /// The plan with this cycle's anonymous answers merged into its data
@@ -853,20 +857,7 @@ impl Engine {
             pack_version: pack.version().to_string(),
             created: today,
         };
-        let (number, start) = executor::first_cycle(&workflow, today);
-        let first = Event {
-            seq: 1,
-            date: today,
-            recorded_at: String::new(),
-            actor: actor.into(),
-            role: String::new(),
-            event: CREATED.into(),
-            payload: json!({}),
-            from: String::new(),
-            to: workflow.def().initial.clone(),
-            effects: vec![Effect::CycleOpened { number, start }],
-            prev: String::new(),
-        };
+        let first = self.created_event(&workflow, institution, actor, today);
         let bytes = first.to_bytes();
         let would_be = Plan::replay(meta.clone(), &workflow, &[(first, bytes)]).ok_or_else(|| internal("no event"))?;
         let mut command = Command {
@@ -1340,11 +1331,6 @@ fn not_drafted(
     let problems =
         missing.iter().map(|p| crate::error::Problem { message: p.render(translate), ..p.clone() }).collect();
     EngineError::NotDrafted { document: document.to_string(), message, problems }
-}
-
-/// Forms that anonymous events of the workflow fill.
-fn anonymous_forms(workflow: &Workflow) -> Vec<String> {
-    workflow.def().events.iter().filter(|e| e.anonymous).flat_map(|e| e.fills.iter().cloned()).collect()
 }
 
 fn internal(message: impl Into<String>) -> EngineError {

@@ -226,17 +226,10 @@ impl PlanView {
     ) -> Self {
         let labels = pack.labels(pack.source_language());
         let phase = workflow.state(&plan.state).and_then(|s| s.parent.clone());
-        let anonymous: Vec<&str> = workflow
-            .def()
-            .events
-            .iter()
-            .filter(|e| e.anonymous)
-            .flat_map(|e| e.fills.iter().map(String::as_str))
-            .collect();
         let data: serde_json::Map<String, Value> = plan
             .data
             .iter()
-            .filter(|(form, _)| !anonymous.contains(&form.as_str()))
+            .filter(|(form, _)| workflow.anonymous_filler(form).is_none())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         PlanView {

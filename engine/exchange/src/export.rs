@@ -63,7 +63,7 @@ pub fn table(
                 tables.join(", ")
             ))
         })?;
-    if let Some(event) = workflow.def().events.iter().find(|e| e.anonymous && e.fills.contains(&path.form)) {
+    if let Some(event) = workflow.anonymous_filler(&path.form) {
         return Err(ExchangeError::Private(format!(
             "`{path}` holds anonymous answers (event `{}`), which leave the plan only in aggregate: export the report that scores them",
             event.id

@@ -218,7 +218,7 @@ fn resolve<'a>(target: Target<'a>) -> Result<(&'a FormDef, &'a FieldDef), Exchan
     })?;
     // Anonymous answers are given one by one, each its own event with no
     // actor; a sheet of them would be one person's answers for everyone.
-    if let Some(anonymous) = workflow.def().events.iter().find(|e| e.anonymous && e.fills.contains(&path.form)) {
+    if let Some(anonymous) = workflow.anonymous_filler(&path.form) {
         return Err(ExchangeError::Private(format!(
             "`{path}` holds anonymous answers, which each person gives alone (event `{}`); they are never imported from a sheet",
             anonymous.id

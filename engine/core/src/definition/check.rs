@@ -46,6 +46,11 @@ impl Workflow {
         self.roles.get(id).map(|&i| &self.def.roles[i])
     }
 
+    /// See [`WorkflowDef::anonymous_filler`].
+    pub fn anonymous_filler(&self, form: &str) -> Option<&super::EventDef> {
+        self.def.anonymous_filler(form)
+    }
+
     /// The transition that handles `event` in step `state`, if any.
     pub fn transition(&self, state: &str, event: &str) -> Option<&TransitionDef> {
         self.moves.get(&(state.to_string(), event.to_string())).map(|&i| &self.def.transitions[i])
@@ -710,7 +715,7 @@ impl Checker<'_> {
                 self.path(input, None, &[FieldKind::Table], &at(input), element);
                 // Anonymous answers may leave only as aggregates: the plugin must be told the smallest group it may show.
                 let form = input.split('.').next().unwrap_or_default();
-                let anonymous = self.def.events.iter().any(|e| e.anonymous && e.fills.iter().any(|f| f == form));
+                let anonymous = self.def.anonymous_filler(form).is_some();
                 let min = config.as_ref().and_then(|c| c.get("min_group_size")).and_then(serde_json::Value::as_u64);
                 if anonymous && min.is_none_or(|m| m < 2) {
                     let msg = format!(

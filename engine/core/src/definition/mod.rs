@@ -228,6 +228,15 @@ pub struct WorkflowDef {
     pub single_plan: bool,
 }
 
+impl WorkflowDef {
+    /// The anonymous event that fills `form`, if any: such a form holds
+    /// answers that leave the plan only in aggregate (never in a view,
+    /// export or import row by row).
+    pub fn anonymous_filler(&self, form: &str) -> Option<&EventDef> {
+        self.events.iter().find(|e| e.anonymous && e.fills.iter().any(|f| f == form))
+    }
+}
+
 /// The institutions a workflow's law applies to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename = "AppliesTo", deny_unknown_fields)]

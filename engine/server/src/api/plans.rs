@@ -399,13 +399,11 @@ pub struct FormData {
 
 fn form_data(engine: &Engine, plan: &Plan) -> ApiResult<Vec<FormData>> {
     let workflow = engine.workflow_of(&plan.meta)?;
-    let anonymous: Vec<String> =
-        workflow.def().events.iter().filter(|e| e.anonymous).flat_map(|e| e.fills.iter().cloned()).collect();
     Ok(WorkflowView::new(&workflow)
         .forms
         .into_iter()
         .map(|form| {
-            let hidden = anonymous.contains(&form.id);
+            let hidden = workflow.anonymous_filler(&form.id).is_some();
             let data = if hidden { Value::Null } else { plan.data.get(&form.id).cloned().unwrap_or(Value::Null) };
             FormData { form, anonymous: hidden, data }
         })
