@@ -50,6 +50,7 @@ use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
+use crate::summary::{PlanSummary, SUMMARIES};
 
 mod preview;
 
@@ -185,6 +186,9 @@ pub struct Engine {
     plugins: Arc<dyn PluginRunner>,
     cache: PlanCache,
     installer: Option<PackInstaller>,
+    /// Every plan's summary by id, once [`Engine::summaries`] loaded them;
+    /// writers update it (and the stored copy) after each event.
+    summaries: Mutex<Option<HashMap<String, Arc<PlanSummary>>>>,
 }
 
 impl Engine {
@@ -195,6 +199,7 @@ impl Engine {
             plugins,
             cache: PlanCache::new(PLAN_CACHE_CAPACITY),
             installer: None,
+            summaries: Mutex::new(None),
         }
     }
 
@@ -326,6 +331,7 @@ impl Engine {
         let plan =
             Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
         self.cache.insert(&id, plan.clone());
+        self.keep_summary(&plan, &wf);
         Ok(plan)
     }
 
@@ -406,6 +412,7 @@ impl Engine {
                 Ok(()) => {
                     drop(plan);
                     let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+                    self.keep_summary(&slot.snapshot(), &workflow);
                     drop(order);
                     tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
                     return Ok(Fired { event, state });
@@ -759,8 +766,64 @@ impl Engine {
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
         let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+        self.keep_summary(&slot.snapshot(), &workflow);
         drop(order);
         Ok(Fired { event, state })
+    }
+
+    /// Records a plan's summary after an event: in memory when summaries
+    /// are loaded, and beside the log. A failed write is only logged: the
+    /// stored copy is then behind the log, and is rebuilt when read.
+    fn keep_summary(&self, plan: &Plan, workflow: &Workflow) {
+        let summary = Arc::new(PlanSummary::of(plan, workflow));
+        let mut loaded = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        match serde_json::to_vec(summary.as_ref()) {
+            Ok(bytes) => {
+                if let Err(e) = self.store.put_derived(SUMMARIES, &plan.meta.id, &bytes) {
+                    tracing::warn!(plan = %plan.meta.id, "the plan's summary was not kept: {e}");
+                }
+            }
+            Err(e) => tracing::warn!(plan = %plan.meta.id, "the plan's summary does not serialize: {e}"),
+        }
+        if let Some(map) = loaded.as_mut() {
+            map.insert(plan.meta.id.clone(), summary);
+        }
+    }
+
+    /// Every plan's summary (the projection without scores and without the
+    /// data no deadline reads), for supervision over many plans. The first
+    /// call reads the stored summaries and rebuilds from the log any that
+    /// is missing or behind its plan's last event; later calls read memory.
+    pub fn summaries(&self) -> Result<Vec<Arc<PlanSummary>>, EngineError> {
+        let mut loaded = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(map) = loaded.as_ref() {
+            return Ok(map.values().cloned().collect());
+        }
+        let mut stored: HashMap<String, PlanSummary> = HashMap::new();
+        for (key, bytes) in self.store.records(SUMMARIES, "")? {
+            if let Ok(summary) = serde_json::from_slice::<PlanSummary>(&bytes) {
+                stored.insert(key, summary);
+            }
+        }
+        let mut map = HashMap::new();
+        for meta in self.store.plans()? {
+            let last = self.store.last_seq(&meta.id)?;
+            let summary = match stored.remove(&meta.id) {
+                Some(s) if s.seq() == last && s.plan.meta.pack_version == meta.pack_version => s,
+                _ => {
+                    let plan = self.replay(&meta.id, None)?;
+                    let summary = PlanSummary::of(&plan, &*self.workflow_of(&plan.meta)?);
+                    if let Ok(bytes) = serde_json::to_vec(&summary) {
+                        self.store.put_derived(SUMMARIES, &meta.id, &bytes)?;
+                    }
+                    summary
+                }
+            };
+            map.insert(meta.id.clone(), Arc::new(summary));
+        }
+        let all = map.values().cloned().collect();
+        *loaded = Some(map);
+        Ok(all)
     }
 
     /// The pack version a plan is pinned to.

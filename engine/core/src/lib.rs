@@ -17,6 +17,7 @@ pub mod pack;
 pub mod plugin;
 pub mod projection;
 pub mod store;
+pub mod summary;
 pub mod wire;
 
 #[cfg(test)]
