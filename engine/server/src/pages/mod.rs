@@ -25,6 +25,12 @@ pub mod forms;
 pub mod home;
 pub mod login;
 pub mod questionnaire;
+// P2's pages: register and heat map, measures, documents, the agency's dashboard.
+pub mod dashboard;
+pub mod documents;
+pub mod heatmap;
+pub mod measures;
+pub mod register;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -86,7 +92,11 @@ pub fn routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(forms::routes())
         .merge(questionnaire::routes())
-    // P2: add `.merge(register::routes())` and the others on the lines below.
+        // P2: add `.merge(register::routes())` and the others on the lines below.
+        .merge(register::routes())
+        .merge(measures::routes())
+        .merge(documents::routes())
+        .merge(dashboard::routes())
 }
 
 /// Page templates embedded in the binary: (name, source).
@@ -99,11 +109,20 @@ fn templates() -> Vec<(&'static str, &'static str)> {
         ("institutions", include_str!("../../../../templates/pages/institutions.hbs")),
         ("home", include_str!("../../../../templates/pages/home.hbs")),
         ("plan", include_str!("../../../../templates/pages/plan.hbs")),
+        ("plan_panel", include_str!("../../../../templates/pages/plan_panel.hbs")),
         ("form", include_str!("../../../../templates/pages/form.hbs")),
+        ("form_field", include_str!("../../../../templates/pages/form_field.hbs")),
+        ("form_control", include_str!("../../../../templates/pages/form_control.hbs")),
+        ("form_problems", include_str!("../../../../templates/pages/form_problems.hbs")),
+        ("form_table", include_str!("../../../../templates/pages/form_table.hbs")),
         ("questionnaire", include_str!("../../../../templates/pages/questionnaire.hbs")),
         ("results", include_str!("../../../../templates/pages/results.hbs")),
     ];
     // P2: `templates.extend(register::TEMPLATES);` and the others here.
+    let mut templates = templates;
+    for p2 in [&register::TEMPLATES[..], &measures::TEMPLATES, &documents::TEMPLATES, &dashboard::TEMPLATES] {
+        templates.extend_from_slice(p2);
+    }
     templates
 }
 
@@ -128,6 +147,11 @@ const WORD_FILES: [&str; 5] = [
     include_str!("../../../../templates/pages/words/ro.ron"),
     include_str!("../../../../templates/pages/words/en.ron"),
 ];
+
+/// Reads a words file (an optional value is written plainly, as in packs).
+fn read_words(source: &str) -> Result<WordsFile, ron::error::SpannedError> {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).from_str(source)
+}
 
 struct Words {
     by_language: HashMap<String, BTreeMap<String, String>>,
@@ -161,7 +185,7 @@ fn words() -> &'static Words {
     WORDS.get_or_init(|| {
         let files: Vec<WordsFile> = WORD_FILES
             .iter()
-            .filter_map(|source| match ron::from_str::<WordsFile>(source) {
+            .filter_map(|source| match read_words(source) {
                 Ok(file) => Some(file),
                 Err(e) => {
                     // A unit test reads every file: this cannot ship broken.
@@ -291,10 +315,9 @@ fn registry() -> &'static Handlebars<'static> {
             if let Err(e) = hb.register_template_string(name, source) {
                 tracing::error!("the page template `{name}` does not compile: {e}");
             }
-            if name == "layout"
-                && let Err(e) = hb.register_partial("layout", source)
-            {
-                tracing::error!("the page layout does not compile: {e}");
+            // Every template is also a partial (`{{> layout}}`, `{{> plan_panel}}`).
+            if let Err(e) = hb.register_partial(name, source) {
+                tracing::error!("the page partial `{name}` does not compile: {e}");
             }
         }
         hb
@@ -848,6 +871,11 @@ mod tests {
 
     #[test]
     fn every_language_has_every_english_word() {
+        for source in WORD_FILES {
+            if let Err(e) = read_words(source) {
+                panic!("a words file does not read: {e}\n{}", &source[..80.min(source.len())]);
+            }
+        }
         let all = &words().by_language;
         assert_eq!(all.len(), LANGUAGES.len(), "every words file reads");
         let english = &all["en"];
