@@ -10,8 +10,10 @@
 //!   status-trend ABI): each risk id with its symbol;
 //! - the measures are the table with an `id` column and a date column that
 //!   shares the most ids with the realisation rows (the first such table of
-//!   the workflow when none is reported yet); its first date column is the
-//!   deadline a measure is overdue against when no realisation is recorded.
+//!   the workflow when none is reported yet), other than the report and the
+//!   risk register; without one, the report's rows themselves; its first
+//!   date column is the deadline a measure is overdue against when no
+//!   realisation is recorded.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -98,7 +100,11 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
             continue;
         }
         for field in form.fields.iter().filter(|f| f.kind == FieldKind::Table && has_id(f) && has_date(f)) {
-            if realisation.is_some_and(|a| a.form == form.id && a.field == field.id) {
+            let scored_as = |key: &str| {
+                actions.iter().any(|a| a.form == form.id && a.field == field.id && declares(a, key))
+            };
+            // The realisation report and the risk register are not the table of measures.
+            if scored_as("statuses") || scored_as("levels") {
                 continue;
             }
             let shared =
@@ -114,7 +120,12 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
         (None, None) => return None,
     };
     let path = format!("{form}.{}", measures_table.id);
-    let columns = shown_columns(measures_table);
+    let is_report = realisation.is_some_and(|a| a.form == form && a.field == measures_table.id);
+    // The report's own status and reason have columns of their own.
+    let columns: Vec<&FieldDef> = shown_columns(measures_table)
+        .into_iter()
+        .filter(|c| !is_report || (c.id != "status" && c.id != "reason"))
+        .collect();
     let deadline_column = measures_table.columns.iter().find(|c| c.kind == FieldKind::Date).map(|c| c.id.clone());
     let status_column =
         realisation.and_then(|a| table(workflow, &a.form, &a.field)?.columns.iter().find(|c| c.id == "status"));

@@ -260,8 +260,12 @@ pub fn registers<'a>(plan: &Plan, workflow: &'a Workflow) -> Vec<Register<'a>> {
         .collect()
 }
 
+/// Most distinct values a text column may hold to be offered as a filter
+/// (a list longer than this is no help to choose from).
+pub const MAX_TEXT_OPTIONS: usize = 50;
+
 /// The filters a register offers: each choice column, each short text
-/// column whose values repeat, and the level.
+/// column with few distinct values (an area, an owner), and the level.
 pub fn filter_columns<'a>(register: &Register<'a>) -> Vec<&'a FieldDef> {
     register
         .table
@@ -272,7 +276,7 @@ pub fn filter_columns<'a>(register: &Register<'a>) -> Vec<&'a FieldDef> {
             FieldKind::Choice => true,
             FieldKind::Text => {
                 let values: BTreeSet<String> = register.risks.iter().map(|r| raw(r.row.get(&c.id))).collect();
-                !values.is_empty() && values.len() < register.risks.len()
+                !values.is_empty() && values.len() <= MAX_TEXT_OPTIONS
             }
             _ => false,
         })
