@@ -214,7 +214,7 @@ fn main() {
         }
         let plan = format!("/api/v1/plans/plan-{i}/events");
         for body in [
-            json!({"event": "appoint_coordinator", "as": "head", "payload": {"coordinator_decision": {"number": "1", "decided_on": today, "coordinator": "A", "position": "B"}}}),
+            json!({"event": "appoint_coordinator", "as": "head", "payload": {"coordinator_decision": {"number": "1", "decided_on": today, "posted_on": today, "coordinator": "A", "position": "B"}}}),
             json!({"event": "form_working_group", "as": "head", "payload": {"working_group_decision": {"number": "2", "decided_on": today, "members": [{"name": "A", "area": "a"}, {"name": "B", "area": "b"}, {"name": "C", "area": "c"}]}}}),
         ] {
             server.expect(201, "POST", &plan, Some(&token), Some(body));

@@ -69,7 +69,7 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
         .as_array()
         .expect("imported measures")
         .iter()
-        .map(|m| json!({"id": m["id"], "status": "u roku", "done_on": "2024-06-01", "as_planned": true}))
+        .map(|m| json!({"id": m["id"], "status": "u roku", "done_on": "2023-06-01", "as_planned": true}))
         .collect();
     assert!(rows.len() >= 2, "the sample has measures");
     let report = json!({"implementation_report": {"measures": rows}}).to_string();
@@ -77,7 +77,9 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
         "2024-09-20",
         &["plan", "fire", "plan-1", "finish_implementation", "--as", "coordinator", "--payload", &report],
     );
-    let decision = json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20"}}).to_string();
+    let decision =
+        json!({"report_decision": {"number": "01-77/24", "decided_on": "2024-10-20", "posted_on": "2024-10-20"}})
+            .to_string();
     let next =
         install.ok("2024-10-20", &["plan", "fire", "plan-1", "adopt_report", "--as", "head", "--payload", &decision]);
     assert_eq!(next["state"], "coordinator_appointment", "the next cycle has begun");
@@ -90,9 +92,10 @@ fn a_decision_keeps_the_data_it_was_taken_on() {
 
 #[test]
 fn the_alunis_plan_imports_every_objective_and_measure() {
-    // The sample passes the payload checks of the real `draft_plan` event
+    // The sample passes the payload checks of the real `import_plan` event
     // (lint), and the pack's scenario imports it on a real store; here its
-    // content is held against the seed's shape.
+    // content is held against the seed's shape and its own dates ("Anexa la
+    // Dispozită nr. 31/16 februarie 2023", "Data: 16 februarie 2023").
     let host = integritas_core::plugin::host::PluginHost::new(Default::default()).expect("host");
     let templates = repo_root().join("templates");
     let (pack, diagnostics) =
@@ -106,4 +109,9 @@ fn the_alunis_plan_imports_every_objective_and_measure() {
         let objective = &m["objective"];
         assert!(objectives.iter().any(|o| &o["id"] == objective), "measure {} names objective {objective}", m["id"]);
     }
+    assert_eq!(payload["plan"]["dated"], "2023-02-16");
+    assert_eq!(
+        (&payload["approval"]["number"], &payload["approval"]["approved_on"]),
+        (&json!("31"), &json!("2023-02-16"))
+    );
 }

@@ -1,6 +1,8 @@
 //! Issue 2: one Serbian plan walked through its whole three-year cycle by
 //! moving the clock, with one refusal for every guard, through the real
-//! binary, real sled and the bundled `rs` pack.
+//! binary, real sled and the bundled `rs` pack. Issue 13: each decision is
+//! delivered on the day it is posted to the Agency's application, the report
+//! covers every measure, and a city keeps one plan.
 
 use integritas_tests::Install;
 use serde_json::{Value, json};
@@ -97,7 +99,7 @@ fn third_cycle_deadlines_come_from_the_definition_and_the_clock() {
 #[test]
 fn every_guard_refuses_with_a_reason() {
     let install = setup();
-    let decision = json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}});
+    let decision = json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "posted_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}});
 
     let r = refusal(&install, "2021-12-01", "dance", "head", json!(null));
     assert_eq!(r["guard"], "unknown_event");
@@ -135,7 +137,7 @@ fn every_guard_refuses_with_a_reason() {
         "2021-12-01",
         "appoint_coordinator",
         "head",
-        json!({"coordinator_decision": {"number": "1", "decided_on": "2021-12-24", "coordinator": "A", "position": "B"}}),
+        json!({"coordinator_decision": {"number": "1", "decided_on": "2021-12-24", "posted_on": "2021-12-24", "coordinator": "A", "position": "B"}}),
     );
     assert_eq!(r["guard"], "condition");
     assert!(r["message"].as_str().expect("msg").contains("must not be after 2021-12-01 (today)"), "{r}");
@@ -143,9 +145,9 @@ fn every_guard_refuses_with_a_reason() {
     fire(&install, "2021-12-01", "appoint_coordinator", "head", decision);
     let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(2, false));
     assert_eq!(r["guard"], "condition");
-    assert_eq!(r["message"], "working group members: 2; this transition needs 3 to 7");
+    assert_eq!(r["message"], "working group members (Art. 8 para. 3): 2; this transition needs 3 to 7");
     let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(8, false));
-    assert_eq!(r["message"], "working group members: 8; this transition needs 3 to 7");
+    assert_eq!(r["message"], "working group members (Art. 8 para. 3): 8; this transition needs 3 to 7");
     let r = refusal(&install, "2021-12-10", "form_working_group", "head", members(3, true));
     assert!(
         r["message"].as_str().expect("msg").contains("1 different area values; this transition needs at least 2"),
@@ -156,7 +158,8 @@ fn every_guard_refuses_with_a_reason() {
     let history = install.ok("2021-12-10", &["plan", "history", "plan-1"]);
     assert_eq!(history.as_array().expect("events").len(), 2);
 
-    fire(&install, "2021-12-10", "cease_obligation", "head", json!(null));
+    let cessation = json!({"cessation": {"ceased_on": "2021-12-10", "reason": "institucija ima 30 ili manje zaposlenih (čl. 2 t. 2)"}});
+    fire(&install, "2021-12-10", "cease_obligation", "head", cessation);
     let r = refusal(&install, "2021-12-11", "form_working_group", "head", members(3, false));
     assert_eq!(r["guard"], "finished");
 }
@@ -169,7 +172,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         "2021-12-01",
         "appoint_coordinator",
         "head",
-        json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}}),
+        json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "posted_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}}),
     );
     fire(&install, "2021-12-10", "form_working_group", "head", members(5, false));
     fire(
@@ -215,7 +218,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     let r = refusal(&install, "2022-05-11", "propose_measures", "coordinator", bad);
     assert_eq!(r["guard"], "payload");
     let measures = json!({"measures": {"measures": [
-        {"id": "M1", "measure": "Objavljivanje tehničkih specifikacija na javnu raspravu", "risks": "R1", "aim": "jačanje transparentnosti radnih procesa", "owner": "rukovodilac službe nabavki", "deadline": "2023-06-30", "urgency": "visok"},
+        {"id": "M1", "measure": "Objavljivanje tehničkih specifikacija na javnu raspravu", "risks": "R1", "aim": "jačanje transparentnosti radnih procesa", "owner": "rukovodilac službe nabavki", "deadline": "2023-06-30", "urgency": "srednji"},
         {"id": "M2", "measure": "Pravilnik o zapošljavanju sa kriterijumima", "risks": "R1, R2", "aim": "jasni kriterijumi za donošenje odluka", "owner": "rukovodilac kadrovske službe", "deadline": "2023-12-31", "urgency": "srednji"},
     ]}});
     fire(&install, "2022-06-01", "propose_measures", "coordinator", measures.clone());
@@ -233,7 +236,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
         "2022-10-20",
         "adopt_plan",
         "head",
-        json!({"adoption_decision": {"number": "03-9/22", "decided_on": "2022-10-20"}}),
+        json!({"adoption_decision": {"number": "03-9/22", "decided_on": "2022-10-20", "posted_on": "2022-10-20"}}),
     );
     assert_eq!(adopted["state"], "implementing");
     let after = due(&install, "2022-11-02");
@@ -243,7 +246,7 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     );
 
     let report = json!({"implementation_report": {"measures": [
-        {"id": "M1", "status": "u roku", "done_on": "2023-05-15"},
+        {"id": "M1", "status": "u roku", "done_on": "2023-05-15", "as_planned": true},
         {"id": "M2", "status": "nije sprovedena", "reason": "Pravilnik čeka saglasnost osnivača."},
     ]}});
     fire(&install, "2023-06-01", "record_progress", "coordinator", report.clone());
@@ -251,14 +254,34 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
     let show = state(&install, "2024-10-15");
     assert_eq!(show["state"], "reporting");
     assert_eq!(show["phase"], "implementation");
-    assert_eq!(due(&install, "2024-10-15"), [("report".to_string(), "upcoming".to_string(), "2024-10-31".to_string())]);
+    // M2 was not carried out: its own deadline and the plan's implementation deadline
+    // are missed, whatever day the coordinator closed the report (Art. 4, 20).
+    let open = |id: &str, status: &str, due: &str| (id.to_string(), status.to_string(), due.to_string());
+    assert_eq!(
+        due(&install, "2024-10-15"),
+        [
+            open("measure:M2", "overdue", "2023-12-31"),
+            open("implementation", "overdue", "2024-09-30"),
+            open("report", "upcoming", "2024-10-31")
+        ]
+    );
+    // Art. 17: the report only after the implementation deadline.
+    let early = refusal(
+        &install,
+        "2024-10-15",
+        "adopt_report",
+        "head",
+        json!({"report_decision": {"number": "04-2/24", "decided_on": "2024-09-30", "posted_on": "2024-09-30"}}),
+    );
+    assert_eq!(early["guard"], "condition");
+    assert!(early["message"].as_str().expect("msg").contains("must be after 2024-09-30"), "{early}");
 
     let next = fire(
         &install,
         "2024-10-25",
         "adopt_report",
         "head",
-        json!({"report_decision": {"number": "04-2/24", "decided_on": "2024-10-25"}}),
+        json!({"report_decision": {"number": "04-2/24", "decided_on": "2024-10-25", "posted_on": "2024-10-25"}}),
     );
     assert_eq!(next["state"], "coordinator_appointment");
     let show = state(&install, "2024-11-15");
@@ -293,6 +316,43 @@ fn a_plan_walks_the_whole_cycle_and_opens_the_next() {
 }
 
 #[test]
+fn a_city_keeps_one_plan_and_its_organs_take_part_in_it() {
+    let install = setup();
+    // Art. 5 para. 2: one plan of the local authority; a second one is refused while the first is open.
+    let second = install.run("2021-11-16", &["plan", "new", "--institution", "grad-x", "--workflow", "rs/three_phase"]);
+    assert_eq!(second.code, 1, "{}", second.stdout);
+    assert!(second.stderr.contains("already keeps plan plan-1"), "{}", second.stderr);
+    // An organ of the city is told, at its plan's first act, that it takes part in the city's plan.
+    install.ok(
+        "2021-11-16",
+        &[
+            "institution",
+            "add",
+            "--id",
+            "uprava-x",
+            "--name",
+            "Gradska uprava Grada X",
+            "--jurisdiction",
+            "rs",
+            "--kind",
+            "organ jedinice lokalne samouprave",
+            "--employees",
+            "180",
+            "--parent",
+            "grad-x",
+        ],
+    );
+    let organ = install.ok("2021-11-16", &["plan", "new", "--institution", "uprava-x", "--workflow", "rs/three_phase"]);
+    let plan = organ["plan"]["id"].as_str().expect("plan id").to_string();
+    let decision = json!({"coordinator_decision": {"number": "1", "decided_on": "2021-12-01", "posted_on": "2021-12-01", "coordinator": "A", "position": "B"}});
+    let payload = decision.to_string();
+    let r = install
+        .refused("2021-12-01", &["plan", "fire", &plan, "appoint_coordinator", "--as", "head", "--payload", &payload]);
+    assert_eq!(r["guard"], "condition");
+    assert!(r["message"].as_str().expect("msg").contains("Art. 5 para. 2"), "{r}");
+}
+
+#[test]
 fn show_lists_what_a_role_may_do_next_and_why_not_yet() {
     let install = setup();
     let show = state(&install, "2021-11-20");
@@ -303,7 +363,11 @@ fn show_lists_what_a_role_may_do_next_and_why_not_yet() {
         .map(|n| (n["event"].as_str().unwrap_or_default().to_string(), n["ready"].as_bool().unwrap_or(false)))
         .collect();
     assert!(next.contains(&("appoint_coordinator".to_string(), false)), "{next:?}");
-    assert!(next.contains(&("cease_obligation".to_string(), true)), "{next:?}");
+    // Closing the plan needs its reason and date (the form `cessation`).
+    assert!(next.contains(&("cease_obligation".to_string(), false)), "{next:?}");
+    let cease =
+        show["next"].as_array().expect("next").iter().find(|n| n["event"] == "cease_obligation").expect("listed");
+    assert!(cease["refusal"].as_str().unwrap_or_default().contains("cessation"), "{cease}");
     let why =
         show["next"].as_array().expect("next").iter().find(|n| n["event"] == "appoint_coordinator").expect("listed");
     assert!(why["refusal"].as_str().unwrap_or_default().contains("coordinator_decision"), "{why}");
@@ -317,7 +381,7 @@ fn show_lists_what_a_role_may_do_next_and_why_not_yet() {
 #[test]
 fn verify_names_the_first_broken_link_of_a_tampered_log() {
     let install = setup();
-    let decision = json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}});
+    let decision = json!({"coordinator_decision": {"number": "01-1/21", "decided_on": "2021-12-01", "posted_on": "2021-12-01", "coordinator": "Ana Anić", "position": "sekretar"}});
     fire(&install, "2021-12-01", "appoint_coordinator", "head", decision);
     fire(&install, "2021-12-10", "form_working_group", "head", members(4, false));
     assert_eq!(install.ok("2021-12-10", &["verify"]), json!({"events_checked": 3, "broken": []}));
@@ -342,4 +406,31 @@ fn verify_names_the_first_broken_link_of_a_tampered_log() {
         report["broken"][0]["reason"].as_str().is_some_and(|r| r.contains("changed after it was written")),
         "{report}"
     );
+}
+
+/// čl. 2 t. 2: a body of 12 employees is told, when its plan starts, that the
+/// law does not oblige it; the plan's view says so too, in text and JSON.
+#[test]
+fn a_body_the_law_does_not_oblige_is_told_so_when_its_plan_starts() {
+    let install = Install::default();
+    install.ok(
+        "2021-11-01",
+        &["institution", "add", "--id", "mala", "--name", "Mala ustanova", "--jurisdiction", "rs", "--employees", "12"],
+    );
+    let started = install.ok("2021-11-15", &["plan", "new", "--institution", "mala", "--workflow", "rs/three_phase"]);
+    assert_eq!(started["obliged"], json!(false), "{started}");
+    let notice = started["notices"][0]["message"].as_str().expect("a notice");
+    assert!(notice.contains("30"), "the notice gives the law's threshold: {notice}");
+    let text = install.run("2021-11-15", &["plan", "new", "--institution", "mala", "--workflow", "rs/three_phase"]);
+    assert_ne!(text.code, 0, "one plan at a time: {}", text.stdout);
+    let shown = install.run("2021-11-16", &["plan", "show", "plan-1"]);
+    assert!(shown.stdout.contains("obliged by the law: NO"), "{}", shown.stdout);
+    assert!(shown.stdout.contains(notice), "{}", shown.stdout);
+    // A city of 240 employees is obliged, and no notice says otherwise.
+    install.ok(
+        "2021-11-01",
+        &["institution", "add", "--id", "grad", "--name", "Grad", "--jurisdiction", "rs", "--employees", "240"],
+    );
+    let city = install.ok("2021-11-15", &["plan", "new", "--institution", "grad", "--workflow", "rs/three_phase"]);
+    assert_eq!((city["obliged"].clone(), city["notices"].clone()), (json!(true), json!([])), "{city}");
 }

@@ -99,7 +99,7 @@ impl World {
 }
 
 fn coordinator_decision(today: &str) -> Value {
-    json!({"coordinator_decision": {"number": "01-1", "decided_on": today, "coordinator": "Ana Anić", "position": "sekretar"}})
+    json!({"coordinator_decision": {"number": "01-1", "decided_on": today, "posted_on": today, "coordinator": "Ana Anić", "position": "sekretar"}})
 }
 
 /// The concrete URL and body of a route of the document, aimed at
@@ -538,13 +538,20 @@ fn sessions_rotate_end_on_logout_expire_and_need_csrf_for_writes() {
     let me = |cookie: &str| server.raw("GET", "/api/v1/auth/me", &[("Cookie", cookie)], b"").status;
     assert_eq!((me(&first), me(&second)), (401, 200), "the session the browser had ended at the new login");
     // A cookie-authenticated write needs the session's CSRF token.
-    let body = br#"{"institution": "grad-b", "workflow": "rs/three_phase"}"#;
+    let today = world.today("plan-2");
+    let body = serde_json::to_vec(
+        &json!({"event": "appoint_coordinator", "as": "head", "payload": coordinator_decision(&today)}),
+    )
+    .expect("body");
     let json = ("Content-Type", "application/json");
-    let without = server.raw("POST", "/api/v1/plans", &[("Cookie", &second), json], body);
+    let events = "/api/v1/plans/plan-2/events";
+    let before = world.events("plan-2");
+    let without = server.raw("POST", events, &[("Cookie", &second), json], &body);
     assert_eq!((without.status, without.json()["error"]["code"].clone()), (403, json!("csrf")), "{}", without.text());
-    let wrong = server.raw("POST", "/api/v1/plans", &[("Cookie", &second), ("X-CSRF-Token", "0000"), json], body);
+    let wrong = server.raw("POST", events, &[("Cookie", &second), ("X-CSRF-Token", "0000"), json], &body);
     assert_eq!(wrong.status, 403);
-    let with = server.raw("POST", "/api/v1/plans", &[("Cookie", &second), ("X-CSRF-Token", &csrf), json], body);
+    assert_eq!(world.events("plan-2"), before, "a write refused for its CSRF token records nothing");
+    let with = server.raw("POST", events, &[("Cookie", &second), ("X-CSRF-Token", &csrf), json], &body);
     assert_eq!(with.status, 201, "{}", with.text());
     // Logout ends the session on the server, not only in the browser.
     let out = server.raw("POST", "/api/v1/auth/logout", &[("Cookie", &second), ("X-CSRF-Token", &csrf)], b"");

@@ -27,8 +27,9 @@ fn plan_show_previews_with_the_plugins_of_the_plans_own_pack_version() {
     let install = Install::default();
     install.ok("2022-01-10", &["institution", "add", "--id", "g", "--name", "G", "--jurisdiction", "rs"]);
     install.ok("2022-10-20", &["plan", "new", "--institution", "g", "--sample", "grad_primer"]);
+    // The coordinator follows every measure of the plan (Art. 16 para. 3 of the rs Uputstvo).
     let progress = json!({"implementation_report": {"measures": [
-        {"id": "M1", "status": "u toku"}
+        {"id": "M1", "status": "u toku"}, {"id": "M2", "status": "u toku"}, {"id": "M3", "status": "u toku"}
     ]}});
     install.ok(
         "2023-03-01",
@@ -69,7 +70,9 @@ fn after_a_migration_plan_list_and_pack_list_show_the_new_version() {
 #[test]
 fn a_closed_plan_lists_no_overdue_deadlines() {
     let install = serbian_plan();
-    install.ok("2022-02-01", &["plan", "fire", "plan-1", "cease_obligation", "--as", "head"]);
+    let cessation =
+        json!({"cessation": {"ceased_on": "2022-02-01", "reason": "institucija je prestala da postoji"}}).to_string();
+    install.ok("2022-02-01", &["plan", "fire", "plan-1", "cease_obligation", "--as", "head", "--payload", &cessation]);
     let show = install.ok("2025-01-01", &["plan", "show", "plan-1"]);
     assert_eq!(show["state"], "closed");
     assert_eq!(show["finished"], true);
@@ -152,9 +155,14 @@ fn pack_show_lists_what_a_new_user_needs() {
 
 #[test]
 fn a_plan_starts_from_a_sample_in_one_command() {
-    for (pack, sample, today, state) in
-        [("rs", "grad_primer", "2022-10-20", "implementing"), ("me", "opstina", "2025-07-10", "implementing")]
-    {
+    for (pack, sample, today, state) in [
+        ("rs", "grad_primer", "2022-10-20", "implementing"),
+        // The me sample carries its report for 2025, delivered to the Agency on 9-10 April 2026 (pravilo
+        // 25.1): it is entered after that, since a plan keeps its real dates and none may lie ahead.
+        ("me", "opstina", "2026-05-04", "implementing"),
+        // Seed 000: the Aluniș plan and Dispoziția nr. 31/16 februarie 2023, taken over on a later day.
+        ("ro", "alunis", "2023-02-20", "implementing"),
+    ] {
         let install = Install::default();
         install.ok(today, &["institution", "add", "--id", "i", "--name", "I", "--jurisdiction", pack]);
         let started = install.ok(today, &["plan", "new", "--institution", "i", "--sample", sample]);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const DAY: &str = "2022-02-10";
 
 fn decision() -> String {
-    json!({"coordinator_decision": {"number": "01-1/22", "decided_on": "2022-02-01", "coordinator": "Ana Anić", "position": "sekretar"}}).to_string()
+    json!({"coordinator_decision": {"number": "01-1/22", "decided_on": "2022-02-01", "posted_on": "2022-02-01", "coordinator": "Ana Anić", "position": "sekretar"}}).to_string()
 }
 
 fn group() -> String {
@@ -32,13 +32,15 @@ fn meeting(n: usize) -> String {
 }
 
 /// An install with `plans` plans, each with three events (created,
-/// coordinator appointed, working group formed).
+/// coordinator appointed, working group formed), each of its own
+/// institution (the rs workflow keeps one plan per institution).
 fn install_with_plans(plans: usize) -> Install {
     let install = Install::default();
-    install.ok(DAY, &["institution", "add", "--id", "grad-x", "--name", "Grad X", "--jurisdiction", "rs"]);
     for p in 1..=plans {
         let plan = format!("plan-{p}");
-        install.ok("2022-01-10", &["plan", "new", "--institution", "grad-x", "--workflow", "rs/three_phase"]);
+        let institution = format!("grad-{p}");
+        install.ok(DAY, &["institution", "add", "--id", &institution, "--name", "Grad", "--jurisdiction", "rs"]);
+        install.ok("2022-01-10", &["plan", "new", "--institution", &institution, "--workflow", "rs/three_phase"]);
         install.ok(DAY, &["plan", "fire", &plan, "appoint_coordinator", "--as", "head", "--payload", &decision()]);
         install.ok(DAY, &["plan", "fire", &plan, "form_working_group", "--as", "head", "--payload", &group()]);
     }
@@ -264,7 +266,7 @@ fn a_damaged_store_says_so_and_the_last_backup_restores() {
     let backup = install.dir.path().join("backup.jsonl.gz");
     let backup_arg = backup.display().to_string();
     let written = install.ok(DAY, &["backup", "--out", &backup_arg]);
-    assert_eq!(written["backup"]["counts"], json!({"institutions": 1, "plans": 2, "events": 6, "pack_files": 0}));
+    assert_eq!(written["backup"]["counts"], json!({"institutions": 2, "plans": 2, "events": 6, "pack_files": 0}));
     let history = install.ok(DAY, &["plan", "history", "plan-2"]);
 
     // One damaged byte in sled's log.

@@ -23,8 +23,8 @@ use integritas_core::pack::{Catalog, Loader, Pack, load_pack, load_workflow};
 use integritas_core::plugin::host::{HostConfig, PluginHost};
 use integritas_core::store::{Event, Institution};
 use integritas_core::wire::{
-    DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, PackDetail, PackSummary, PlanSummary, PlanView,
-    VerifyView,
+    DueView, ErrorBody, ErrorView, EventView, FiredView, NextEventView, NoticeView, PackDetail, PackSummary,
+    PlanSummary, PlanView, VerifyView,
 };
 
 /// integritas: integrity-plan workflows for public institutions.
@@ -265,7 +265,7 @@ enum PlanCmd {
 enum Failure {
     Engine(EngineError),
     /// An engine error already put in the user's language.
-    View(ErrorView),
+    View(Box<ErrorView>),
     Other(anyhow::Error),
 }
 
@@ -305,7 +305,7 @@ pub fn main() -> ExitCode {
 fn report(failure: &Failure, json: bool) {
     let view = match failure {
         Failure::Engine(e) => ErrorView::from(e),
-        Failure::View(view) => view.clone(),
+        Failure::View(view) => (**view).clone(),
         Failure::Other(e) => ErrorView::new("invalid", format!("{e:#}")),
     };
     if json {
@@ -567,7 +567,9 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                 (None, None) => return Err(anyhow::anyhow!("give --workflow or --sample").into()),
             };
             let summary = PlanSummary::from(&plan.meta);
-            let value = json!({"plan": summary, "state": plan.state, "cycle": {"number": plan.cycle.number, "start": plan.cycle.start}});
+            let notices = NoticeView::all(&plan);
+            let value = json!({"plan": summary, "state": plan.state, "cycle": {"number": plan.cycle.number, "start": plan.cycle.start},
+                "obliged": plan.obliged, "notices": notices});
             print(g, &value, || {
                 let mut text = format!(
                     "started {} ({} for {}), cycle {} from {}, in `{}`",
@@ -578,6 +580,9 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
                     plan.cycle.start,
                     plan.state
                 );
+                for notice in &notices {
+                    text.push_str(&format!("\nnotice: {}", notice.message));
+                }
                 if let Some((sample, fired)) = &imported {
                     text.push_str(&format!("\nimported sample {sample} ({}, #{})", fired.event.event, fired.event.seq));
                 }
@@ -671,7 +676,7 @@ fn plan(g: &Global, cmd: PlanCmd) -> Outcome {
 fn in_language(g: &Global, engine: &Engine, plan: &str, e: EngineError) -> Failure {
     let Some(lang) = &g.lang else { return Failure::Engine(e) };
     match engine.plan(plan).and_then(|p| engine.pack_of(&p.meta)) {
-        Ok(pack) => Failure::View(ErrorView::localized(&e, &pack.translator(lang))),
+        Ok(pack) => Failure::View(Box::new(ErrorView::localized(&e, &pack.translator(lang)))),
         Err(_) => Failure::Engine(e),
     }
 }
@@ -715,6 +720,14 @@ fn show_text(view: &PlanView, role: Option<&str>) -> String {
     ];
     if let (Some(phase), Some(title)) = (&view.phase, &view.phase_title) {
         out.push(format!("phase: {phase} {title}"));
+    }
+    match view.obliged {
+        Some(true) => out.push("obliged by the law: yes".into()),
+        Some(false) => out.push("obliged by the law: NO".into()),
+        None => {}
+    }
+    for notice in &view.notices {
+        out.push(format!("notice ({}): {}", notice.date, notice.message));
     }
     if let Some(role) = role {
         out.push(format!("next for {role}:"));

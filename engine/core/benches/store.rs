@@ -190,7 +190,17 @@ fn audit(c: &mut Criterion) {
     eprintln!("built {plans} plans × 100 events in {:.1} s", started.elapsed().as_secs_f64());
     // Measure the audit's own peak: reset the high-water mark (Linux).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    // The first answer after a restart: open the store and list every plan
+    // with its pack version (what `plan list` and `pack list` need).
+    let started = Instant::now();
     let store = SledStore::open(&path).expect("reopen");
+    let listed = store.plans().expect("plans").len();
+    eprintln!(
+        "restart: open + list {listed} plans in {:.3} s, peak RSS {} MiB",
+        started.elapsed().as_secs_f64(),
+        peak_rss_mib().map_or("?".into(), |m| m.to_string())
+    );
+    assert_eq!(listed, plans);
     let started = Instant::now();
     let first = store.audit().expect("audit");
     eprintln!(

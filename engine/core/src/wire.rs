@@ -184,6 +184,34 @@ pub struct PlanView {
     pub documents: Value,
     /// Number of events in the log.
     pub events: u64,
+    /// Whether the law obliges the institution, as checked when the plan
+    /// started (`null`: the workflow states no rule, or a fact it needs,
+    /// such as the number of employees, is not recorded).
+    pub obliged: Option<bool>,
+    /// What the plan told its roles (e.g. that the law does not oblige the
+    /// institution), oldest first.
+    pub notices: Vec<NoticeView>,
+}
+
+/// Something a plan told the holders of some roles.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeView {
+    pub roles: Vec<String>,
+    pub message: String,
+    pub date: Date,
+    /// The event that gave it.
+    pub seq: u64,
+}
+
+impl NoticeView {
+    /// The notices a plan holds.
+    pub fn all(plan: &Plan) -> Vec<NoticeView> {
+        plan.notices
+            .iter()
+            .map(|n| NoticeView { roles: n.roles.clone(), message: n.message.clone(), date: n.date, seq: n.seq })
+            .collect()
+    }
 }
 
 impl PlanView {
@@ -225,6 +253,8 @@ impl PlanView {
             scores: serde_json::to_value(&plan.scores).unwrap_or_default(),
             documents: serde_json::to_value(&plan.documents).unwrap_or_default(),
             events: plan.seq,
+            obliged: plan.obliged,
+            notices: NoticeView::all(plan),
         }
     }
 }

@@ -4,7 +4,11 @@
 // validate the payload against the pack's forms, check forms complete and the
 // transition's conditions, score where the workflow scores (the plugins'
 // logic in plain JavaScript), merge the data, and append a hash-chained event
-// (JSON + sha256). Prints the median time of one whole cycle.
+// (JSON + sha256). Prints the median time of one whole cycle. The guards mirror
+// the workflow's conditions (issue 13: posting days, every measure reported,
+// urgency by the risks' intensity, the report only after the implementation
+// deadline); the institution rule is vacuous here, as in the engine's bench,
+// which runs without an institution.
 //
 // Usage: node cycle.mjs target/xstate-cycle.json [iterations]
 
@@ -105,6 +109,67 @@ const between = (d, form, field, ctx) => {
   const v = d[form]?.[field];
   return typeof v === "string" && v >= ctx.cycleStart && v <= ctx.today;
 };
+/// A decision posted to the Agency's application on or after it was taken, not in the future (Art. 8, 14, 17).
+const posted = (d, form, ctx) => {
+  const { decided_on: decided, posted_on: on } = d[form] ?? {};
+  return typeof on === "string" && typeof decided === "string" && on >= decided && on <= ctx.today;
+};
+/// The implementation deadline of the cycle: Art. 20 para. 4 for the third, the pack's reading after it.
+function implementationDue(cycleStart) {
+  if (cycleStart === "2021-11-01") return "2024-09-30";
+  const [y, m, d] = cycleStart.split("-").map(Number);
+  const date = new Date(Date.UTC(y, m - 1 + 35, d) - 86400000);
+  return date.toISOString().slice(0, 10);
+}
+/// Codes a cell names: comma- or semicolon-separated text.
+const names = (v) => (typeof v === "string" ? v.split(/[,;]/).map((x) => x.trim()).filter(Boolean) : []);
+const ORDER = ["nizak", "srednji", "visok"];
+/// Art. 5 para. 2: an organ of a local authority makes no plan of its own (vacuous
+/// without an institution, as in the engine's bench).
+function unitRule(institution) {
+  if (!institution) return true;
+  const organ = ["organ jedinice lokalne samouprave", "organ gradske opštine"].includes(institution.kind);
+  const underLocal = ["jedinica lokalne samouprave", "gradska opština"].includes(institution.parent?.kind);
+  return !(organ || underLocal) || institution.kind === "gradska opština";
+}
+/// Art. 12-13: measures name assessed risks, follow the highest urgency of their risks
+/// (or give a reason), every high risk has a measure, deadlines within the period.
+function measuresHold(d, scores, after, ctx) {
+  const measures = rows(d, "measures", "measures");
+  const riskIds = new Set(rows(d, "assessment", "risks").map((r) => r.id));
+  if (!measures.every((m) => names(m.risks).every((r) => riskIds.has(r)))) return false;
+  const scored = scores.intensity?.risks ?? [];
+  for (const m of measures) {
+    const found = scored.filter((r) => names(m.risks).includes(r.id)).map((r) => r.urgency);
+    if (found.length && !(typeof m.urgency_reason === "string" && m.urgency_reason.trim())) {
+      const highest = found.reduce((a, b) => (ORDER.indexOf(b) > ORDER.indexOf(a) ? b : a));
+      if (m.urgency !== highest) return false;
+    }
+  }
+  const covered = new Set(measures.flatMap((m) => names(m.risks)));
+  if (!scored.filter((r) => r.level === "visok").every((r) => covered.has(r.id))) return false;
+  const due = implementationDue(ctx.cycleStart);
+  return measures.every((m) => m.deadline > after && m.deadline <= due);
+}
+/// Art. 4, 16: every measure of the plan reported, and only those; when and whether as
+/// planned for those carried out; "u roku" by the measure's own deadline; reasons.
+function reportHolds(d, ctx) {
+  const measures = rows(d, "measures", "measures");
+  const report = rows(d, "implementation_report", "measures");
+  const ids = new Set(report.map((r) => r.id));
+  if (!measures.every((m) => ids.has(m.id))) return false;
+  const deadlines = Object.fromEntries(measures.map((m) => [m.id, m.deadline]));
+  for (const r of report) {
+    if (!(r.id in deadlines)) return false;
+    const done = r.status === "u roku" || r.status === "nakon isteka roka";
+    if (done && !(typeof r.done_on === "string" && typeof r.as_planned === "boolean" && r.done_on <= ctx.today)) return false;
+    if (r.status === "u roku" && !(r.done_on <= deadlines[r.id])) return false;
+    if (r.status === "nakon isteka roka" && !(r.done_on > deadlines[r.id])) return false;
+    const needsReason = r.status === "nakon isteka roka" || r.status === "nije sprovedena" || r.as_planned === false;
+    if (needsReason && !(typeof r.reason === "string" && r.reason.trim())) return false;
+  }
+  return true;
+}
 
 // --- scoring: the plugins' logic ------------------------------------------------
 
@@ -158,7 +223,7 @@ function guardOf(roles, formsComplete, conditions = () => true) {
     if (!validPayload(event.payload, fills(event.type))) return false;
     const d = draft(context.data, event.payload);
     if (!formsComplete.every((f) => complete(d, f))) return false;
-    return conditions(d, { today: event.date, cycleStart: context.cycleStart });
+    return conditions(d, { today: event.date, cycleStart: context.cycleStart, scores: context.scores, institution: context.institution });
   };
 }
 
@@ -176,13 +241,14 @@ function record(score) {
 const machine = setup({}).createMachine({
   id: "three_phase",
   initial: "coordinator_appointment",
-  context: ({ input }) => ({ data: {}, scores: {}, seq: 1, head: "", lastDate: input.start, cycleStart: input.cycleStart }),
+  context: ({ input }) => ({ data: {}, scores: {}, seq: 1, head: "", lastDate: input.start, cycleStart: input.cycleStart, institution: null }),
   states: {
     coordinator_appointment: {
       on: {
         appoint_coordinator: {
           target: "working_group_formation",
-          guard: guardOf(["head"], ["coordinator_decision"], (d, c) => between(d, "coordinator_decision", "decided_on", c)),
+          guard: guardOf(["head"], ["coordinator_decision"], (d, c) =>
+            between(d, "coordinator_decision", "decided_on", c) && posted(d, "coordinator_decision", c) && unitRule(c.institution)),
           actions: record(),
         },
       },
@@ -203,7 +269,10 @@ const machine = setup({}).createMachine({
     assessment: {
       initial: "identifying_processes",
       on: {
-        record_meeting: { guard: guardOf(["coordinator", "working_group"], ["meeting_minutes"]), actions: record() },
+        record_meeting: {
+          guard: guardOf(["coordinator", "working_group"], ["meeting_minutes"], (d, c) => rows(d, "meeting_minutes", "meetings").every((m) => m.held_on <= c.today)),
+          actions: record(),
+        },
       },
       states: {
         identifying_processes: {
@@ -223,14 +292,24 @@ const machine = setup({}).createMachine({
           on: { assess_risks: { target: "proposing_measures", guard: guardOf(["coordinator", "working_group"], ["assessment"]), actions: record((d) => ({ intensity: riskMatrix(rows(d, "assessment", "risks")) })) } },
         },
         proposing_measures: {
-          on: { propose_measures: { target: "adoption", guard: guardOf(["coordinator", "working_group"], ["measures"]), actions: record() } },
+          on: {
+            propose_measures: {
+              target: "adoption",
+              guard: guardOf(["coordinator", "working_group"], ["measures"], (d, c) => measuresHold(d, c.scores, c.today, c)),
+              actions: record(),
+            },
+          },
         },
         adoption: {
           on: {
             adopt_plan: {
               target: "#three_phase.implementation",
-              guard: guardOf(["head"], ["adoption_decision", "coordinator_decision", "working_group_decision", "risky_processes", "assessment", "measures"], (d, c) =>
-                rows(d, "meeting_minutes", "meetings").length >= 1 && between(d, "adoption_decision", "decided_on", c)),
+              guard: guardOf(["head"], ["adoption_decision", "coordinator_decision", "working_group_decision", "risky_processes", "assessment", "measures"], (d, c) => {
+                const minutes = rows(d, "meeting_minutes", "meetings");
+                const decided = d.adoption_decision?.decided_on;
+                return minutes.length >= 1 && between(d, "adoption_decision", "decided_on", c) && posted(d, "adoption_decision", c) &&
+                  minutes.every((m) => m.held_on <= decided) && measuresHold(d, c.scores, decided, c);
+              }),
               actions: record(),
             },
           },
@@ -242,10 +321,14 @@ const machine = setup({}).createMachine({
       states: {
         implementing: {
           on: {
-            record_progress: { guard: guardOf(["coordinator"], ["implementation_report"]), actions: record((d) => ({ implementation: implementationDegree(rows(d, "implementation_report", "measures")) })) },
+            record_progress: {
+              guard: guardOf(["coordinator"], ["implementation_report"], (d, c) => reportHolds(d, c)),
+              actions: record((d) => ({ implementation: implementationDegree(rows(d, "implementation_report", "measures")) })),
+            },
             finish_implementation: {
               target: "reporting",
-              guard: guardOf(["coordinator"], ["implementation_report"], (d) => rows(d, "implementation_report", "measures").every((m) => m.status !== "u toku")),
+              guard: guardOf(["coordinator"], ["implementation_report"], (d, c) =>
+                rows(d, "implementation_report", "measures").every((m) => m.status !== "u toku") && reportHolds(d, c)),
               actions: record((d) => ({ implementation: implementationDegree(rows(d, "implementation_report", "measures")) })),
             },
           },
@@ -254,7 +337,8 @@ const machine = setup({}).createMachine({
           on: {
             adopt_report: {
               target: "#three_phase.coordinator_appointment",
-              guard: guardOf(["head"], ["implementation_report", "report_decision"], (d, c) => between(d, "report_decision", "decided_on", c)),
+              guard: guardOf(["head"], ["implementation_report", "report_decision"], (d, c) =>
+                d.report_decision.decided_on > implementationDue(c.cycleStart) && between(d, "report_decision", "decided_on", c) && posted(d, "report_decision", c)),
               actions: [record(), assign(({ context }) => ({ data: { risky_processes: context.data.risky_processes, assessment: context.data.assessment }, scores: {} }))],
             },
           },

@@ -52,26 +52,30 @@ fn command(event: &str, role: &str, payload: Value) -> Command {
 /// Makes sure `threads` plans exist and are past the preparation phase
 /// (resuming where a killed run stopped).
 fn prepare(engine: &Engine, threads: usize) -> Vec<String> {
-    if engine.institution("kill-test").is_err() {
-        let inst = Institution {
-            id: "kill-test".into(),
-            name: "Kill test".into(),
-            jurisdiction: "rs".into(),
-            kind: String::new(),
-            employees: None,
-            parent: None,
-            timezone: None,
-        };
-        engine.add_institution(inst).expect("add institution");
-    }
-    while engine.plans().expect("plans").len() < threads {
-        engine.new_plan("kill-test", "rs/three_phase", "appender", day()).expect("new plan");
+    // One institution per plan: the rs workflow keeps one plan per institution.
+    for n in 1..=threads {
+        let id = format!("kill-test-{n}");
+        if engine.institution(&id).is_err() {
+            let inst = Institution {
+                id: id.clone(),
+                name: "Kill test".into(),
+                jurisdiction: "rs".into(),
+                kind: String::new(),
+                employees: None,
+                parent: None,
+                timezone: None,
+            };
+            engine.add_institution(inst).expect("add institution");
+        }
+        if !engine.plans().expect("plans").iter().any(|p| p.institution == id) {
+            engine.new_plan(&id, "rs/three_phase", "appender", day()).expect("new plan");
+        }
     }
     let mut ids: Vec<String> = engine.plans().expect("plans").into_iter().map(|p| p.id).collect();
     ids.sort();
     for id in &ids {
         if engine.plan(id).expect("plan").state == "coordinator_appointment" {
-            let decision = json!({"coordinator_decision": {"number": "1", "decided_on": "2022-01-10", "coordinator": "K", "position": "P"}});
+            let decision = json!({"coordinator_decision": {"number": "1", "decided_on": "2022-01-10", "posted_on": "2022-01-10", "coordinator": "K", "position": "P"}});
             engine.fire(id, &command("appoint_coordinator", "head", decision)).expect("appoint");
         }
         if engine.plan(id).expect("plan").state == "working_group_formation" {

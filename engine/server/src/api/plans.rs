@@ -18,7 +18,7 @@ use integritas_core::executor::Command;
 use integritas_core::projection::Plan;
 use integritas_core::store::Institution;
 use integritas_core::wire::{
-    CycleView, DueView, EventView, FiredView, FormView, NextEventView, PlanSummary, PlanView, WorkflowView,
+    CycleView, DueView, EventView, FiredView, FormView, NextEventView, NoticeView, PlanSummary, PlanView, WorkflowView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,6 +111,10 @@ pub struct NewPlanView {
     pub plan: PlanSummary,
     pub state: String,
     pub cycle: CycleView,
+    /// Whether the law obliges the institution (`null`: not known).
+    pub obliged: Option<bool>,
+    /// What starting the plan told its roles (e.g. that the law does not oblige the institution).
+    pub notices: Vec<NoticeView>,
 }
 
 /// Starts a plan for an institution (a member with a role there, or an administrator).
@@ -155,6 +159,8 @@ async fn new_plan(
         plan: PlanSummary::from(&plan.meta),
         state: plan.state.clone(),
         cycle: CycleView { number: plan.cycle.number, start: plan.cycle.start },
+        obliged: plan.obliged,
+        notices: NoticeView::all(&plan),
     };
     Ok((StatusCode::CREATED, axum::Json(view)))
 }

@@ -332,12 +332,23 @@ fn each_edit_is_classed_by_its_rule() {
         },
         Case {
             name: "answers become anonymous",
-            edits: &[(
-                W,
-                r#"Event(id: "submit", title: "Submitted", fills: ["register"])"#,
-                r#"Event(id: "submit", title: "Submitted", fills: ["register"], anonymous: true)"#,
-            )],
-            lines: &["major workflows[w].events[submit].anonymous: false → true"],
+            edits: &[
+                (
+                    W,
+                    r#"Event(id: "submit", title: "Submitted", fills: ["register"])"#,
+                    r#"Event(id: "submit", title: "Submitted", fills: ["register"], anonymous: true)"#,
+                ),
+                (
+                    W,
+                    r#"config: {"bands": [{"name": "green", "up_to": 4}, {"name": "red", "up_to": 8}]}"#,
+                    r#"config: {"bands": [{"name": "green", "up_to": 4}, {"name": "red", "up_to": 8}], "min_group_size": 5}"#,
+                ),
+            ],
+            // Scores over anonymous answers must keep small groups out (E124).
+            lines: &[
+                "major workflows[w].events[submit].anonymous: false → true",
+                "major workflows[w].transitions[drafting on submit].actions[Score(grades)].config.min_group_size: added 5",
+            ],
             class: Class::Major,
         },
         Case {
