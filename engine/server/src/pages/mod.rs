@@ -425,6 +425,10 @@ fn html_response(status: StatusCode, html: String) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    // Same-origin requests keep their `Origin` (the sign-in form's check
+    // needs it; under `no-referrer` a browser sends `Origin: null`); other
+    // sites still get no referrer.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 
