@@ -205,7 +205,8 @@ fn the_measures_tracker_shows_owner_deadline_realisation_reason_and_trend() {
     let (plan, head) = montenegrin_plan(&server);
     // In the pack's own language, the stored choices are their labels.
     let html = page(&server, &head, &format!("/plans/{plan}/measures?lang=cnr"));
-    let report = server.expect(200, "GET", &format!("/api/v1/plans/{plan}/forms/annual_report"), Some(&server.admin), None);
+    let report =
+        server.expect(200, "GET", &format!("/api/v1/plans/{plan}/forms/manager_report"), Some(&server.admin), None);
     let scores = server.expect(200, "GET", &format!("/api/v1/plans/{plan}/scores"), Some(&server.admin), None);
     let measures = report["data"]["measures"].as_array().expect("measures").clone();
     assert_eq!(attrs(&html, "data-measure").len(), measures.len());
@@ -244,7 +245,8 @@ fn documents_are_delivered_drafts_or_empty_and_download_as_html() {
     let server = TestServer::start();
     let (plan, head) = montenegrin_plan(&server);
     let html = page(&server, &head, &format!("/plans/{plan}/documents?lang=en"));
-    let standing: Vec<(String, String)> = attrs(&html, "data-document").into_iter().zip(attrs(&html, "data-standing")).collect();
+    let standing: Vec<(String, String)> =
+        attrs(&html, "data-document").into_iter().zip(attrs(&html, "data-standing")).collect();
     let of = |id: &str| standing.iter().find(|(d, _)| d == id).map(|(_, s)| s.as_str()).expect(id);
     // The import rendered the adoption decision; the annual report's form is filled but no
     // event of the import renders it: a draft.
@@ -295,39 +297,62 @@ fn session_admin(server: &TestServer) -> Session {
     Session { cookie, csrf: login.json()["csrf_token"].as_str().expect("csrf").to_string() }
 }
 
-/// Serbian institutions at three stages: a coordinator appointed (today,
-/// past its deadline in the running cycle), a plan with nothing done, and
-/// no plan.
+/// Serbian institutions at each stage of the running cycle's first check:
+/// the coordinator decision posted on time (its posting day is in the
+/// form), posted today (late), a plan with nothing done, no plan at all; and
+/// a body of 12 employees, which the law does not oblige.
 fn serbian_institutions(server: &TestServer) -> String {
-    for (id, name) in [("grad-a", "Grad A"), ("grad-b", "Grad B"), ("grad-c", "Grad C")] {
+    for (id, name, employees) in [
+        ("grad-a", "Grad A", 200),
+        ("grad-b", "Grad B", 200),
+        ("grad-c", "Grad C", 200),
+        ("grad-d", "Grad D", 200),
+        ("mala-e", "Mala ustanova E", 12),
+    ] {
         server.expect(
             201,
             "POST",
             "/api/v1/institutions",
             Some(&server.admin),
-            Some(json!({"id": id, "name": name, "jurisdiction": "rs", "employees": 200})),
+            Some(json!({"id": id, "name": name, "jurisdiction": "rs", "employees": employees, "kind": "ustanova"})),
         );
     }
-    let head = server.user("head-a", &[("grad-a", "head")], None);
-    let a = server.expect(201, "POST", "/api/v1/plans", Some(&head), Some(json!({"institution": "grad-a", "workflow": "rs/three_phase"})));
-    let a = a["plan"]["id"].as_str().expect("id").to_string();
-    server.expect(201, "POST", "/api/v1/plans", Some(&server.admin), Some(json!({"institution": "grad-b", "workflow": "rs/three_phase"})));
-    let today = server.expect(200, "GET", &format!("/api/v1/plans/{a}"), Some(&head), None);
-    let today = today["today"].as_str().expect("the plan's today").to_string();
-    server.expect(
-        201,
-        "POST",
-        &format!("/api/v1/plans/{a}/events"),
-        Some(&head),
-        Some(json!({"event": "appoint_coordinator", "payload": {"coordinator_decision": {
-            "number": "01-1", "decided_on": today, "coordinator": "Ana Anić", "position": "sekretar"}}})),
-    );
-    a
+    let head = server.user("head-a", &[("grad-a", "head"), ("grad-d", "head")], None);
+    let mut plans = Vec::new();
+    for institution in ["grad-a", "grad-b", "grad-d", "mala-e"] {
+        let made = server.expect(
+            201,
+            "POST",
+            "/api/v1/plans",
+            Some(&server.admin),
+            Some(json!({"institution": institution, "workflow": "rs/three_phase"})),
+        );
+        plans.push(made["plan"]["id"].as_str().expect("id").to_string());
+    }
+    let view = server.expect(200, "GET", &format!("/api/v1/plans/{}", plans[0]), Some(&head), None);
+    let today = view["today"].as_str().expect("the plan's today").to_string();
+    let cycle_start = view["cycle"]["start"].as_str().expect("the cycle's start").to_string();
+    // Within the cycle's first three months: on time. Today: late (the cycle began in 2024).
+    let appoint = |plan: &str, decided: &str, posted: &str| {
+        server.expect(
+            201,
+            "POST",
+            &format!("/api/v1/plans/{plan}/events"),
+            Some(&head),
+            Some(json!({"event": "appoint_coordinator", "as": "head", "payload": {"coordinator_decision": {
+                "number": "01-1", "decided_on": decided, "posted_on": posted,
+                "coordinator": "Ana Anić", "position": "sekretar"}}})),
+        );
+    };
+    appoint(&plans[0], &cycle_start, &cycle_start);
+    appoint(&plans[2], &today, &today);
+    plans[0].clone()
 }
 
 /// The check of `column` on an institution's row of the dashboard.
 fn check(html: &str, institution: &str, column: usize) -> String {
-    let at = html.find(&format!("data-institution=\"{institution}\"")).unwrap_or_else(|| panic!("no row {institution}"));
+    let at =
+        html.find(&format!("data-institution=\"{institution}\"")).unwrap_or_else(|| panic!("no row {institution}"));
     let row = &html[at..at + html[at..].find("</tr>").expect("end")];
     attrs(row, "data-status")[column].clone()
 }
@@ -339,35 +364,55 @@ fn the_dashboard_lists_checks_sorts_filters_and_exports() {
     server.user("agency-rs", &[], Some(json!({"agency": ["rs"]})));
     let agency = session(&server, "agency-rs");
     let html = page(&server, &agency, "/agency/rs?lang=en");
-    // A check per deadline of the pack's workflow, in its order: coordinator, plan, implementation, report.
-    assert_eq!(attrs(&html, "data-check"), ["coordinator", "plan", "implementation", "report"]);
-    assert_eq!(check(&html, "grad-a", 0), "met_late", "appointed today, after the cycle's three months");
+    // A check per deadline of the pack's workflow that applies in the running cycle, in its
+    // order (the deadlines of the third cycle alone are due for nobody now).
+    assert_eq!(attrs(&html, "data-check"), ["coordinator_later", "plan_later", "implementation_later", "report_later"]);
+    assert_eq!(check(&html, "grad-a", 0), "met", "posted within the cycle's first three months");
+    assert_eq!(check(&html, "grad-d", 0), "met_late", "posted today, after them");
     assert_eq!(check(&html, "grad-b", 0), "overdue", "nothing done");
     assert_eq!(check(&html, "grad-c", 0), "no_plan", "no plan, nothing told");
     assert_eq!(check(&html, "grad-a", 1), check(&html, "grad-b", 1), "neither delivered a plan");
     assert_ne!(check(&html, "grad-a", 1), "met", "no check says met without an event that met it");
     assert!(html.contains("href=\"/institutions/grad-a\""), "a page per institution");
     assert!(html.contains(&format!("href=\"/plans/{plan_a}\"")));
+    // The body the law does not oblige is listed apart, after the others.
+    let apart = &html[html.find("id=\"apart-heading\"").expect("a list apart")..];
+    assert!(apart.contains("data-institution=\"mala-e\""));
+    assert!(!html[..html.find("id=\"apart-heading\"").expect("apart")].contains("data-institution=\"mala-e\""));
 
     // Sorting by a check puts the worst first; descending reverses.
-    let order = |html: &str| attrs(html, "data-institution");
-    assert_eq!(order(&page(&server, &agency, "/agency/rs?sort=coordinator")), ["grad-b", "grad-a", "grad-c"]);
-    assert_eq!(order(&page(&server, &agency, "/agency/rs?sort=coordinator&dir=desc")), ["grad-c", "grad-a", "grad-b"]);
-    assert_eq!(order(&page(&server, &agency, "/agency/rs?sort=name&dir=desc")), ["grad-c", "grad-b", "grad-a"]);
+    let order = |html: &str| {
+        let main = &html[..html.find("id=\"apart-heading\"").unwrap_or(html.len())];
+        attrs(main, "data-institution")
+    };
+    assert_eq!(
+        order(&page(&server, &agency, "/agency/rs?sort=coordinator_later")),
+        ["grad-b", "grad-d", "grad-a", "grad-c"]
+    );
+    assert_eq!(
+        order(&page(&server, &agency, "/agency/rs?sort=coordinator_later&dir=desc")),
+        ["grad-c", "grad-a", "grad-d", "grad-b"]
+    );
+    assert_eq!(
+        order(&page(&server, &agency, "/agency/rs?sort=name&dir=desc")),
+        ["grad-d", "grad-c", "grad-b", "grad-a"]
+    );
     // Filters.
-    assert_eq!(order(&page(&server, &agency, "/agency/rs?check=coordinator&status=overdue")), ["grad-b"]);
+    assert_eq!(order(&page(&server, &agency, "/agency/rs?check=coordinator_later&status=overdue")), ["grad-b"]);
+    assert_eq!(order(&page(&server, &agency, "/agency/rs?check=coordinator_later&status=met")), ["grad-a"]);
     assert_eq!(order(&page(&server, &agency, "/agency/rs?q=grad+a")), ["grad-a"]);
-    assert_eq!(order(&page(&server, &agency, "/agency/rs?check=coordinator&status=met")), Vec::<String>::new());
+    assert_eq!(attrs(&page(&server, &agency, "/agency/rs?obliged=no"), "data-institution"), ["mala-e"]);
 
     // The CSV holds every selected institution with its checks in words.
-    let csv = get(&server, &agency, "/agency/rs/export.csv?sort=coordinator&lang=en");
+    let csv = get(&server, &agency, "/agency/rs/export.csv?sort=coordinator_later&obliged=yes&lang=en");
     assert_eq!(csv.status, 200);
     let text = csv.text();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4, "{text}");
-    assert!(lines[1].starts_with("\"grad-b\",\"Grad B\""), "{text}");
+    assert_eq!(lines.len(), 4, "a header and the three obliged bodies with a plan: {text}");
+    assert!(lines[1].starts_with("\"grad-b\",\"Grad B\",\"yes\""), "{text}");
     assert!(lines[1].contains("\"overdue\""), "{text}");
     assert!(lines[2].contains("\"met late\""), "{text}");
+    assert!(lines[3].contains("\"met on time\""), "{text}");
 }
 
 #[test]

@@ -263,28 +263,31 @@ pub fn select<'a>(lines: &'a [Line], columns: &[Column], ask: &Ask) -> Vec<&'a L
             _ => true,
         })
         .collect();
-    let by_name = |a: &&Line, b: &&Line| {
-        a.institution
-            .name
-            .to_lowercase()
-            .cmp(&b.institution.name.to_lowercase())
-            .then(a.institution.id.cmp(&b.institution.id))
-    };
+    // By name first (each name lower-cased once), then stably by the asked column.
+    out.sort_by_cached_key(|l| (l.institution.name.to_lowercase(), l.institution.id.clone()));
     match ask.sort.as_str() {
         "id" => out.sort_by(|a, b| a.institution.id.cmp(&b.institution.id)),
-        "obliged" => out.sort_by(|a, b| obliged_word(a.obliged).cmp(obliged_word(b.obliged)).then(by_name(a, b))),
-        "state" => out.sort_by(|a, b| a.state.cmp(&b.state).then(by_name(a, b))),
-        key => match columns.iter().position(|c| c.key == key) {
-            Some(i) => out.sort_by(|a, b| {
-                (a.checks[i].0, a.checks[i].1).cmp(&(b.checks[i].0, b.checks[i].1)).then(by_name(a, b))
-            }),
-            None => out.sort_by(by_name),
-        },
+        "obliged" => out.sort_by_key(|l| obliged_word(l.obliged)),
+        "state" => out.sort_by(|a, b| a.state.cmp(&b.state)),
+        key => {
+            if let Some(i) = columns.iter().position(|c| c.key == key) {
+                out.sort_by_key(|l| l.checks[i]);
+            }
+        }
     }
     if ask.desc {
         out.reverse();
     }
     out
+}
+
+/// The columns worth showing: those some institution has something due or
+/// met in (a deadline of another cycle, due for nobody now, is left out);
+/// all of them when none has.
+pub fn visible(lines: &[Line], columns: &[Column]) -> Vec<usize> {
+    let told = |i: usize| lines.iter().any(|l| !matches!(l.checks[i].0, Check::None | Check::NoPlan));
+    let shown: Vec<usize> = (0..columns.len()).filter(|i| told(*i)).collect();
+    if shown.is_empty() { (0..columns.len()).collect() } else { shown }
 }
 
 /// Everything a dashboard request needs, read off the runtime.
@@ -334,6 +337,7 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
     let ask = Ask::of(pairs);
     let base = format!("/agency/{}", pack.id());
     let selected = select(lines, &columns, &ask);
+    let shown = visible(lines, &columns);
     let (apart, main): (Vec<&Line>, Vec<&Line>) = selected.iter().partition(|l| l.obliged == Some(false));
     let pages = main.len().div_ceil(PAGE_SIZE).max(1);
     let page = ask.page.min(pages);
@@ -346,9 +350,9 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
             "plan_href": l.plan.as_ref().map(|p| format!("/plans/{p}")),
             "state": l.state.as_ref().map(|s| label(&labels, &format!("state.{s}"), s)),
             "obliged": word(lang, &format!("dashboard.obliged.{}", obliged_word(l.obliged))),
-            "checks": l.checks.iter().map(|(c, date)| json!({
+            "checks": shown.iter().map(|i| l.checks[*i]).map(|(c, date)| json!({
                 "status": c.id(),
-                "label": check_word(lang, *c),
+                "label": check_word(lang, c),
                 "date": date.map(|d| d.to_string()),
             })).collect::<Vec<_>>(),
         })
@@ -364,14 +368,15 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
             "none"
         }
     };
-    let heads: Vec<Value> = columns
+    let heads: Vec<Value> = shown
         .iter()
+        .map(|i| &columns[*i])
         .map(|c| json!({"key": c.key, "title": c.title, "href": sort_link(&c.key), "sort": sorted(&c.key)}))
         .collect();
     // How many institutions stand where, for each check (over the selection).
-    let totals: Vec<Value> = columns
+    let totals: Vec<Value> = shown
         .iter()
-        .enumerate()
+        .map(|i| (*i, &columns[*i]))
         .map(|(i, c)| {
             let mut counts: BTreeMap<Check, usize> = BTreeMap::new();
             for l in &selected {
@@ -394,8 +399,9 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
         ask.obliged.as_deref(),
         &["yes", "no", "unknown"].map(|o| (o, word(lang, &format!("dashboard.obliged.{o}")))),
     );
-    let check_options: Vec<Value> = columns
+    let check_options: Vec<Value> = shown
         .iter()
+        .map(|i| &columns[*i])
         .map(|c| json!({"value": c.key, "label": c.title, "selected": ask.check.as_ref().is_some_and(|(k, _)| *k == c.key)}))
         .collect();
     let statuses = [Check::Overdue, Check::MetLate, Check::Upcoming, Check::Met, Check::None, Check::NoPlan];
@@ -447,7 +453,8 @@ pub fn dashboard_csv_text(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Str
         word(lang, "dashboard.plan"),
         word(lang, "dashboard.state"),
     ];
-    for c in &columns {
+    let shown = visible(lines, &columns);
+    for c in shown.iter().map(|i| &columns[*i]) {
         header.push(c.title.clone());
         header.push(format!("{} — {}", c.title, word(lang, "dashboard.date")));
     }
@@ -461,7 +468,7 @@ pub fn dashboard_csv_text(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Str
                 l.plan.clone().unwrap_or_default(),
                 l.state.as_ref().map(|s| label(&labels, &format!("state.{s}"), s)).unwrap_or_default(),
             ];
-            for (check, date) in &l.checks {
+            for (check, date) in shown.iter().map(|i| &l.checks[*i]) {
                 row.push(check_word(lang, *check));
                 row.push(date.map(|d| d.to_string()).unwrap_or_default());
             }

@@ -100,9 +100,8 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
             continue;
         }
         for field in form.fields.iter().filter(|f| f.kind == FieldKind::Table && has_id(f) && has_date(f)) {
-            let scored_as = |key: &str| {
-                actions.iter().any(|a| a.form == form.id && a.field == field.id && declares(a, key))
-            };
+            let scored_as =
+                |key: &str| actions.iter().any(|a| a.form == form.id && a.field == field.id && declares(a, key));
             // The realisation report and the risk register are not the table of measures.
             if scored_as("statuses") || scored_as("levels") {
                 continue;
