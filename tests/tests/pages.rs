@@ -343,3 +343,104 @@ async fn overflow(browser: &Browser) -> Option<(i64, i64)> {
     let inner = sizes[1].as_i64().unwrap_or(0);
     (scroll > inner).then_some((scroll, inner))
 }
+
+#[test]
+fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_groups() {
+    let server = world();
+    let head = server.token_for("a_head", "a_head-password");
+    let coordinator = server.user("a_coord", &[("grad-a", "coordinator")], None);
+    let employees: Vec<String> = (0..6)
+        .map(|i| {
+            let id = format!("emp{i}");
+            server.user(&id, &[("grad-a", "employee")], None);
+            id
+        })
+        .collect();
+    let today = today(&server, "plan-1");
+    let fire = |token: &str, event: &str, payload: Value| {
+        let r = server.call(
+            "POST",
+            "/api/v1/plans/plan-1/events",
+            Some(token),
+            Some(&json!({"event": event, "payload": payload})),
+        );
+        assert_eq!(r.status, 201, "{event}: {}", r.text());
+    };
+    fire(
+        &head,
+        "appoint_coordinator",
+        json!({"coordinator_decision": {"number": "01", "decided_on": today, "posted_on": today,
+            "coordinator": "Ana Anić", "position": "sekretar"}}),
+    );
+    fire(
+        &head,
+        "form_working_group",
+        json!({"working_group_decision": {"number": "02", "decided_on": today, "members": [
+            {"name": "A", "area": "finansije"}, {"name": "B", "area": "kadrovi"}, {"name": "C", "area": "nabavke"}]}}),
+    );
+    fire(
+        &coordinator,
+        "identify_processes",
+        json!({"risky_processes": {"processes": [
+            {"area": "upravljanje finansijama", "process": "Javne nabavke", "kind": "javne nabavke"}]}}),
+    );
+    let base = format!("http://{}", server.address);
+    runtime().block_on(async {
+        let browser = Browser::start(&base, 1200).await;
+        for (i, employee) in employees.iter().enumerate() {
+            sign_in(&browser, employee).await;
+            browser.open("/plans/plan-1").await;
+            // The employee's next step is the questionnaire, linked from the plan.
+            let link = browser.find("li[data-event=\"answer_questionnaire\"] a").await;
+            browser.click_and_wait(&link).await;
+            assert_eq!(browser.path().await, "/plans/plan-1/questionnaire/answer_questionnaire");
+            assert!(!browser.has("button[value=draft]").await, "no draft of an anonymous answer");
+            // Five answer about procurement, one about staff selection.
+            let process = if i < 5 { "javne nabavke" } else { "odabir kadrova" };
+            browser
+                .find("[name=\"questionnaire_answers.responses[0].process\"]")
+                .await
+                .select_by_value(process)
+                .await
+                .expect("process");
+            browser
+                .find("[name=\"questionnaire_answers.responses[0].measures_exist\"]")
+                .await
+                .select_by_value(if i % 2 == 0 { "da" } else { "ne" })
+                .await
+                .expect("answer");
+            browser.press("_action", "submit").await;
+            assert_eq!(browser.path().await, "/plans/plan-1/questionnaire/answer_questionnaire?answered=1");
+            if i == 0 {
+                // A second answer in the cycle is refused, said on the form.
+                browser.open("/plans/plan-1/questionnaire/answer_questionnaire").await;
+                browser
+                    .find("[name=\"questionnaire_answers.responses[0].process\"]")
+                    .await
+                    .select_by_value(process)
+                    .await
+                    .expect("process");
+                browser.press("_action", "submit").await;
+                let said = browser.text("#form-refusal").await;
+                assert!(said.contains("already answered"), "{said}");
+            }
+            let out = browser.find("form.logout button").await;
+            browser.click_and_wait(&out).await;
+        }
+        // No page shows a single answer: the plan's history holds none.
+        let history = server.expect(200, "GET", "/api/v1/plans/plan-1/history", Some(&server.admin), None);
+        assert!(!history.to_string().contains("odabir kadrova"), "{history}");
+        fire(&coordinator, "close_questionnaire", json!({"questionnaire": {"opened_on": today, "closed_on": today}}));
+        // The results: the group of five in numbers, the group of one suppressed (the pack's minimum is five).
+        sign_in(&browser, "a_head").await;
+        browser.open("/plans/plan-1/questionnaire/answer_questionnaire/results").await;
+        let text = browser.body_text().await;
+        assert!(text.contains("at least 5 answers"), "{text}");
+        assert!(text.contains("Respondents"), "the plugin's words in the page's language: {text}");
+        let rows = browser.find_all(".results tbody tr").await;
+        assert!(!rows.is_empty(), "{text}");
+        let first = rows[0].text().await.expect("row");
+        assert!(first.contains('5'), "five respondents: {first}");
+        browser.finish().await;
+    });
+}

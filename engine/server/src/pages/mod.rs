@@ -236,7 +236,7 @@ pub fn word_with(lang: &str, key: &str, args: &[(&str, String)]) -> String {
 }
 
 /// A word of `lang` only if that language (or English) has it.
-fn known_word(lang: &str, key: &str) -> Option<String> {
+pub(crate) fn known_word(lang: &str, key: &str) -> Option<String> {
     let all = &words().by_language;
     all.get(lang).and_then(|m| m.get(key)).cloned()
 }

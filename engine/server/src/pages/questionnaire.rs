@@ -176,15 +176,15 @@ async fn results(
         for action in &transition.actions {
             if let Action::Score { input, output, config, .. } = action
                 && def.fills.iter().any(|f| input.split('.').next() == Some(f.as_str()))
-                && !outputs.iter().any(|(o, _): &(String, Option<Value>)| o == output)
+                && !outputs.iter().any(|(o, _, _): &(String, Option<Value>, String)| o == output)
             {
-                outputs.push((output.clone(), config.clone()));
+                outputs.push((output.clone(), config.clone(), input.clone()));
             }
         }
     }
     let mut sections = Vec::new();
     let mut minimum = None;
-    for (output, config) in &outputs {
+    for (output, config, input) in &outputs {
         if let Some(min) = config.as_ref().and_then(|c| c.get("min_group_size")).and_then(Value::as_u64) {
             minimum = Some(min);
         }
@@ -192,7 +192,7 @@ async fn results(
             sections.push(json!({
                 "title": labels.map.get(&format!("score.{output}")).cloned().unwrap_or_else(|| output.clone()),
                 "date": format_date(user.lang, record.date),
-                "html": value_html(&record.value, &translate, 0),
+                "html": value_html(&record.value, &Shown { translate: &translate, input, lang: user.lang }, None, 0),
             }));
         }
     }
@@ -206,38 +206,64 @@ async fn results(
     Ok(render(&user, "results", context))
 }
 
+/// How the words of an aggregate are shown: keys and values through the
+/// pack (`value.<word>`, the input table's column labels and choice
+/// labels), then the page words (`result.<key>`), else as they are.
+struct Shown<'a> {
+    translate: &'a dyn Fn(&str) -> Option<String>,
+    /// The scored table (`form.table`), whose columns and choices name keys and values.
+    input: &'a str,
+    lang: &'a str,
+}
+
+impl Shown<'_> {
+    fn key(&self, key: &str) -> String {
+        (self.translate)(&format!("value.{key}"))
+            .or_else(|| (self.translate)(&format!("field.{}.{key}", self.input)))
+            .or_else(|| super::known_word(self.lang, &format!("result.{key}")))
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    fn value(&self, key: Option<&str>, value: &str) -> String {
+        key.and_then(|k| (self.translate)(&format!("choice.{}.{k}.{value}", self.input)))
+            .or_else(|| (self.translate)(&format!("value.{value}")))
+            .or_else(|| (self.translate)(&format!("field.{}.{value}", self.input)))
+            .unwrap_or_else(|| value.to_string())
+    }
+}
+
 /// A plugin's aggregate as HTML: objects as definition lists, lists of
-/// objects as tables, words through the pack's `value.` translations.
-fn value_html(value: &Value, translate: &dyn Fn(&str) -> Option<String>, depth: usize) -> String {
+/// objects as tables (escaped; only what the plugin kept).
+fn value_html(value: &Value, shown: &Shown, key: Option<&str>, depth: usize) -> String {
     let esc = |s: &str| handlebars::html_escape(s);
-    let word_of = |s: &str| translate(&format!("value.{s}")).unwrap_or_else(|| s.to_string());
     if depth > 6 {
         return esc(&value.to_string());
     }
     match value {
         Value::Null => String::new(),
-        Value::String(s) => esc(&word_of(s)),
-        Value::Bool(b) => b.to_string(),
+        Value::String(s) => esc(&shown.value(key, s)),
+        Value::Bool(true) => esc(&word(shown.lang, "form.yes")),
+        Value::Bool(false) => esc(&word(shown.lang, "form.no")),
         Value::Number(n) => n.to_string(),
         Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
             let mut columns: Vec<String> = Vec::new();
             for item in items.iter().filter_map(Value::as_object) {
-                for key in item.keys() {
-                    if !columns.contains(key) {
-                        columns.push(key.clone());
+                for k in item.keys() {
+                    if !columns.contains(k) {
+                        columns.push(k.clone());
                     }
                 }
             }
             let mut html = String::from("<div class=\"table-wrap\"><table class=\"rows\"><thead><tr>");
             for c in &columns {
-                html.push_str(&format!("<th scope=\"col\">{}</th>", esc(&word_of(c))));
+                html.push_str(&format!("<th scope=\"col\">{}</th>", esc(&shown.key(c))));
             }
             html.push_str("</tr></thead><tbody>");
             for item in items.iter().filter_map(Value::as_object) {
                 html.push_str("<tr>");
                 for c in &columns {
-                    let cell = item.get(c).map(|v| value_html(v, translate, depth + 1)).unwrap_or_default();
-                    html.push_str(&format!("<td data-label=\"{}\">{cell}</td>", esc(&word_of(c))));
+                    let cell = item.get(c).map(|v| value_html(v, shown, Some(c), depth + 1)).unwrap_or_default();
+                    html.push_str(&format!("<td data-label=\"{}\">{cell}</td>", esc(&shown.key(c))));
                 }
                 html.push_str("</tr>");
             }
@@ -245,17 +271,14 @@ fn value_html(value: &Value, translate: &dyn Fn(&str) -> Option<String>, depth: 
             html
         }
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(|v| value_html(v, translate, depth + 1)).collect();
+            let parts: Vec<String> = items.iter().map(|v| value_html(v, shown, key, depth + 1)).collect();
             parts.join(", ")
         }
         Value::Object(map) => {
             let mut html = String::from("<dl>");
             for (k, v) in map {
-                html.push_str(&format!(
-                    "<dt>{}</dt><dd>{}</dd>",
-                    esc(&word_of(k)),
-                    value_html(v, translate, depth + 1)
-                ));
+                let inner = value_html(v, shown, Some(k), depth + 1);
+                html.push_str(&format!("<dt>{}</dt><dd>{inner}</dd>", esc(&shown.key(k))));
             }
             html.push_str("</dl>");
             html
