@@ -3,8 +3,13 @@
 //! the heat map (the pack's grid, each risk in its cell, the pack's
 //! colours, cells linking to their risks), the measures tracker, the
 //! documents, and the agency's dashboard (checks per deadline, sorting,
-//! filters, CSV) with its access rules.
+//! filters, CSV) with its access rules; and in real Chromium, the heat map's
+//! links and the register's filter form, axe-core and a phone's width.
 
+#[path = "support/browser.rs"]
+mod browser;
+
+use browser::{Browser, axe_source};
 use integritas_server::client::Response;
 use integritas_tests::packs_dir;
 use integritas_tests::server::TestServer;
@@ -444,4 +449,88 @@ fn only_the_agency_and_administrators_see_the_dashboard_and_the_agency_writes_no
     // Nothing was recorded.
     let history = server.expect(200, "GET", &format!("/api/v1/plans/{plan_a}/history"), Some(&server.admin), None);
     assert_eq!(history["items"].as_array().map(Vec::len), Some(2), "{history}");
+}
+
+async fn sign_in(browser: &Browser, user: &str) {
+    browser.open("/login").await;
+    browser.find("#user").await.send_keys(user).await.expect("type the user");
+    browser.find("#password").await.send_keys(&format!("{user}-password")).await.expect("type the password");
+    let button = browser.find("form[action=\"/login\"] button[type=submit]").await;
+    browser.click_and_wait(&button).await;
+}
+
+async fn rows_in(browser: &Browser) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in browser.find_all("tr[data-risk]").await {
+        ids.push(row.attr("data-risk").await.ok().flatten().unwrap_or_default());
+    }
+    ids.sort();
+    ids
+}
+
+#[test]
+fn in_a_browser_the_heat_map_links_and_the_filters_work_and_the_pages_are_accessible() {
+    let server = TestServer::start();
+    let (plan, _) = montenegrin_plan(&server);
+    server.user("agency-me", &[], Some(json!({"agency": ["me"]})));
+    let base = format!("http://{}", server.address);
+    let axe = axe_source();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let browser = Browser::start(&base, 1200).await;
+        sign_in(&browser, "head-x").await;
+        browser.open(&format!("/plans/{plan}/register")).await;
+        assert_eq!(browser.find_all("svg.heatmap .cell").await.len(), 100);
+        // Clicking the cell of probability 7 × impact 7 lists its risk alone.
+        let cell = browser.find("svg.heatmap a.cell[data-probability=\"7\"][data-impact=\"7\"]").await;
+        let held = cell.attr("data-risks").await.ok().flatten().expect("the cell's risks");
+        browser.click_and_wait(&cell).await;
+        assert_eq!(rows_in(&browser).await, held.split(' ').map(String::from).collect::<Vec<_>>());
+        // The filter form, without script: choose a level, submit, the rows narrow.
+        browser.open(&format!("/plans/{plan}/register")).await;
+        browser.set("level", "visok").await;
+        let submit = browser.find("form.filters button[type=submit]").await;
+        browser.click_and_wait(&submit).await;
+        assert!(browser.path().await.contains("level=visok"), "filters are GET parameters");
+        assert_eq!(rows_in(&browser).await, ["3.1", "6.1"]);
+        browser.finish().await;
+    });
+    // axe-core finds nothing serious, and nothing scrolls sideways on a phone.
+    runtime.block_on(async {
+        for width in [1200, 375] {
+            let browser = Browser::start(&base, width).await;
+            sign_in(&browser, "head-x").await;
+            let mut paths: Vec<String> = ["register", "register?level=visok", "measures", "documents"]
+                .iter()
+                .map(|p| format!("/plans/{plan}/{p}"))
+                .collect();
+            for path in &paths {
+                browser.open(path).await;
+                let violations = browser.axe(&axe).await;
+                assert!(violations.is_empty(), "axe-core at {width} px on {path}: {violations:?}");
+                let sizes = browser
+                    .client
+                    .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+                    .await
+                    .expect("sizes");
+                assert!(sizes[0].as_i64() <= sizes[1].as_i64(), "{path} at {width} px scrolls sideways: {sizes}");
+            }
+            browser.finish().await;
+            let browser = Browser::start(&base, width).await;
+            sign_in(&browser, "agency-me").await;
+            paths = vec!["/agency/me".into()];
+            for path in &paths {
+                browser.open(path).await;
+                let violations = browser.axe(&axe).await;
+                assert!(violations.is_empty(), "axe-core at {width} px on {path}: {violations:?}");
+                let sizes = browser
+                    .client
+                    .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+                    .await
+                    .expect("sizes");
+                assert!(sizes[0].as_i64() <= sizes[1].as_i64(), "{path} at {width} px scrolls sideways: {sizes}");
+            }
+            browser.finish().await;
+        }
+    });
 }
