@@ -444,3 +444,99 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
         browser.finish().await;
     });
 }
+
+/// Signs in through the page's form over plain HTTP; returns the cookie.
+fn page_session(server: &TestServer, user: &str, password: &str) -> String {
+    let body = format!("user={user}&password={password}&next=%2F");
+    let login = server.raw("POST", "/login", &[("Content-Type", "application/x-www-form-urlencoded")], body.as_bytes());
+    assert_eq!(login.status, 303, "{}", login.text());
+    login.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string()
+}
+
+#[test]
+fn every_form_of_every_pack_is_generated_with_every_field() {
+    let server = world();
+    let packs = server.expect(200, "GET", "/api/v1/packs", Some(&server.admin), None);
+    let pack_ids: Vec<String> = packs
+        .as_array()
+        .or_else(|| packs["items"].as_array())
+        .expect("packs")
+        .iter()
+        .filter_map(|p| p["id"].as_str().map(str::to_string))
+        .collect();
+    assert!(pack_ids.len() >= 3, "{packs}");
+    server.expect(
+        201,
+        "POST",
+        "/api/v1/users",
+        Some(&server.admin),
+        Some(json!({"id": "everyone", "name": "Everyone", "password": "everyone-password"})),
+    );
+    let mut checked = 0;
+    for pack in &pack_ids {
+        let detail = server.expect(200, "GET", &format!("/api/v1/packs/{pack}"), Some(&server.admin), None);
+        for workflow in detail["workflows"].as_array().expect("workflows") {
+            let wf = workflow["id"].as_str().expect("id");
+            let institution = format!("inst-{pack}-{wf}").replace('_', "-");
+            server.expect(
+                201,
+                "POST",
+                "/api/v1/institutions",
+                Some(&server.admin),
+                Some(json!({"id": institution, "name": institution, "jurisdiction": pack, "employees": 200})),
+            );
+            for role in workflow["roles"].as_array().expect("roles") {
+                let role = role["id"].as_str().expect("role");
+                let r = server.call(
+                    "POST",
+                    &format!("/api/v1/institutions/{institution}/members"),
+                    Some(&server.admin),
+                    Some(&json!({"user": "everyone", "role": role})),
+                );
+                assert!(r.status == 201 || r.status == 422, "{role}: {}", r.text());
+            }
+            let started = server.expect(
+                201,
+                "POST",
+                "/api/v1/plans",
+                Some(&server.admin),
+                Some(json!({"institution": institution, "workflow": format!("{pack}/{wf}")})),
+            );
+            let plan = started["plan"]["id"].as_str().expect("plan id").to_string();
+            let cookie = page_session(&server, "everyone", "everyone-password");
+            let forms = workflow["forms"].as_array().expect("forms");
+            for event in workflow["events"].as_array().expect("events") {
+                let id = event["id"].as_str().expect("event");
+                let Some(role) = event["roles"].as_array().and_then(|r| r.first()).and_then(Value::as_str) else {
+                    continue;
+                };
+                let url = format!("/plans/{plan}/events/{id}?as={role}");
+                let page = server.raw("GET", &url, &[("Cookie", &cookie)], b"");
+                if page.status == 303 {
+                    // An anonymous event: its questionnaire page.
+                    let to = page.header("location").expect("location").to_string();
+                    assert!(to.contains("/questionnaire/"), "{url} → {to}");
+                    let questionnaire = server.raw("GET", &to, &[("Cookie", &cookie)], b"");
+                    assert_eq!(questionnaire.status, 200, "{to}: {}", questionnaire.text());
+                    continue;
+                }
+                assert_eq!(page.status, 200, "{pack} {url}: {}", page.text());
+                let html = page.text();
+                for fill in event["fills"].as_array().expect("fills") {
+                    let form = forms.iter().find(|f| f["id"] == *fill).expect("the form");
+                    for field in form["fields"].as_array().expect("fields") {
+                        let key = field["key"].as_str().expect("key");
+                        let shown = if field["kind"] == "table" {
+                            format!("name=\"{key}._table\"")
+                        } else {
+                            format!("name=\"{key}\"")
+                        };
+                        assert!(html.contains(&shown), "{pack} {url}: no input {shown}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} fields were checked");
+}
