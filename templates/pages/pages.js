@@ -1,9 +1,10 @@
 // Small conveniences over pages that work without it.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
-  // The language menu switches on change (its button stays for keyboards without scripts).
-  var select = document.getElementById("lang-select");
-  if (select && select.form) {
-    select.addEventListener("change", function () { select.form.submit(); });
+  // After a refused form, focus moves to the summary of its problems (each
+  // links to its field), so a keyboard or screen reader user starts there.
+  var summary = document.getElementById("form-summary");
+  if (summary) {
+    summary.focus();
   }
 });

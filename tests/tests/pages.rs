@@ -112,10 +112,10 @@ fn a_head_works_a_serbian_plan_through_the_pages_in_cyrillic() {
         assert_eq!(browser.text("h1").await, "Grad A");
 
         // Switching to Serbian Cyrillic: every word of the page, kept for the user.
-        // The small script submits the choice on change (without it, the button does).
-        browser.mark().await;
+        // The language menu and its button (no script: a change of the menu alone changes nothing).
         browser.find("#lang-select").await.select_by_value("sr-Cyrl").await.expect("choose Cyrillic");
-        browser.wait_loaded().await;
+        let switch = browser.find("form.lang button").await;
+        browser.click_and_wait(&switch).await;
         assert_eq!(browser.find("html").await.attr("lang").await.expect("lang").as_deref(), Some("sr-Cyrl"));
         assert_eq!(browser.text("form.logout button").await, "Одјава");
         browser.open("/plans/plan-1").await;
@@ -175,6 +175,8 @@ fn a_head_works_a_serbian_plan_through_the_pages_in_cyrillic() {
         assert!(date_problem.contains("обавезно"), "{date_problem}");
         let summary = browser.text("#form-summary").await;
         assert!(summary.contains(&date_problem), "and in the summary: {summary}");
+        let focused = browser.client.execute("return document.activeElement.id;", vec![]).await.expect("focus");
+        assert_eq!(focused, json!("form-summary"), "the small script puts focus on the summary");
         assert_eq!(members(&browser).await.len(), 2, "nothing typed is lost");
         assert_eq!(state(&server, "plan-1"), after, "nothing was recorded");
 
