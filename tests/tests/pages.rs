@@ -542,3 +542,69 @@ fn every_form_of_every_pack_is_generated_with_every_field() {
     }
     assert!(checked > 100, "only {checked} fields were checked");
 }
+
+#[test]
+fn a_given_password_is_changed_first_and_a_sign_in_gets_a_new_session() {
+    let server = world();
+    let made = server.expect(
+        201,
+        "POST",
+        "/api/v1/users",
+        Some(&server.admin),
+        Some(json!({"id": "newbie", "name": "Newbie"})),
+    );
+    let given = made["password"].as_str().expect("a made password").to_string();
+    let body = format!("user=newbie&password={given}&next=%2Finstitutions");
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let login = server.raw("POST", "/login", &[form], body.as_bytes());
+    assert_eq!((login.status, login.header("location")), (303, Some("/password")), "{}", login.text());
+    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    // Every page but the password's (and signing out) sends the user there first.
+    let elsewhere = server.raw("GET", "/institutions", &[("Cookie", &cookie)], b"");
+    assert_eq!((elsewhere.status, elsewhere.header("location")), (303, Some("/password")));
+    let page = server.raw("GET", "/password", &[("Cookie", &cookie)], b"");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's CSRF token")
+        .to_string();
+    let headers = [("Cookie", cookie.as_str()), form];
+    let wrong = format!("_csrf={csrf}&current=nope-nope-nope&new=a-new-passphrase&again=a-new-passphrase");
+    let r = server.raw("POST", "/password", &headers, wrong.as_bytes());
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("The current password is not right."), "{}", r.text());
+    let mismatch = format!("_csrf={csrf}&current={given}&new=a-new-passphrase&again=another-passphrase");
+    let r = server.raw("POST", "/password", &headers, mismatch.as_bytes());
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("The two new passwords are not the same."), "{}", r.text());
+    let right = format!("_csrf={csrf}&current={given}&new=a-new-passphrase&again=a-new-passphrase");
+    let r = server.raw("POST", "/password", &headers, right.as_bytes());
+    assert_eq!(r.status, 303, "{}", r.text());
+    let now = server.raw("GET", "/institutions", &[("Cookie", &cookie)], b"");
+    assert_eq!(now.status, 200, "the session goes on with the new password");
+    // Signing in again gives a new session id and ends the one the browser had.
+    let again =
+        server.raw("POST", "/login", &[("Cookie", &cookie), form], b"user=newbie&password=a-new-passphrase&next=%2F");
+    assert_eq!(again.status, 303);
+    let fresh = again.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    assert_ne!(fresh, cookie);
+    let old = server.raw("GET", "/institutions", &[("Cookie", &cookie)], b"");
+    assert_eq!(old.status, 303, "the old session ended");
+    assert!(old.header("location").is_some_and(|l| l.starts_with("/login")));
+    // Signing out ends the session on the server.
+    let page = server.raw("GET", "/institutions", &[("Cookie", &fresh)], b"");
+    let csrf = page
+        .text()
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf")
+        .to_string();
+    let out = server.raw("POST", "/logout", &[("Cookie", &fresh), form], format!("_csrf={csrf}").as_bytes());
+    assert_eq!(out.status, 303);
+    let after = server.raw("GET", "/institutions", &[("Cookie", &fresh)], b"");
+    assert_eq!(after.status, 303, "signed out");
+}
