@@ -359,6 +359,7 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
         })
         .collect();
     let today = today(&server, "plan-1");
+    let axe = axe_source();
     let fire = |token: &str, event: &str, payload: Value| {
         let r = server.call(
             "POST",
@@ -397,6 +398,10 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
             browser.click_and_wait(&link).await;
             assert_eq!(browser.path().await, "/plans/plan-1/questionnaire/answer_questionnaire");
             assert!(!browser.has("button[value=draft]").await, "no draft of an anonymous answer");
+            if i == 0 {
+                let violations = browser.axe(&axe).await;
+                assert!(violations.is_empty(), "axe-core on the questionnaire: {violations:?}");
+            }
             // Five answer about procurement, one about staff selection.
             let process = if i < 5 { "javne nabavke" } else { "odabir kadrova" };
             browser
@@ -443,6 +448,8 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
         assert!(!rows.is_empty(), "{text}");
         let first = rows[0].text().await.expect("row");
         assert!(first.contains('5'), "five respondents: {first}");
+        let violations = browser.axe(&axe).await;
+        assert!(violations.is_empty(), "axe-core on the results: {violations:?}");
         browser.finish().await;
     });
 }
