@@ -534,3 +534,54 @@ fn in_a_browser_the_heat_map_links_and_the_filters_work_and_the_pages_are_access
         }
     });
 }
+
+#[test]
+fn a_plan_summary_gives_the_plans_own_deadlines_without_its_register() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opened = integritas_core::open::open(&integritas_core::open::OpenOptions {
+        data: dir.path().join("data"),
+        packs: Some(packs_dir()),
+        templates: Some(integritas_tests::repo_root().join("templates")),
+        create: true,
+    })
+    .expect("open");
+    let engine = opened.engine;
+    let today: integritas_core::date::Date = "2026-06-01".parse().expect("date");
+    for (id, pack, sample, register) in [("o", "me", "opstina", Some("register")), ("a", "ro", "alunis", None)] {
+        engine
+            .add_institution(integritas_core::store::Institution {
+                id: id.into(),
+                name: id.into(),
+                jurisdiction: pack.into(),
+                kind: String::new(),
+                employees: Some(100),
+                parent: None,
+                timezone: None,
+            })
+            .expect("institution");
+        let (plan, _) = engine.new_plan_from_sample(id, sample, "tester", today).expect("the sample imports");
+        let workflow = engine.workflow_of(&plan.meta).expect("workflow");
+        let summary = integritas_core::summary::PlanSummary::of(&plan, &workflow);
+        for day in ["2026-06-01", "2027-05-01", "2029-01-01"] {
+            let day = day.parse().expect("date");
+            assert_eq!(
+                summary.schedule(&workflow, day),
+                integritas_core::deadline::schedule(&workflow, &plan, day),
+                "{pack} on {day}"
+            );
+        }
+        assert!(summary.plan.scores.is_empty());
+        // The register stays in the plan (tables that deadlines read, such as measures with
+        // their own terms, are kept).
+        if let Some(register) = register {
+            assert!(plan.data.contains_key(register), "{pack}");
+            assert!(!summary.plan.data.contains_key(register), "{pack}: {:?}", summary.plan.data.keys());
+        }
+        let kept = serde_json::to_vec(&summary).expect("json").len();
+        let whole = serde_json::to_vec(plan.as_ref()).expect("json").len();
+        assert!(kept < whole, "{pack}: a summary of {kept} bytes for a plan of {whole}");
+        // The engine keeps it: every plan has one, as of its last event.
+        let all = engine.summaries().expect("summaries");
+        assert!(all.iter().any(|s| s.plan.meta.id == plan.meta.id && s.plan.seq == plan.seq), "{pack}");
+    }
+}

@@ -799,17 +799,33 @@ impl Engine {
         if let Some(map) = loaded.as_ref() {
             return Ok(map.values().cloned().collect());
         }
-        let mut stored: HashMap<String, PlanSummary> = HashMap::new();
+        let mut stored: HashMap<String, (PlanSummary, usize)> = HashMap::new();
         for (key, bytes) in self.store.records(SUMMARIES, "")? {
             if let Ok(summary) = serde_json::from_slice::<PlanSummary>(&bytes) {
-                stored.insert(key, summary);
+                stored.insert(key, (summary, bytes.len()));
             }
         }
         let mut map = HashMap::new();
+        let mut workflows: HashMap<(String, String), Arc<Workflow>> = HashMap::new();
         for meta in self.store.plans()? {
             let last = self.store.last_seq(&meta.id)?;
             let summary = match stored.remove(&meta.id) {
-                Some(s) if s.seq() == last && s.plan.meta.pack_version == meta.pack_version => s,
+                Some((s, size)) if s.seq() == last && s.plan.meta.pack_version == meta.pack_version => {
+                    // Kept as its workflow's deadlines read it now (a summary written by an
+                    // earlier build may hold more).
+                    let key = (meta.workflow.clone(), meta.pack_version.clone());
+                    let workflow = match workflows.get(&key) {
+                        Some(w) => w.clone(),
+                        None => workflows.entry(key).or_insert(self.workflow_of(&meta)?).clone(),
+                    };
+                    let slim = PlanSummary::of(&s.plan, &workflow);
+                    if let Ok(bytes) = serde_json::to_vec(&slim)
+                        && bytes.len() != size
+                    {
+                        self.store.put_derived(SUMMARIES, &meta.id, &bytes)?;
+                    }
+                    slim
+                }
                 _ => {
                     let plan = self.replay(&meta.id, None)?;
                     let summary = PlanSummary::of(&plan, &*self.workflow_of(&plan.meta)?);

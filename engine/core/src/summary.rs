@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::date::Date;
 use crate::deadline::{self, DueItem};
@@ -34,18 +34,21 @@ pub struct PlanSummary {
 impl PlanSummary {
     /// The summary of a plan's projection.
     pub fn of(plan: &Plan, workflow: &Workflow) -> PlanSummary {
-        let forms = deadline_forms(workflow);
+        let mut data = Map::new();
+        for (form, field) in deadline_fields(workflow) {
+            if let Some(value) = plan.data.get(&form).and_then(|f| f.get(&field)) {
+                let entry = data.entry(form).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(fields) = entry {
+                    fields.insert(field, value.clone());
+                }
+            }
+        }
         PlanSummary {
             plan: Plan {
                 meta: plan.meta.clone(),
                 state: plan.state.clone(),
                 cycle: plan.cycle,
-                data: plan
-                    .data
-                    .iter()
-                    .filter(|(f, _)| forms.contains(*f))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                data,
                 scores: Default::default(),
                 entered: plan.entered.clone(),
                 first_entered: plan.first_entered.clone(),
@@ -73,18 +76,20 @@ impl PlanSummary {
     }
 }
 
-/// The forms any deadline of the workflow reads: every `form.field` path
-/// its definition names (a due date in a form, rows with their own term,
-/// the date a deadline counts as met, the period of a yearly act).
-pub fn deadline_forms(workflow: &Workflow) -> BTreeSet<String> {
+/// The fields any deadline of the workflow reads: every `form.field` path
+/// its definition names (a due date in a form, a table whose rows have
+/// their own term or must all be done, the date a deadline counts as met,
+/// the period of a yearly act). Only these are kept: a form's other
+/// fields (a register of hundreds of risks) stay in the plan.
+pub fn deadline_fields(workflow: &Workflow) -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
     for deadline in &workflow.def().deadlines {
         let Ok(value) = serde_json::to_value(deadline) else { continue };
         strings(&value, &mut |text| {
-            if let Some((form, _)) = text.split_once('.')
-                && workflow.form(form).is_some()
+            if let Some((form, field)) = text.split_once('.')
+                && workflow.form(form).is_some_and(|f| f.fields.iter().any(|x| x.id == field))
             {
-                found.insert(form.to_string());
+                found.insert((form.to_string(), field.to_string()));
             }
         });
     }
