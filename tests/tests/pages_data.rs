@@ -62,7 +62,7 @@ fn risk_rows(html: &str) -> Vec<String> {
 }
 
 /// The markup of the heat map cell of (probability, impact).
-fn cell<'a>(html: &'a str, p: i64, i: i64) -> &'a str {
+fn cell(html: &str, p: i64, i: i64) -> &str {
     let key = format!("data-probability=\"{p}\" data-impact=\"{i}\"");
     let at = html.find(&key).unwrap_or_else(|| panic!("no cell {p}×{i}"));
     let start = html[..at].rfind('<').expect("cell start");
