@@ -585,3 +585,69 @@ fn a_plan_summary_gives_the_plans_own_deadlines_without_its_register() {
         assert!(all.iter().any(|s| s.plan.meta.id == plan.meta.id && s.plan.seq == plan.seq), "{pack}");
     }
 }
+
+#[test]
+fn summaries_survive_a_restart_and_a_missing_one_is_rebuilt_from_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = integritas_core::open::OpenOptions {
+        data: dir.path().join("data"),
+        packs: Some(packs_dir()),
+        templates: Some(integritas_tests::repo_root().join("templates")),
+        create: true,
+    };
+    let today: integritas_core::date::Date = "2026-06-01".parse().expect("date");
+    let (id, seq) = {
+        let engine = integritas_core::open::open(&options).expect("open").engine;
+        engine
+            .add_institution(integritas_core::store::Institution {
+                id: "o".into(),
+                name: "O".into(),
+                jurisdiction: "me".into(),
+                kind: String::new(),
+                employees: Some(100),
+                parent: None,
+                timezone: None,
+            })
+            .expect("institution");
+        let (plan, _) = engine.new_plan_from_sample("o", "opstina", "tester", today).expect("import");
+        (plan.meta.id.clone(), plan.seq)
+    };
+    // Closed cleanly: the next start trusts the stored summary, as of the plan's last event.
+    let engine = integritas_core::open::open(&options).expect("reopen").engine;
+    let all = engine.summaries().expect("summaries");
+    assert_eq!(all.iter().map(|s| (s.plan.meta.id.clone(), s.plan.seq)).collect::<Vec<_>>(), [(id.clone(), seq)]);
+    let store = engine.store();
+    drop(all);
+    // A summary lost (as a crash before its flush would lose it) is rebuilt from the log.
+    store
+        .write_records(&[integritas_core::store::RecordWrite::Delete {
+            kind: integritas_core::summary::SUMMARIES,
+            key: id.clone(),
+        }])
+        .expect("delete");
+    drop(engine);
+    drop(store);
+    store_without_mark(&options);
+    let engine = integritas_core::open::open(&options).expect("reopen").engine;
+    let all = engine.summaries().expect("summaries");
+    assert_eq!(all.iter().map(|s| (s.plan.meta.id.clone(), s.plan.seq)).collect::<Vec<_>>(), [(id, seq)]);
+}
+
+/// Removes the clean-close mark, as a crash leaves the store.
+fn store_without_mark(options: &integritas_core::open::OpenOptions) {
+    let engine = integritas_core::open::open(options).expect("open").engine;
+    engine
+        .store()
+        .write_records(&[integritas_core::store::RecordWrite::Delete {
+            kind: integritas_core::summary::SUMMARIES_CLOSED,
+            key: String::new(),
+        }])
+        .expect("delete the mark");
+    // This engine wrote nothing: closing it vouches again, so the mark is removed after it.
+    let store = engine.store();
+    drop(engine);
+    let _ = store.write_records(&[integritas_core::store::RecordWrite::Delete {
+        kind: integritas_core::summary::SUMMARIES_CLOSED,
+        key: String::new(),
+    }]);
+}

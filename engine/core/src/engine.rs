@@ -50,7 +50,7 @@ use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
-use crate::summary::{PlanSummary, SUMMARIES};
+use crate::summary::{PlanSummary, SUMMARIES, SUMMARIES_CLOSED};
 
 mod preview;
 
@@ -189,6 +189,9 @@ pub struct Engine {
     /// Every plan's summary by id, once [`Engine::summaries`] loaded them;
     /// writers update it (and the stored copy) after each event.
     summaries: Mutex<Option<HashMap<String, Arc<PlanSummary>>>>,
+    /// Writes whose summary is not kept yet (or failed to be): while any
+    /// is, closing does not vouch for the stored summaries.
+    unsummarized: AtomicU64,
 }
 
 impl Engine {
@@ -200,6 +203,7 @@ impl Engine {
             cache: PlanCache::new(PLAN_CACHE_CAPACITY),
             installer: None,
             summaries: Mutex::new(None),
+            unsummarized: AtomicU64::new(0),
         }
     }
 
@@ -327,6 +331,7 @@ impl Engine {
             prev: String::new(),
         };
         let bytes = first.to_bytes();
+        self.unsummarized.fetch_add(1, Ordering::SeqCst);
         self.store.add_plan(&meta, &bytes)?;
         let plan =
             Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
@@ -408,6 +413,7 @@ impl Engine {
                 prev: plan.head.clone(),
             };
             let bytes = event.to_bytes();
+            self.unsummarized.fetch_add(1, Ordering::SeqCst);
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     drop(plan);
@@ -418,6 +424,7 @@ impl Engine {
                     return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
+                    self.unsummarized.fetch_sub(1, Ordering::SeqCst);
                     drop(order);
                     self.cache.remove(plan_id);
                 }
@@ -762,6 +769,7 @@ impl Engine {
         };
         let bytes = event.to_bytes();
         // The store derives the plan's listed version from this event.
+        self.unsummarized.fetch_add(1, Ordering::SeqCst);
         self.store.append(plan_id, event.seq, &bytes)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
@@ -778,11 +786,12 @@ impl Engine {
         let summary = Arc::new(PlanSummary::of(plan, workflow));
         let mut loaded = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
         match serde_json::to_vec(summary.as_ref()) {
-            Ok(bytes) => {
-                if let Err(e) = self.store.put_derived(SUMMARIES, &plan.meta.id, &bytes) {
-                    tracing::warn!(plan = %plan.meta.id, "the plan's summary was not kept: {e}");
+            Ok(bytes) => match self.store.put_derived(SUMMARIES, &plan.meta.id, &bytes) {
+                Ok(()) => {
+                    self.unsummarized.fetch_sub(1, Ordering::SeqCst);
                 }
-            }
+                Err(e) => tracing::warn!(plan = %plan.meta.id, "the plan's summary was not kept: {e}"),
+            },
             Err(e) => tracing::warn!(plan = %plan.meta.id, "the plan's summary does not serialize: {e}"),
         }
         if let Some(map) = loaded.as_mut() {
@@ -799,6 +808,12 @@ impl Engine {
         if let Some(map) = loaded.as_ref() {
             return Ok(map.values().cloned().collect());
         }
+        // Closed cleanly with every summary kept: none can be behind its plan. From now
+        // on a crash could leave one behind, so the mark goes (durably) before any is trusted.
+        let closed = self.store.record(SUMMARIES_CLOSED, "")?.is_some();
+        if closed {
+            self.store.write_records(&[RecordWrite::Delete { kind: SUMMARIES_CLOSED, key: String::new() }])?;
+        }
         let mut stored: HashMap<String, (PlanSummary, usize)> = HashMap::new();
         for (key, bytes) in self.store.records(SUMMARIES, "")? {
             if let Ok(summary) = serde_json::from_slice::<PlanSummary>(&bytes) {
@@ -808,9 +823,14 @@ impl Engine {
         let mut map = HashMap::new();
         let mut workflows: HashMap<(String, String), Arc<Workflow>> = HashMap::new();
         for meta in self.store.plans()? {
-            let last = self.store.last_seq(&meta.id)?;
-            let summary = match stored.remove(&meta.id) {
-                Some((s, size)) if s.seq() == last && s.plan.meta.pack_version == meta.pack_version => {
+            let found = stored.remove(&meta.id);
+            // Checked against the log's last event unless closing vouched for them.
+            let current = match &found {
+                Some((s, _)) => closed || s.seq() == self.store.last_seq(&meta.id)?,
+                None => false,
+            };
+            let summary = match found {
+                Some((s, size)) if current && s.plan.meta.pack_version == meta.pack_version => {
                     // Kept as its workflow's deadlines read it now (a summary written by an
                     // earlier build may hold more).
                     let key = (meta.workflow.clone(), meta.pack_version.clone());
@@ -1122,6 +1142,17 @@ impl Engine {
         }
         let plan = Arc::new(self.replay(plan_id, None)?);
         Ok(self.cache.insert(plan_id, plan))
+    }
+}
+
+impl Drop for Engine {
+    /// Vouches for the stored summaries when every write of this engine
+    /// kept its summary: the mark follows them in sled's log, so a store
+    /// that has the mark has them (the store flushes when it closes).
+    fn drop(&mut self) {
+        if self.unsummarized.load(Ordering::SeqCst) == 0 {
+            let _ = self.store.put_derived(SUMMARIES_CLOSED, "", b"closed");
+        }
     }
 }
 

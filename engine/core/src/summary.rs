@@ -8,7 +8,9 @@
 //! Architecture invariant: a summary is derived, never the truth. It
 //! records the number of the last event it covers; one that does not match
 //! the log's last event (a crash between the two writes) is rebuilt from
-//! the log before it is used.
+//! the log before it is used; that check is skipped only when the engine
+//! that wrote them closed cleanly with every summary kept
+//! ([`SUMMARIES_CLOSED`]).
 
 use std::collections::BTreeSet;
 
@@ -22,6 +24,11 @@ use crate::projection::Plan;
 
 /// Keyed-record kind of the plans' summaries, by plan id.
 pub const SUMMARIES: &str = "plan_summaries";
+
+/// Keyed-record kind of the mark an engine leaves when it closes with every
+/// summary kept (key `""`): the next start need not check them against the
+/// log. Removed, durably, when summaries are loaded.
+pub const SUMMARIES_CLOSED: &str = "plan_summaries_closed";
 
 /// A plan as supervision sees it: its projection, slimmed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
