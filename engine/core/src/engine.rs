@@ -52,6 +52,7 @@ use crate::plugin::host::PluginHost;
 use crate::plugin::{PluginError, PluginOutput, PluginRunner};
 use crate::projection::Plan;
 use crate::store::{BrokenLink, Effect, Event, Institution, PlanMeta, RecordWrite, Store, StoreError, hash_hex};
+use crate::summary::{PlanSummary, SUMMARIES, SUMMARIES_CLOSED};
 
 mod preview;
 
@@ -187,6 +188,12 @@ pub struct Engine {
     plugins: Arc<dyn PluginRunner>,
     cache: PlanCache,
     installer: Option<PackInstaller>,
+    /// Every plan's summary by id, once [`Engine::summaries`] loaded them;
+    /// writers update it (and the stored copy) after each event.
+    summaries: Mutex<Option<HashMap<String, Arc<PlanSummary>>>>,
+    /// Writes whose summary is not kept yet (or failed to be): while any
+    /// is, closing does not vouch for the stored summaries.
+    unsummarized: AtomicU64,
 }
 
 impl Engine {
@@ -197,6 +204,8 @@ impl Engine {
             plugins,
             cache: PlanCache::new(PLAN_CACHE_CAPACITY),
             installer: None,
+            summaries: Mutex::new(None),
+            unsummarized: AtomicU64::new(0),
         }
     }
 
@@ -309,10 +318,12 @@ impl Engine {
         };
         let first = self.created_event(&wf, institution, actor, today);
         let bytes = first.to_bytes();
+        self.unsummarized.fetch_add(1, Ordering::SeqCst);
         self.store.add_plan(&meta, &bytes)?;
         let plan =
             Arc::new(Plan::replay(meta, &wf, &[(first, bytes)]).ok_or_else(|| internal("a new plan has no event"))?);
         self.cache.insert(&id, plan.clone());
+        self.keep_summary(&plan, &wf);
         Ok(plan)
     }
 
@@ -410,15 +421,18 @@ impl Engine {
                 prev: plan.head.clone(),
             };
             let bytes = event.to_bytes();
+            self.unsummarized.fetch_add(1, Ordering::SeqCst);
             match self.store.append(plan_id, event.seq, &bytes) {
                 Ok(()) => {
                     drop(plan);
                     let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+                    self.keep_summary(&slot.snapshot(), &workflow);
                     drop(order);
                     tracing::info!(plan = plan_id, seq = event.seq, event = %event.event, to = %event.to, "event recorded");
                     return Ok(Fired { event, state });
                 }
                 Err(StoreError::Conflict { .. }) => {
+                    self.unsummarized.fetch_sub(1, Ordering::SeqCst);
                     drop(order);
                     self.cache.remove(plan_id);
                 }
@@ -770,12 +784,97 @@ impl Engine {
         };
         let bytes = event.to_bytes();
         // The store derives the plan's listed version from this event.
+        self.unsummarized.fetch_add(1, Ordering::SeqCst);
         self.store.append(plan_id, event.seq, &bytes)?;
         let workflow = target.workflows.get(workflow_id).cloned().ok_or_else(|| internal("checked above"))?;
         drop(plan);
         let state = slot.apply(&workflow, &event, hash_hex(&bytes));
+        self.keep_summary(&slot.snapshot(), &workflow);
         drop(order);
         Ok(Fired { event, state })
+    }
+
+    /// Records a plan's summary after an event: in memory when summaries
+    /// are loaded, and beside the log. A failed write is only logged: the
+    /// stored copy is then behind the log, and is rebuilt when read.
+    fn keep_summary(&self, plan: &Plan, workflow: &Workflow) {
+        let summary = Arc::new(PlanSummary::of(plan, workflow));
+        let mut loaded = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        match serde_json::to_vec(summary.as_ref()) {
+            Ok(bytes) => match self.store.put_derived(SUMMARIES, &plan.meta.id, &bytes) {
+                Ok(()) => {
+                    self.unsummarized.fetch_sub(1, Ordering::SeqCst);
+                }
+                Err(e) => tracing::warn!(plan = %plan.meta.id, "the plan's summary was not kept: {e}"),
+            },
+            Err(e) => tracing::warn!(plan = %plan.meta.id, "the plan's summary does not serialize: {e}"),
+        }
+        if let Some(map) = loaded.as_mut() {
+            map.insert(plan.meta.id.clone(), summary);
+        }
+    }
+
+    /// Every plan's summary (the projection without scores and without the
+    /// data no deadline reads), for supervision over many plans. The first
+    /// call reads the stored summaries and rebuilds from the log any that
+    /// is missing or behind its plan's last event; later calls read memory.
+    pub fn summaries(&self) -> Result<Vec<Arc<PlanSummary>>, EngineError> {
+        let mut loaded = self.summaries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(map) = loaded.as_ref() {
+            return Ok(map.values().cloned().collect());
+        }
+        // Closed cleanly with every summary kept: none can be behind its plan. From now
+        // on a crash could leave one behind, so the mark goes (durably) before any is trusted.
+        let closed = self.store.record(SUMMARIES_CLOSED, "")?.is_some();
+        if closed {
+            self.store.write_records(&[RecordWrite::Delete { kind: SUMMARIES_CLOSED, key: String::new() }])?;
+        }
+        let mut stored: HashMap<String, (PlanSummary, usize)> = HashMap::new();
+        for (key, bytes) in self.store.records(SUMMARIES, "")? {
+            if let Ok(summary) = serde_json::from_slice::<PlanSummary>(&bytes) {
+                stored.insert(key, (summary, bytes.len()));
+            }
+        }
+        let mut map = HashMap::new();
+        let mut workflows: HashMap<(String, String), Arc<Workflow>> = HashMap::new();
+        for meta in self.store.plans()? {
+            let found = stored.remove(&meta.id);
+            // Checked against the log's last event unless closing vouched for them.
+            let current = match &found {
+                Some((s, _)) => closed || s.seq() == self.store.last_seq(&meta.id)?,
+                None => false,
+            };
+            let summary = match found {
+                Some((s, size)) if current && s.plan.meta.pack_version == meta.pack_version => {
+                    // Kept as its workflow's deadlines read it now (a summary written by an
+                    // earlier build may hold more).
+                    let key = (meta.workflow.clone(), meta.pack_version.clone());
+                    let workflow = match workflows.get(&key) {
+                        Some(w) => w.clone(),
+                        None => workflows.entry(key).or_insert(self.workflow_of(&meta)?).clone(),
+                    };
+                    let slim = PlanSummary::of(&s.plan, &workflow);
+                    if let Ok(bytes) = serde_json::to_vec(&slim)
+                        && bytes.len() != size
+                    {
+                        self.store.put_derived(SUMMARIES, &meta.id, &bytes)?;
+                    }
+                    slim
+                }
+                _ => {
+                    let plan = self.replay(&meta.id, None)?;
+                    let summary = PlanSummary::of(&plan, &*self.workflow_of(&plan.meta)?);
+                    if let Ok(bytes) = serde_json::to_vec(&summary) {
+                        self.store.put_derived(SUMMARIES, &meta.id, &bytes)?;
+                    }
+                    summary
+                }
+            };
+            map.insert(meta.id.clone(), Arc::new(summary));
+        }
+        let all = map.values().cloned().collect();
+        *loaded = Some(map);
+        Ok(all)
     }
 
     /// The pack version a plan is pinned to.
@@ -1331,6 +1430,17 @@ fn not_drafted(
     let problems =
         missing.iter().map(|p| crate::error::Problem { message: p.render(translate), ..p.clone() }).collect();
     EngineError::NotDrafted { document: document.to_string(), message, problems }
+}
+
+impl Drop for Engine {
+    /// Vouches for the stored summaries when every write of this engine
+    /// kept its summary: the mark follows them in sled's log, so a store
+    /// that has the mark has them (the store flushes when it closes).
+    fn drop(&mut self) {
+        if self.unsummarized.load(Ordering::SeqCst) == 0 {
+            let _ = self.store.put_derived(SUMMARIES_CLOSED, "", b"closed");
+        }
+    }
 }
 
 fn internal(message: impl Into<String>) -> EngineError {

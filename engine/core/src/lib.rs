@@ -18,6 +18,7 @@ pub mod page;
 pub mod plugin;
 pub mod projection;
 pub mod store;
+pub mod summary;
 pub mod wire;
 
 #[cfg(test)]

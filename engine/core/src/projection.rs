@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::date::Date;
@@ -14,14 +14,14 @@ use crate::plugin::Provenance;
 use crate::store::{Effect, Event, PlanMeta, hash_hex};
 
 /// The cycle a plan is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cycle {
     pub number: u32,
     pub start: Date,
 }
 
 /// Scores a plugin computed, with who computed them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreRecord {
     pub value: Value,
     pub provenance: Provenance,
@@ -33,7 +33,7 @@ pub struct ScoreRecord {
 }
 
 /// An event as deadlines see it: what happened, when, in which cycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Happened {
     pub event: String,
     pub date: Date,
@@ -46,7 +46,7 @@ pub struct Happened {
 }
 
 /// How an event meets one deadline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meeting {
     pub deadline: String,
     pub on: Date,
@@ -55,7 +55,7 @@ pub struct Meeting {
 }
 
 /// A notice sent to holders of roles.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     pub roles: Vec<String>,
     pub message: String,
@@ -64,7 +64,7 @@ pub struct Notice {
 }
 
 /// A document produced at a transition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRecord {
     pub id: String,
     pub seq: u64,
@@ -72,7 +72,7 @@ pub struct DocumentRecord {
 }
 
 /// The projection of one plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub meta: PlanMeta,
     pub state: String,

@@ -27,6 +27,8 @@ const ASSIGNMENTS: &str = "assignments";
 const TOKENS: &str = "tokens";
 const SESSIONS: &str = "sessions";
 const SERVER: &str = "server";
+/// A user's own settings (the pages' language), by user id.
+const SETTINGS: &str = "user_settings";
 
 /// argon2id at OWASP's minimum for it: 19 MiB of memory, 2 passes, 1 lane.
 const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
@@ -112,6 +114,8 @@ struct Memory {
     tokens: HashMap<String, Token>,
     /// sha256 hex → session.
     sessions: HashMap<String, Session>,
+    /// user id → setting name → value.
+    settings: HashMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// How long sessions live.
@@ -190,6 +194,9 @@ impl Accounts {
         }
         for (key, bytes) in store.records(TOKENS, "")? {
             memory.tokens.insert(key.clone(), decode(TOKENS, &key, &bytes)?);
+        }
+        for (key, bytes) in store.records(SETTINGS, "")? {
+            memory.settings.insert(key.clone(), decode(SETTINGS, &key, &bytes)?);
         }
         let now = now_secs();
         let mut expired = Vec::new();
@@ -451,6 +458,23 @@ impl Accounts {
             .ok_or(ApiError::NotFound { kind: "token", id: id.into() })?;
         self.store.write_records(&[RecordWrite::Delete { kind: TOKENS, key: hash.clone() }])?;
         self.write().tokens.remove(&hash);
+        Ok(())
+    }
+
+    /// One of a user's own settings (e.g. `language`).
+    pub fn setting(&self, user: &str, name: &str) -> Option<String> {
+        self.read().settings.get(user).and_then(|s| s.get(name)).cloned()
+    }
+
+    /// Sets one of a user's own settings (blocks: a durable write).
+    pub fn set_setting(&self, user: &str, name: &str, value: &str) -> Result<(), ApiError> {
+        let mut settings = self.read().settings.get(user).cloned().unwrap_or_default();
+        if settings.get(name).map(String::as_str) == Some(value) {
+            return Ok(());
+        }
+        settings.insert(name.into(), value.into());
+        self.store.write_records(&[RecordWrite::Put { kind: SETTINGS, key: user.into(), bytes: encode(&settings) }])?;
+        self.write().settings.insert(user.into(), settings);
         Ok(())
     }
 

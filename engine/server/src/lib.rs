@@ -13,8 +13,8 @@
 //!   ([`state::blocking`]), never on the async runtime;
 //! - the date of an act is the server's, in the institution's zone.
 //!
-//! Pages (issue 11) will add a `pages` module using `auth`, `session`
-//! handling in `accounts` and `access` as they are.
+//! Pages (issue 11, [`pages`]) are served at `/` beside the API: HTML for
+//! browsers, through the same sessions (`accounts`) and `access`.
 
 pub mod access;
 pub mod accounts;
@@ -24,6 +24,7 @@ pub mod client;
 pub mod clock;
 pub mod error;
 pub mod holder;
+pub mod pages;
 pub mod state;
 
 use std::future::Future;
@@ -62,10 +63,6 @@ async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl axum::resp
     ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
 }
 
-async fn no_route() -> ApiError {
-    ApiError::NotFound { kind: "route", id: "this URL".into() }
-}
-
 /// The OpenAPI document of the API (what `/api/v1/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, doc) = routers();
@@ -101,8 +98,10 @@ pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
     let ((small, upload), doc) = routers();
     let json = OpenApiJson(Arc::new(serde_json::to_string(&doc).unwrap_or_default()));
-    let small: Router = Router::from(small.with_state(state.clone()))
-        .fallback(no_route)
+    let small: Router = Router::from(small)
+        .merge(pages::routes())
+        .fallback(pages::not_found)
+        .with_state(state.clone())
         .layer(Extension(json))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout));

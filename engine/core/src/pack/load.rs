@@ -172,6 +172,21 @@ fn check_manifest(manifest: &Manifest, source: &Source, out: &mut Vec<Diagnostic
             out.push(d);
         }
     }
+    for (word, colour) in &manifest.presentation.colours {
+        let hex = colour.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+        if hex.is_none() {
+            let msg = format!("the colour of `{word}` is `{colour}`; a colour is written `#rrggbb`");
+            let mut d = source.diagnostic(
+                Severity::Error,
+                "E207",
+                &[Needle::Field("colours"), Needle::Quoted(colour)],
+                element.clone(),
+                msg,
+            );
+            d.hint = Some("six hexadecimal digits after `#`, e.g. `#2e7d32`".into());
+            out.push(d);
+        }
+    }
     if !valid_pack_id(&manifest.id) {
         let msg = format!(
             "the id `{}` must be lower-case ASCII letters, digits, `-` or `_` (it names workflows, plugins and folders)",

@@ -68,6 +68,21 @@ pub struct Manifest {
     /// Scenario test files.
     #[serde(default)]
     pub scenarios: Vec<String>,
+    /// How pages show the pack's values (colours of risk levels...).
+    #[serde(default)]
+    pub presentation: Presentation,
+}
+
+/// How pages show a pack's values; all optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename = "Presentation", deny_unknown_fields)]
+pub struct Presentation {
+    /// A colour (`#rrggbb`) per value word a plugin returns or a choice
+    /// holds (a risk level's name: `"visok": "#b71c1c"`): the heat map's
+    /// cells and the level badges. Text on it is black or white, whichever
+    /// contrasts more.
+    #[serde(default)]
+    pub colours: BTreeMap<String, String>,
 }
 
 /// A plugin a pack ships: its id in the pack, its file and its sha256.

@@ -217,6 +217,20 @@ pub trait Store: Send + Sync {
         upto: &JournalHead,
         visit: &mut dyn FnMut(Record<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// The number of a plan's last event (0 when it has none). The default
+    /// reads the log; a backend that keys events by number reads one key.
+    fn last_seq(&self, plan: &str) -> Result<u64, StoreError> {
+        Ok(self.raw_events(plan)?.len() as u64)
+    }
+
+    /// Keeps a record derived from the plans' logs (a summary that can be
+    /// rebuilt from them): neither journaled nor synced, so a crash may
+    /// lose or leave behind an old copy, and readers check it against the
+    /// log (see `summary`). The default writes it durably.
+    fn put_derived(&self, kind: &'static str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.write_records(&[RecordWrite::Put { kind, key: key.to_string(), bytes: bytes.to_vec() }])
+    }
 }
 
 /// One write of an atomic batch of keyed records ([`Store::write_records`]).

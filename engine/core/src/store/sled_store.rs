@@ -674,6 +674,22 @@ impl Store for SledStore {
         self.write(&[Record::Event { plan, seq, bytes: event }])
     }
 
+    fn last_seq(&self, plan: &str) -> Result<u64, StoreError> {
+        match self.events.scan_prefix(plan_prefix(plan)).keys().next_back() {
+            Some(key) => {
+                let key = key.map_err(|e| self.storage(e))?;
+                Ok(event_key_parts(&key).map_or(0, |(_, seq)| seq))
+            }
+            None => Ok(0),
+        }
+    }
+
+    fn put_derived(&self, kind: &'static str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        // A cache beside the records: it reaches the disk with the next flush.
+        self.keyed.insert(keyed_key(kind, key), bytes).map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
     fn raw_events(&self, plan: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         self.events
             .scan_prefix(plan_prefix(plan))

@@ -278,7 +278,7 @@ pub enum FireResult {
 /// The one-way token of a person's answers to a plan: HMAC-SHA256 under
 /// the server's ballot key. It refuses a second answer in a cycle and
 /// cannot be turned back into the person.
-fn ballot(key: &[u8], user: &str, plan: &str) -> ApiResult<String> {
+pub(crate) fn ballot(key: &[u8], user: &str, plan: &str) -> ApiResult<String> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|e| ApiError::Internal(e.to_string()))?;
     mac.update(user.as_bytes());
     mac.update(&[0]);
