@@ -105,7 +105,9 @@ pub fn app(state: AppState) -> Router {
         .layer(Extension(json))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout));
-    let upload: Router = Router::from(upload.with_state(state))
+    let upload: Router = Router::from(upload)
+        .merge(pages::upload_routes())
+        .with_state(state)
         .layer(DefaultBodyLimit::max(config.pack_limit))
         .layer(RequestBodyLimitLayer::new(config.pack_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.install_timeout));

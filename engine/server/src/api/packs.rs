@@ -100,24 +100,27 @@ async fn install_pack(
     body: Bytes,
 ) -> ApiResult<(StatusCode, axum::Json<InstalledPack>)> {
     access::admin(&principal)?;
-    let engine = state.engine.clone();
-    let accounts = state.accounts.clone();
+    let state2 = state.clone();
     let by = principal.user.id.clone();
-    let installed = blocking(move || {
-        let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let archive = dir.path().join("upload.tar.gz");
-        std::fs::write(&archive, &body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let pack = engine.install_pack(&archive)?;
-        let installed = InstalledPack { id: pack.id().to_string(), version: pack.version().to_string() };
-        accounts.log(
-            "pack_installed",
-            None,
-            serde_json::json!({"by": by, "id": installed.id, "version": installed.version}),
-        )?;
-        Ok(installed)
-    })
-    .await?;
+    let installed = blocking(move || Ok(install_upload(&state2, &by, &body)?)).await?;
     Ok((StatusCode::CREATED, axum::Json(installed)))
+}
+
+/// Installs an uploaded pack archive (`.tar.gz` bytes) as `by`: written to
+/// a temporary file, validated whole (scenarios run), activated, and the
+/// install logged. Blocks. Shared by `POST /api/v1/packs` and the pack
+/// page, so both refuse and accept the same archives.
+pub fn install_upload(state: &AppState, by: &str, body: &[u8]) -> Result<InstalledPack, InstallError> {
+    let dir = tempfile::tempdir().map_err(|e| InstallError::Io(e.to_string()))?;
+    let archive = dir.path().join("upload.tar.gz");
+    std::fs::write(&archive, body).map_err(|e| InstallError::Io(e.to_string()))?;
+    let pack = state.engine.install_pack(&archive)?;
+    let installed = InstalledPack { id: pack.id().to_string(), version: pack.version().to_string() };
+    state
+        .accounts
+        .log("pack_installed", None, serde_json::json!({"by": by, "id": installed.id, "version": installed.version}))
+        .map_err(|e| InstallError::Io(format!("the pack was installed but its install was not logged: {e}")))?;
+    Ok(installed)
 }
 
 impl From<InstallError> for ApiError {

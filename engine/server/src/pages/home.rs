@@ -125,8 +125,10 @@ async fn plan_page(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let fired = super::FormBody::parse(query.unwrap_or_default().as_bytes()).get("fired").map(str::to_string);
+    let query = super::FormBody::parse(query.unwrap_or_default().as_bytes());
+    let fired = query.get("fired").map(str::to_string);
     let (plan, institution, reach) = super::plan(&state, &user, &id).await?;
+    let version = super::packs::plan_version(&state.engine, &plan, user.lang, &query);
     let engine = state.engine.clone();
     let lang = user.lang;
     let inst = institution.clone();
@@ -145,6 +147,7 @@ async fn plan_page(
             word_with(lang, "plan.fired", &[("event", title)])
         }),
         "plan": panel,
+        "version": version,
     });
     Ok(render(&user, "plan", context))
 }

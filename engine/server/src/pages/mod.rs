@@ -31,6 +31,8 @@ pub mod documents;
 pub mod heatmap;
 pub mod measures;
 pub mod register;
+// Pack administration (issue 11, item 9).
+pub mod packs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -97,6 +99,13 @@ pub fn routes() -> Router<AppState> {
         .merge(measures::routes())
         .merge(documents::routes())
         .merge(dashboard::routes())
+        .merge(packs::routes())
+}
+
+/// Page routes that take a pack archive: served with the API's upload
+/// route, under its body limit and timeout.
+pub fn upload_routes() -> Router<AppState> {
+    packs::upload_routes()
 }
 
 /// Page templates embedded in the binary: (name, source).
@@ -123,6 +132,7 @@ fn templates() -> Vec<(&'static str, &'static str)> {
     for p2 in [&register::TEMPLATES[..], &measures::TEMPLATES, &documents::TEMPLATES, &dashboard::TEMPLATES] {
         templates.extend_from_slice(p2);
     }
+    templates.extend_from_slice(&packs::TEMPLATES);
     templates
 }
 
@@ -373,6 +383,8 @@ pub struct Chrome {
     pub user: Option<(String, String)>,
     pub csrf: String,
     pub path: String,
+    /// Whether the menu links the pack administration (administrators and agencies).
+    pub packs: bool,
 }
 
 fn page_context(chrome: &Chrome, mut context: Value) -> Value {
@@ -386,6 +398,7 @@ fn page_context(chrome: &Chrome, mut context: Value) -> Value {
         "user": chrome.user.as_ref().map(|(id, name)| json!({"id": id, "name": name})),
         "csrf": chrome.csrf,
         "path": chrome.path,
+        "packs": chrome.packs,
     });
     if !context.is_object() {
         context = json!({});
@@ -592,6 +605,7 @@ impl PageUser {
             user: Some((self.user.id.clone(), self.user.name.clone())),
             csrf: self.csrf.clone(),
             path: self.path.clone(),
+            packs: self.user.admin || !self.user.agency.is_empty(),
         }
     }
 
@@ -646,7 +660,7 @@ pub fn guest_lang(headers: &HeaderMap, asked: Option<&'static str>) -> &'static 
 
 /// The chrome of a request of someone not (yet) known.
 pub fn guest_chrome(parts_headers: &HeaderMap, asked: Option<&'static str>, path: String) -> Chrome {
-    Chrome { lang: guest_lang(parts_headers, asked), user: None, csrf: String::new(), path }
+    Chrome { lang: guest_lang(parts_headers, asked), user: None, csrf: String::new(), path, packs: false }
 }
 
 /// Paths a user whose password must be changed may still open.
