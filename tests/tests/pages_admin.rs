@@ -145,7 +145,7 @@ fn copy_dir(from: &Path, to: &Path, rel: &str, edit: &dyn Fn(&str, Vec<u8>) -> V
 /// folder `rs-<version>/` inside), with `forms/decisions.ron` edited.
 fn rs_archive(work: &Path, version: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let folder = work.join(format!("rs-{version}"));
-    copy_dir(&packs_dir().join("rs"), &folder, "", &|path, bytes| {
+    copy_dir(&packs_dir().join("rs"), &folder, "", &|path: &str, bytes: Vec<u8>| -> Vec<u8> {
         let text = || String::from_utf8(bytes.clone()).expect("utf-8");
         match path {
             "pack.ron" => {
@@ -311,6 +311,7 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     let plan = unescape(&page(&server, &admin, &to));
     assert!(plan.contains(r#"<p class="ok" role="status" id="migrated">The plan now runs on version 1.0.1.</p>"#), "{plan}");
     assert!(plan.contains("Rules: pack rs, version 1.0.1"), "{plan}");
+    assert!(plan.contains("Moved from version 1.0.0 to version 1.0.1 of the rules"), "the history says so: {plan}");
     assert_eq!(plan_version(&server, "plan-1"), "1.0.1");
     let all = rows(&page(&server, &admin, "/admin/packs"));
     assert!(all.contains(&("rs".into(), "1.0.0".into(), 1)), "{all:?}");

@@ -251,6 +251,9 @@ pub fn plan_panel(
             .iter()
             .rev()
             .map(|e| {
+                if let Some(text) = super::packs::migrated_text(e, lang) {
+                    return json!({"seq": e.seq, "text": text, "actor": e.actor});
+                }
                 let event = title_of(format!("event.{}", e.event), &e.event);
                 json!({
                     "seq": e.seq,

@@ -26,12 +26,13 @@ use axum::routing::{get, post};
 use integritas_core::engine::Engine;
 use integritas_core::pack::{InstallError, Pack};
 use integritas_core::projection::Plan;
+use integritas_core::store::{Effect, Event};
 use integritas_core::wire::MigrationPreviewView;
 use semver::Version;
 use serde_json::{Value, json};
 
 use super::{
-    CSRF_FIELD, Fail, FormBody, PageError, PagePost, PageUser, encode_component, pack_labels, render, render_status,
+    CSRF_FIELD, Fail, FormBody, PageError, PagePost, PageUser, encode_component, format_date, pack_labels, render, render_status,
     see_other, translator, word, word_with,
 };
 use crate::access;
@@ -325,6 +326,19 @@ pub fn plan_version(engine: &Engine, plan: &Plan, lang: &str, query: &FormBody) 
     })
 }
 
+/// A plan's history line for its `@migrated` event (`None` for any other):
+/// the versions it moved between and the day. For `pages::home`.
+pub fn migrated_text(event: &Event, lang: &str) -> Option<String> {
+    event.effects.iter().find_map(|effect| match effect {
+        Effect::Migrated { from, to, .. } => Some(word_with(lang, "packs.history.migrated", &[
+            ("from", from.clone()),
+            ("to", to.clone()),
+            ("date", format_date(lang, event.date)),
+        ])),
+        _ => None,
+    })
+}
+
 /// GET `/plans/{id}/migration?to=VERSION`: what moving the plan to that
 /// version changes and whether it may; without `to`, the newer versions.
 async fn migration_page(
@@ -381,7 +395,7 @@ async fn migration_page(
         .map_err(|e| user.api(e))?
     };
     let new_labels = target.as_ref().map(|p| pack_labels(p, lang));
-    let translate = translator(target.as_deref().unwrap_or(&pack), lang);
+    let translate = translator(target.as_deref().unwrap_or(&*pack), lang);
     if let Some(map) = context.as_object_mut() {
         map.insert("preview".into(), preview_context(&preview, &labels, new_labels.as_ref(), &translate, lang));
         map.insert("to".into(), Value::from(to.to_string()));
