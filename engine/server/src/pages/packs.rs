@@ -454,6 +454,7 @@ fn preview_context(
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
             };
+            let errors: Vec<String> = [s.before.error.clone(), s.after.error.clone()].into_iter().flatten().collect();
             json!({
                 "output": s.output,
                 "changed": word_with(lang, "migration.score.changed", &[("count", s.changed.to_string()), ("all", s.values.len().to_string())]),
@@ -462,7 +463,7 @@ fn preview_context(
                     "before": show(&v.before),
                     "after": show(&v.after),
                 })).collect::<Vec<_>>(),
-                "errors": [s.before.error.clone(), s.after.error.clone()].into_iter().flatten().collect::<Vec<_>>(),
+                "errors": errors,
             })
         })
         .collect();
