@@ -26,7 +26,8 @@ use integritas_tests::server::{ADMIN_PASSWORD, TestServer};
 use serde_json::{Value, json};
 
 /// The line of `forms/decisions.ron` the broken copy loses a comma on.
-const BROKEN_LINE: &str = r#"            Field(id: "number", title: "Broj odluke", kind: Text, required: true, section: "act"),"#;
+const BROKEN_LINE: &str =
+    r#"            Field(id: "number", title: "Broj odluke", kind: Text, required: true, section: "act"),"#;
 /// The title the new version rewords (a patch: wording only).
 const OLD_TITLE: &str = r#"title: "Broj odluke","#;
 const NEW_TITLE: &str = r#"title: "Broj odluke o usvajanju","#;
@@ -66,8 +67,7 @@ struct Session {
 }
 
 fn session(server: &TestServer, user: &str, password: &str) -> Session {
-    let login =
-        server.call("POST", "/api/v1/auth/login", None, Some(&json!({"user": user, "password": password})));
+    let login = server.call("POST", "/api/v1/auth/login", None, Some(&json!({"user": user, "password": password})));
     assert_eq!(login.status, 200, "login of {user}: {}", login.text());
     let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string();
     let csrf = login.json()["csrf_token"].as_str().expect("csrf").to_string();
@@ -118,12 +118,7 @@ fn upload(server: &TestServer, session: &Session, csrf: Option<&str>, name: &str
     body.extend_from_slice(archive);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let content_type = format!("multipart/form-data; boundary={boundary}");
-    server.raw(
-        "POST",
-        "/admin/packs/install",
-        &[("Cookie", &session.cookie), ("Content-Type", &content_type)],
-        &body,
-    )
+    server.raw("POST", "/admin/packs/install", &[("Cookie", &session.cookie), ("Content-Type", &content_type)], &body)
 }
 
 /// Copies `from` into `to`, every file through `edit(relative path, bytes)`.
@@ -210,11 +205,18 @@ fn installed_versions(server: &TestServer) -> Vec<String> {
 
 fn plan_version(server: &TestServer, plan: &str) -> Value {
     let plans = server.expect(200, "GET", "/api/v1/plans", Some(&server.admin), None);
-    plans["items"].as_array().expect("items").iter().find(|p| p["id"] == plan).expect("the plan")["pack_version"].clone()
+    plans["items"].as_array().expect("items").iter().find(|p| p["id"] == plan).expect("the plan")["pack_version"]
+        .clone()
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("&amp;", "&").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#x3D;", "=").replace("&#x60;", "`").replace("&lt;", "<").replace("&gt;", ">")
+    text.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 #[test]
@@ -279,7 +281,10 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     // The plan's page names its version and the newer one.
     let plan = unescape(&page(&server, &admin, "/plans/plan-1"));
     assert!(plan.contains("Rules: pack rs, version 1.0.0"), "{plan}");
-    assert!(plan.contains(r#"<a href="/plans/plan-1/migration?to=1.0.1">version 1.0.1 is installed: preview the move</a>"#), "{plan}");
+    assert!(
+        plan.contains(r#"<a href="/plans/plan-1/migration?to=1.0.1">version 1.0.1 is installed: preview the move</a>"#),
+        "{plan}"
+    );
 
     // The preview: allowed, the reworded title classed as a patch, the stage kept.
     let preview = unescape(&page(&server, &admin, "/plans/plan-1/migration?to=1.0.1"));
@@ -288,7 +293,11 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     assert!(preview.contains("Changes: 0 major, 0 minor, 1 patch."), "{preview}");
     assert!(preview.contains("<code>forms[adoption_decision].fields[number].title</code>"), "{preview}");
     assert!(preview.contains("exists in the new version: the plan stays there."), "{preview}");
-    assert!(preview.contains(r#"<button type="submit" class="primary" id="migrate">Move the plan to version 1.0.1</button>"#), "{preview}");
+    assert!(
+        preview
+            .contains(r#"<button type="submit" class="primary" id="migrate">Move the plan to version 1.0.1</button>"#),
+        "{preview}"
+    );
     assert_eq!(plan_version(&server, "plan-1"), "1.0.0", "a preview records nothing");
     // In Romanian, the same preview in Romanian words.
     let romanian = unescape(&page(&server, &admin, "/plans/plan-1/migration?to=1.0.1&lang=ro"));
@@ -309,7 +318,10 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     let to = moved.header("location").expect("location").to_string();
     assert_eq!(to, "/plans/plan-1?migrated=1.0.1");
     let plan = unescape(&page(&server, &admin, &to));
-    assert!(plan.contains(r#"<p class="ok" role="status" id="migrated">The plan now runs on version 1.0.1.</p>"#), "{plan}");
+    assert!(
+        plan.contains(r#"<p class="ok" role="status" id="migrated">The plan now runs on version 1.0.1.</p>"#),
+        "{plan}"
+    );
     assert!(plan.contains("Rules: pack rs, version 1.0.1"), "{plan}");
     assert!(plan.contains("Moved from version 1.0.0 to version 1.0.1 of the rules"), "the history says so: {plan}");
     assert_eq!(plan_version(&server, "plan-1"), "1.0.1");
@@ -357,8 +369,7 @@ fn institution_users_and_agencies_may_not_install_and_only_members_move_plans() 
     let preview = page(&server, &agency, "/plans/plan-1/migration?to=1.0.1");
     assert!(!preview.contains(r#"id="migrate""#), "{preview}");
     assert!(preview.contains("Only an administrator or a member with a role in the institution may move the plan."));
-    let moved =
-        post_form(&server, &agency, "/plans/plan-1/migration", &format!("_csrf={}&to=1.0.1", agency.csrf));
+    let moved = post_form(&server, &agency, "/plans/plan-1/migration", &format!("_csrf={}&to=1.0.1", agency.csrf));
     assert_eq!(moved.status, 403, "{}", moved.text());
     // Another institution's head: the plan is not found.
     let other = user_session(&server, "b_head");

@@ -32,8 +32,8 @@ use semver::Version;
 use serde_json::{Value, json};
 
 use super::{
-    CSRF_FIELD, Fail, FormBody, PageError, PagePost, PageUser, encode_component, format_date, pack_labels, render, render_status,
-    see_other, translator, word, word_with,
+    CSRF_FIELD, Fail, FormBody, PageError, PagePost, PageUser, encode_component, format_date, pack_labels, render,
+    render_status, see_other, translator, word, word_with,
 };
 use crate::access;
 use crate::api::packs::install_upload;
@@ -54,9 +54,7 @@ const PLAN_LINKS: usize = 100;
 
 /// Routes with the pages' body limit.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(PACKS_PATH, get(packs_page))
-        .route("/plans/{id}/migration", get(migration_page).post(migrate))
+    Router::new().route(PACKS_PATH, get(packs_page)).route("/plans/{id}/migration", get(migration_page).post(migrate))
 }
 
 /// The install route: it takes a pack archive, so it sits with the API's
@@ -92,7 +90,11 @@ struct Refusal {
 }
 
 /// GET `/admin/packs`: every pack and version the user may see.
-async fn packs_page(State(state): State<AppState>, user: PageUser, RawQuery(query): RawQuery) -> Result<Response, PageError> {
+async fn packs_page(
+    State(state): State<AppState>,
+    user: PageUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
     may_list(&user)?;
     let query = FormBody::parse(query.unwrap_or_default().as_bytes());
     let outcome = Outcome { installed: query.get("installed").map(str::to_string), refused: None };
@@ -103,7 +105,9 @@ async fn packs_page(State(state): State<AppState>, user: PageUser, RawQuery(quer
 async fn list(state: &AppState, user: &PageUser, outcome: Outcome, status: StatusCode) -> Result<Response, PageError> {
     let engine = state.engine.clone();
     let (catalog, counts, metas) =
-        blocking(move || Ok((engine.catalog(), engine.plans_per_version()?, engine.plans()?))).await.map_err(|e| user.api(e))?;
+        blocking(move || Ok((engine.catalog(), engine.plans_per_version()?, engine.plans()?)))
+            .await
+            .map_err(|e| user.api(e))?;
     let lang = user.lang;
     let mut by_version: HashMap<(String, String), Vec<String>> = HashMap::new();
     for meta in &metas {
@@ -126,7 +130,9 @@ async fn list(state: &AppState, user: &PageUser, outcome: Outcome, status: Statu
             .take(PLAN_LINKS)
             .map(|id| {
                 let href = match newer {
-                    Some(to) => format!("/plans/{}/migration?to={}", encode_component(id), encode_component(&to.to_string())),
+                    Some(to) => {
+                        format!("/plans/{}/migration?to={}", encode_component(id), encode_component(&to.to_string()))
+                    }
                     None => format!("/plans/{}", encode_component(id)),
                 };
                 json!({"id": id, "href": href})
@@ -135,7 +141,9 @@ async fn list(state: &AppState, user: &PageUser, outcome: Outcome, status: Statu
         let workflows: Vec<String> = pack
             .workflows
             .keys()
-            .map(|w| labels.map.get(&format!("workflow.{w}")).cloned().map_or_else(|| w.clone(), |t| format!("{t} ({w})")))
+            .map(|w| {
+                labels.map.get(&format!("workflow.{w}")).cloned().map_or_else(|| w.clone(), |t| format!("{t} ({w})"))
+            })
             .collect();
         let version = json!({
             "version": pack.version().to_string(),
@@ -213,9 +221,17 @@ async fn install(State(state): State<AppState>, request: Request) -> Result<Resp
     }
     let lang = user.lang;
     let Some((name, bytes)) = archive.filter(|(_, b)| !b.is_empty()) else {
-        let refused = Refusal { headline: word_with(lang, "packs.upload.none", &[("format", ".tar.gz".into())]), problems: Vec::new() };
-        return list(&state, &user, Outcome { installed: None, refused: Some(refused) }, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        let refused = Refusal {
+            headline: word_with(lang, "packs.upload.none", &[("format", ".tar.gz".into())]),
+            problems: Vec::new(),
+        };
+        return list(
+            &state,
+            &user,
+            Outcome { installed: None, refused: Some(refused) },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let by = user.user.id.clone();
     let st = state.clone();
@@ -248,7 +264,8 @@ async fn upload_failed(state: &AppState, user: &PageUser, status: StatusCode) ->
         return Err(user.fail(Fail::BadRequest));
     }
     let mb = (state.config.pack_limit / (1024 * 1024)).to_string();
-    let refused = Refusal { headline: word_with(user.lang, "packs.upload.too_large", &[("mb", mb)]), problems: Vec::new() };
+    let refused =
+        Refusal { headline: word_with(user.lang, "packs.upload.too_large", &[("mb", mb)]), problems: Vec::new() };
     list(state, user, Outcome { installed: None, refused: Some(refused) }, StatusCode::PAYLOAD_TOO_LARGE).await
 }
 
@@ -274,7 +291,10 @@ fn refusal(lang: &str, file: &str, e: InstallError) -> Refusal {
                 })
                 .collect();
             let count = problems.len().to_string();
-            Refusal { headline: word_with(lang, "packs.refused.invalid", &[("file", file), ("count", count)]), problems }
+            Refusal {
+                headline: word_with(lang, "packs.refused.invalid", &[("file", file), ("count", count)]),
+                problems,
+            }
         }
         InstallError::Scenarios(reports) => {
             let problems: Vec<Value> = reports
@@ -304,8 +324,12 @@ fn newer_versions(engine: &Engine, plan: &Plan) -> Vec<Version> {
     let Ok(current) = Version::parse(&plan.meta.pack_version) else {
         return Vec::new();
     };
-    let mut newer: Vec<Version> =
-        engine.catalog().all().filter(|p| p.id() == pack_id && *p.version() > current).map(|p| p.version().clone()).collect();
+    let mut newer: Vec<Version> = engine
+        .catalog()
+        .all()
+        .filter(|p| p.id() == pack_id && *p.version() > current)
+        .map(|p| p.version().clone())
+        .collect();
     newer.sort_by(|a, b| b.cmp(a));
     newer
 }
@@ -330,11 +354,11 @@ pub fn plan_version(engine: &Engine, plan: &Plan, lang: &str, query: &FormBody) 
 /// the versions it moved between and the day. For `pages::home`.
 pub fn migrated_text(event: &Event, lang: &str) -> Option<String> {
     event.effects.iter().find_map(|effect| match effect {
-        Effect::Migrated { from, to, .. } => Some(word_with(lang, "packs.history.migrated", &[
-            ("from", from.clone()),
-            ("to", to.clone()),
-            ("date", format_date(lang, event.date)),
-        ])),
+        Effect::Migrated { from, to, .. } => Some(word_with(
+            lang,
+            "packs.history.migrated",
+            &[("from", from.clone()), ("to", to.clone()), ("date", format_date(lang, event.date))],
+        )),
         _ => None,
     })
 }
@@ -426,8 +450,7 @@ fn preview_context(
     } else {
         word_with(lang, "migration.state.missing", &[("state", state_title(old, &state.state))])
     };
-    let events_after: Vec<String> =
-        state.events_after.iter().map(|e| event_title(new.unwrap_or(old), e)).collect();
+    let events_after: Vec<String> = state.events_after.iter().map(|e| event_title(new.unwrap_or(old), e)).collect();
     let changes: Vec<Value> = p
         .changes
         .changes
@@ -509,11 +532,9 @@ async fn migrate(State(state): State<AppState>, Path(id): Path<String>, post: Pa
     .await
     .map_err(|e| user.api(e))?;
     match moved {
-        Ok(_) => Ok(see_other(&format!(
-            "/plans/{}?migrated={}",
-            encode_component(&id),
-            encode_component(&to.to_string())
-        ))),
+        Ok(_) => {
+            Ok(see_other(&format!("/plans/{}?migrated={}", encode_component(&id), encode_component(&to.to_string()))))
+        }
         // Refused (the plan changed since the preview, say): the preview says why.
         Err(integritas_core::error::EngineError::Refused(_)) => Ok(see_other(&format!(
             "/plans/{}/migration?to={}",
