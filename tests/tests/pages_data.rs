@@ -260,10 +260,10 @@ fn documents_are_delivered_drafts_or_empty_and_download_as_html() {
     let delivered = get(&server, &head, &format!("/plans/{plan}/documents/adoption_decision/html"));
     assert_eq!(delivered.status, 200);
     assert!(delivered.header("content-disposition").is_some_and(|d| d.starts_with("attachment")));
-    assert!(!delivered.text().contains("draft-mark"));
+    assert!(!delivered.text().contains("class=\"draft-mark\""), "a delivered document carries no draft marking");
     let draft = get(&server, &head, &format!("/plans/{plan}/documents/annual_report/view"));
     assert_eq!(draft.status, 200);
-    assert!(draft.text().contains("draft-mark"), "a draft is marked as one");
+    assert!(draft.text().contains("class=\"draft-mark\""), "a draft is marked as one");
     let unknown = get(&server, &head, &format!("/plans/{plan}/documents/no_such_document/view"));
     assert_eq!(unknown.status, 404);
 

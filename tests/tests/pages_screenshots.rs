@@ -49,9 +49,8 @@ async fn sign_in(browser: &Browser, user: &str) {
 /// An institution per pack with its sample plan; `reviewer` heads each and
 /// is the agency of each jurisdiction. Returns (pack, institution, plan).
 fn world(server: &TestServer) -> Vec<(&'static str, String, String)> {
-    let mut made = Vec::new();
-    for (pack, sample, _) in PACKS {
-        let institution = format!("{pack}-sample");
+    let institutions: Vec<String> = PACKS.iter().map(|(pack, _, _)| format!("{pack}-sample")).collect();
+    for ((pack, _, _), institution) in PACKS.iter().zip(&institutions) {
         server.expect(
             201,
             "POST",
@@ -59,18 +58,22 @@ fn world(server: &TestServer) -> Vec<(&'static str, String, String)> {
             Some(&server.admin),
             Some(json!({"id": institution, "name": format!("Institution ({pack})"), "jurisdiction": pack})),
         );
+    }
+    let grants: Vec<(&str, &str)> = institutions.iter().map(|institution| (institution.as_str(), "head")).collect();
+    let reviewer = server.user("reviewer", &grants, Some(json!({"agency": ["rs", "me", "ro"]})));
+    let mut made = Vec::new();
+    for ((pack, sample, _), institution) in PACKS.iter().zip(institutions) {
+        // A sample is imported by the role its events need: the head's.
         let plan = server.expect(
             201,
             "POST",
             "/api/v1/plans",
-            Some(&server.admin),
+            Some(&reviewer),
             Some(json!({"institution": institution, "sample": sample})),
         );
         let plan = plan["plan"]["id"].as_str().expect("plan id").to_string();
-        made.push((pack, institution, plan));
+        made.push((*pack, institution, plan));
     }
-    let grants: Vec<(&str, &str)> = made.iter().map(|(_, institution, _)| (institution.as_str(), "head")).collect();
-    server.user("reviewer", &grants, Some(json!({"agency": ["rs", "me", "ro"]})));
     made
 }
 

@@ -235,7 +235,7 @@ async fn rendered(
     .await
     .map_err(|e| user.api(e).into_response())?;
     // The engine marks a draft in the document's language; a page marks one it did not.
-    let html = if standing == Standing::Draft && !rendered.html.contains(DRAFT_CLASS) {
+    let html = if standing == Standing::Draft && !rendered.html.contains(&format!("class=\"{DRAFT_CLASS}\"")) {
         mark_draft(&rendered.html, &word(lang, "documents.draft_mark"))
     } else {
         rendered.html
