@@ -27,9 +27,11 @@ const PAGES: [(&str, &str); 6] = [
     ("dashboard", "/agency/{pack}"),
 ];
 
-/// Each bundled pack, its sample plan and the languages its pages are shown in.
+/// Each bundled pack, how its plan starts (a sample plan taken over, or a
+/// workflow started today: the rs sample's dates belong to an earlier
+/// cycle) and the languages its pages are shown in.
 const PACKS: [(&str, &str, &[&str]); 3] = [
-    ("rs", "grad_primer", &["sr-Latn", "sr-Cyrl", "en"]),
+    ("rs", "workflow:rs/three_phase", &["sr-Latn", "sr-Cyrl", "en"]),
     ("me", "opstina", &["cnr", "en"]),
     ("ro", "alunis", &["ro", "en"]),
 ];
@@ -64,13 +66,11 @@ fn world(server: &TestServer) -> Vec<(&'static str, String, String)> {
     let mut made = Vec::new();
     for ((pack, sample, _), institution) in PACKS.iter().zip(institutions) {
         // A sample is imported by the role its events need: the head's.
-        let plan = server.expect(
-            201,
-            "POST",
-            "/api/v1/plans",
-            Some(&reviewer),
-            Some(json!({"institution": institution, "sample": sample})),
-        );
+        let body = match sample.strip_prefix("workflow:") {
+            Some(workflow) => json!({"institution": institution, "workflow": workflow}),
+            None => json!({"institution": institution, "sample": sample}),
+        };
+        let plan = server.expect(201, "POST", "/api/v1/plans", Some(&reviewer), Some(body));
         let plan = plan["plan"]["id"].as_str().expect("plan id").to_string();
         made.push((*pack, institution, plan));
     }
