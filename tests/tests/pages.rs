@@ -61,14 +61,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
-async fn sign_in(browser: &Browser, user: &str) {
-    browser.open("/login").await;
-    browser.find("#user").await.send_keys(user).await.expect("type the user");
-    browser.find("#password").await.send_keys(&format!("{user}-password")).await.expect("type the password");
-    let button = browser.find("form[action=\"/login\"] button[type=submit]").await;
-    browser.click_and_wait(&button).await;
-}
-
 fn is_cyrillic(text: &str) -> bool {
     text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c))
 }
@@ -252,7 +244,7 @@ fn other_institutions_are_not_found_and_roles_that_may_not_act_are_named() {
         .to_string();
     runtime().block_on(async {
         let browser = Browser::start(&base, 1200).await;
-        sign_in(&browser, "b_head").await;
+        browser.sign_in("b_head").await;
         // A user of B: A's plan, its form and A itself answer exactly as what does not exist.
         browser.open("/plans/no-such-plan").await;
         let nothing = browser.body_text().await;
@@ -267,7 +259,7 @@ fn other_institutions_are_not_found_and_roles_that_may_not_act_are_named() {
 
         // An employee of A may not appoint the coordinator: 403 naming the head's role, in the user's language.
         let browser = Browser::start(&base, 1200).await;
-        sign_in(&browser, "a_emp").await;
+        browser.sign_in("a_emp").await;
         browser.open("/plans/plan-1/events/appoint_coordinator").await;
         let text = browser.body_text().await;
         assert!(text.contains("Not allowed"), "{text}");
@@ -300,9 +292,9 @@ fn pages_are_accessible_and_fit_a_phone() {
             let mut pages: Vec<(String, Vec<Value>)> = Vec::new();
             let mut check = |path: String, violations: Vec<Value>| pages.push((path, violations));
             check("/login".into(), browser.axe(&axe).await);
-            let wider = overflow(&browser).await;
+            let wider = browser.overflow().await;
             assert!(wider.is_none(), "/login at {width} px scrolls sideways: {wider:?}");
-            sign_in(&browser, "a_head").await;
+            browser.sign_in("a_head").await;
             for path in [
                 "/institutions/grad-a",
                 "/plans/plan-1",
@@ -319,7 +311,7 @@ fn pages_are_accessible_and_fit_a_phone() {
                     browser.set("working_group_decision.members[0].name", "Ana Anić").await;
                 }
                 check(path.to_string(), browser.axe(&axe).await);
-                let wider = overflow(&browser).await;
+                let wider = browser.overflow().await;
                 assert!(wider.is_none(), "{path} at {width} px scrolls sideways: {wider:?}");
             }
             for (path, violations) in &pages {
@@ -332,18 +324,6 @@ fn pages_are_accessible_and_fit_a_phone() {
             browser.finish().await;
         }
     });
-}
-
-/// `Some((page width, viewport width))` when the page is wider than the window.
-async fn overflow(browser: &Browser) -> Option<(i64, i64)> {
-    let sizes = browser
-        .client
-        .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-        .await
-        .expect("sizes");
-    let scroll = sizes[0].as_i64().unwrap_or(0);
-    let inner = sizes[1].as_i64().unwrap_or(0);
-    (scroll > inner).then_some((scroll, inner))
 }
 
 #[test]
@@ -391,7 +371,7 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
     runtime().block_on(async {
         let browser = Browser::start(&base, 1200).await;
         for (i, employee) in employees.iter().enumerate() {
-            sign_in(&browser, employee).await;
+            browser.sign_in(employee).await;
             browser.open("/plans/plan-1").await;
             // The employee's next step is the questionnaire, linked from the plan.
             let link = browser.find("li[data-event=\"answer_questionnaire\"] a").await;
@@ -439,7 +419,7 @@ fn employees_answer_the_questionnaire_anonymously_and_see_only_large_enough_grou
         assert!(!history.to_string().contains("odabir kadrova"), "{history}");
         fire(&coordinator, "close_questionnaire", json!({"questionnaire": {"opened_on": today, "closed_on": today}}));
         // The results: the group of five in numbers, the group of one suppressed (the pack's minimum is five).
-        sign_in(&browser, "a_head").await;
+        browser.sign_in("a_head").await;
         browser.open("/plans/plan-1/questionnaire/answer_questionnaire/results").await;
         let text = browser.body_text().await;
         assert!(text.contains("at least 5 answers"), "{text}");

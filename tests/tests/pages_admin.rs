@@ -389,18 +389,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
-/// `Some((page width, viewport width))` when the page is wider than the window.
-async fn overflow(browser: &Browser) -> Option<(i64, i64)> {
-    let sizes = browser
-        .client
-        .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-        .await
-        .expect("sizes");
-    let scroll = sizes[0].as_i64().unwrap_or(0);
-    let inner = sizes[1].as_i64().unwrap_or(0);
-    (scroll > inner).then_some((scroll, inner))
-}
-
 #[test]
 fn in_a_browser_the_upload_installs_and_the_pages_are_accessible_at_a_phones_width() {
     let server = world();
@@ -423,7 +411,7 @@ fn in_a_browser_the_upload_installs_and_the_pages_are_accessible_at_a_phones_wid
             assert_eq!(browser.path().await, "/admin/packs");
             let mut violations: Vec<(String, Vec<Value>)> = Vec::new();
             violations.push(("/admin/packs".into(), browser.axe(&axe).await));
-            assert!(overflow(&browser).await.is_none(), "/admin/packs scrolls sideways at {width} px");
+            assert!(browser.overflow().await.is_none(), "/admin/packs scrolls sideways at {width} px");
 
             // The file input takes a path typed into it, as a person picks a file.
             let archive = if width == 1200 { &broken } else { &good };
@@ -434,7 +422,7 @@ fn in_a_browser_the_upload_installs_and_the_pages_are_accessible_at_a_phones_wid
                 let place = browser.text("#refused code.where").await;
                 assert_eq!(place, format!("rs-1.0.2/forms/decisions.ron:{line}:{column}"));
                 violations.push(("the refusal".into(), browser.axe(&axe).await));
-                assert!(overflow(&browser).await.is_none(), "the refusal scrolls sideways at {width} px");
+                assert!(browser.overflow().await.is_none(), "the refusal scrolls sideways at {width} px");
             } else {
                 assert_eq!(browser.text("#installed").await, "Installed: rs 1.0.1.");
                 assert!(browser.has("tr[data-pack=\"rs\"][data-version=\"1.0.1\"]").await, "the new version is listed");
@@ -442,13 +430,13 @@ fn in_a_browser_the_upload_installs_and_the_pages_are_accessible_at_a_phones_wid
                 // The preview of a plan's move, then the move by its button.
                 browser.open("/plans/plan-2/migration?to=1.0.1").await;
                 violations.push(("/plans/plan-2/migration".into(), browser.axe(&axe).await));
-                assert!(overflow(&browser).await.is_none(), "the preview scrolls sideways at {width} px");
+                assert!(browser.overflow().await.is_none(), "the preview scrolls sideways at {width} px");
                 let migrate = browser.find("#migrate").await;
                 browser.click_and_wait(&migrate).await;
                 assert_eq!(browser.path().await, "/plans/plan-2?migrated=1.0.1");
                 assert_eq!(browser.text("#migrated").await, "The plan now runs on version 1.0.1.");
                 violations.push(("/plans/plan-2 after the move".into(), browser.axe(&axe).await));
-                assert!(overflow(&browser).await.is_none(), "the plan scrolls sideways at {width} px");
+                assert!(browser.overflow().await.is_none(), "the plan scrolls sideways at {width} px");
             }
             for (path, found) in &violations {
                 assert!(

@@ -451,14 +451,6 @@ fn only_the_agency_and_administrators_see_the_dashboard_and_the_agency_writes_no
     assert_eq!(history["items"].as_array().map(Vec::len), Some(2), "{history}");
 }
 
-async fn sign_in(browser: &Browser, user: &str) {
-    browser.open("/login").await;
-    browser.find("#user").await.send_keys(user).await.expect("type the user");
-    browser.find("#password").await.send_keys(&format!("{user}-password")).await.expect("type the password");
-    let button = browser.find("form[action=\"/login\"] button[type=submit]").await;
-    browser.click_and_wait(&button).await;
-}
-
 async fn rows_in(browser: &Browser) -> Vec<String> {
     let mut ids = Vec::new();
     for row in browser.find_all("tr[data-risk]").await {
@@ -478,7 +470,7 @@ fn in_a_browser_the_heat_map_links_and_the_filters_work_and_the_pages_are_access
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let browser = Browser::start(&base, 1200).await;
-        sign_in(&browser, "head-x").await;
+        browser.sign_in("head-x").await;
         browser.open(&format!("/plans/{plan}/register")).await;
         assert_eq!(browser.find_all("svg.heatmap .cell").await.len(), 100);
         // Clicking the cell of probability 7 × impact 7 lists its risk alone.
@@ -499,7 +491,7 @@ fn in_a_browser_the_heat_map_links_and_the_filters_work_and_the_pages_are_access
     runtime.block_on(async {
         for width in [1200, 375] {
             let browser = Browser::start(&base, width).await;
-            sign_in(&browser, "head-x").await;
+            browser.sign_in("head-x").await;
             let mut paths: Vec<String> = ["register", "register?level=visok", "measures", "documents"]
                 .iter()
                 .map(|p| format!("/plans/{plan}/{p}"))
@@ -508,27 +500,19 @@ fn in_a_browser_the_heat_map_links_and_the_filters_work_and_the_pages_are_access
                 browser.open(path).await;
                 let violations = browser.axe(&axe).await;
                 assert!(violations.is_empty(), "axe-core at {width} px on {path}: {violations:?}");
-                let sizes = browser
-                    .client
-                    .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-                    .await
-                    .expect("sizes");
-                assert!(sizes[0].as_i64() <= sizes[1].as_i64(), "{path} at {width} px scrolls sideways: {sizes}");
+                let overflow = browser.overflow().await;
+                assert!(overflow.is_none(), "{path} at {width} px scrolls sideways: {overflow:?}");
             }
             browser.finish().await;
             let browser = Browser::start(&base, width).await;
-            sign_in(&browser, "agency-me").await;
+            browser.sign_in("agency-me").await;
             paths = vec!["/agency/me".into()];
             for path in &paths {
                 browser.open(path).await;
                 let violations = browser.axe(&axe).await;
                 assert!(violations.is_empty(), "axe-core at {width} px on {path}: {violations:?}");
-                let sizes = browser
-                    .client
-                    .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
-                    .await
-                    .expect("sizes");
-                assert!(sizes[0].as_i64() <= sizes[1].as_i64(), "{path} at {width} px scrolls sideways: {sizes}");
+                let overflow = browser.overflow().await;
+                assert!(overflow.is_none(), "{path} at {width} px scrolls sideways: {overflow:?}");
             }
             browser.finish().await;
         }

@@ -40,14 +40,6 @@ fn screenshots_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
 }
 
-async fn sign_in(browser: &Browser, user: &str) {
-    browser.open("/login").await;
-    browser.find("#user").await.send_keys(user).await.expect("type the user");
-    browser.find("#password").await.send_keys(&format!("{user}-password")).await.expect("type the password");
-    let button = browser.find("form[action=\"/login\"] button[type=submit]").await;
-    browser.click_and_wait(&button).await;
-}
-
 /// An institution per pack with its sample plan; `reviewer` heads each and
 /// is the agency of each jurisdiction. Returns (pack, institution, plan).
 fn world(server: &TestServer) -> Vec<(&'static str, String, String)> {
@@ -88,7 +80,7 @@ fn screenshots_of_the_main_pages_are_written_in_every_language() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let browser = Browser::start(&base, 1200).await;
-        sign_in(&browser, "reviewer").await;
+        browser.sign_in("reviewer").await;
         for ((pack, institution, plan), (_, _, languages)) in made.iter().zip(PACKS) {
             for language in languages {
                 let folder = out.join(language);

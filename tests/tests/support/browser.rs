@@ -101,6 +101,28 @@ impl Browser {
         Browser { client, driver, base: base.trim_end_matches('/').to_string() }
     }
 
+    /// Signs `user` in through the sign-in form (the tests' users have the
+    /// password `{user}-password`).
+    pub async fn sign_in(&self, user: &str) {
+        self.open("/login").await;
+        self.find("#user").await.send_keys(user).await.expect("type the user");
+        self.find("#password").await.send_keys(&format!("{user}-password")).await.expect("type the password");
+        let button = self.find("form[action=\"/login\"] button[type=submit]").await;
+        self.click_and_wait(&button).await;
+    }
+
+    /// `Some((page width, viewport width))` when the page is wider than the window.
+    pub async fn overflow(&self) -> Option<(i64, i64)> {
+        let sizes = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .expect("sizes");
+        let scroll = sizes[0].as_i64().unwrap_or(0);
+        let inner = sizes[1].as_i64().unwrap_or(0);
+        (scroll > inner).then_some((scroll, inner))
+    }
+
     /// Opens a path of the server.
     pub async fn open(&self, path: &str) {
         self.client.goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("open {path}: {e}"));
