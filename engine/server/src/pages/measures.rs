@@ -63,6 +63,8 @@ pub struct Tracked {
 /// The tracker: its columns (titles) and measures, and the degree of implementation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tracker {
+    /// The table of measures (`form.field`), as the exports name it.
+    pub path: String,
     pub columns: Vec<String>,
     /// Which columns hold dates.
     pub date_columns: Vec<bool>,
@@ -193,6 +195,7 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
     let column_title = |id: &str, fallback: &str| label(labels, &format!("field.{realisation_path}.{id}"), fallback);
     Some(Tracker {
         columns: columns.iter().map(|c| label(labels, &format!("field.{path}.{}", c.id), &c.title)).collect(),
+        path: path.clone(),
         date_columns: columns.iter().map(|c| c.kind == FieldKind::Date).collect(),
         measures,
         degree,
@@ -212,7 +215,13 @@ pub fn measures_context(plan: &Plan, workflow: &Workflow, pack: &Pack, lang: &st
         "title": word(lang, "measures.title"),
         "nav": plan_nav(&plan.meta.id, lang, "measures"),
         "json": format!("/plans/{}/measures.json", plan.meta.id),
+        "import": format!("/plans/{}/import", plan.meta.id),
+        "exports": format!("/plans/{}/exports", plan.meta.id),
         "tracker": tracker.map(|t| json!({
+            "files": ["csv", "xlsx", "json"].iter().map(|ext| json!({
+                "href": format!("/plans/{}/exports/{}.{ext}", plan.meta.id, t.path),
+                "label": ext.to_uppercase(),
+            })).collect::<Vec<_>>(),
             "columns": t.columns,
             "status_title": if t.status_title.is_empty() { word(lang, "measures.realisation") } else { t.status_title },
             "reason_title": if t.reason_title.is_empty() { word(lang, "measures.reason") } else { t.reason_title },

@@ -31,6 +31,8 @@ pub mod documents;
 pub mod heatmap;
 pub mod measures;
 pub mod register;
+// Issue 11 item 5: imports, exports, the deadlines feed.
+pub mod exchange;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -97,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         .merge(measures::routes())
         .merge(documents::routes())
         .merge(dashboard::routes())
+        .merge(exchange::routes())
 }
 
 /// Page templates embedded in the binary: (name, source).
@@ -123,6 +126,7 @@ fn templates() -> Vec<(&'static str, &'static str)> {
     for p2 in [&register::TEMPLATES[..], &measures::TEMPLATES, &documents::TEMPLATES, &dashboard::TEMPLATES] {
         templates.extend_from_slice(p2);
     }
+    templates.extend_from_slice(&exchange::TEMPLATES);
     templates
 }
 
