@@ -85,7 +85,8 @@ fn plan_in_revision(server: &TestServer, institution: &str, suffix: &str) -> Str
 }
 
 fn history_len(server: &TestServer, plan: &str) -> usize {
-    let history = server.expect(200, "GET", &format!("/api/v1/plans/{plan}/history"), Some(&server.admin), None);
+    let history =
+        server.expect(200, "GET", &format!("/api/v1/plans/{plan}/history?limit=1000"), Some(&server.admin), None);
     history["items"].as_array().map_or(0, Vec::len)
 }
 
@@ -240,7 +241,7 @@ fn a_sheet_with_bad_rows_is_refused_row_by_row_and_saves_nothing_then_a_good_one
         &sheet_rows(&columns, &rows, &[(1, "deadline", json!("2025-13-01")), (3, "probability", json!(11))]),
     );
     let fields = [("_csrf", manager.csrf.as_str()), ("target", TARGET), ("_as", "manager")];
-    let refused = upload(&server, &manager, &path, &fields, ("registar.xlsx", &bad));
+    let refused = upload(&server, &manager, &path, &fields, ("registar.xlsx", &bad[..]));
     assert_eq!(refused.status, 422, "{}", refused.text());
     let html = refused.text();
     assert_eq!(
@@ -257,14 +258,14 @@ fn a_sheet_with_bad_rows_is_refused_row_by_row_and_saves_nothing_then_a_good_one
     assert_eq!(stored_risks(&server, &plan), rows);
 
     // A file that is not a sheet, a missing CSRF token, a role that may not save the register.
-    let garbage = upload(&server, &manager, &path, &fields, ("registar.xlsx", b"PK no zip"));
+    let garbage = upload(&server, &manager, &path, &fields, ("registar.xlsx", &b"PK no zip"[..]));
     assert_eq!(garbage.status, 422);
     assert!(garbage.text().contains("ne može da se pročita kao XLSX"), "{}", garbage.text());
-    let no_csrf = upload(&server, &manager, &path, &[("target", TARGET), ("_as", "manager")], ("r.xlsx", &bad));
+    let no_csrf = upload(&server, &manager, &path, &[("target", TARGET), ("_as", "manager")], ("r.xlsx", &bad[..]));
     assert_eq!(no_csrf.status, 403);
     let head = session(&server, "head-x");
     let as_head = [("_csrf", head.csrf.as_str()), ("target", TARGET), ("_as", "head")];
-    assert_eq!(upload(&server, &head, &path, &as_head, ("r.xlsx", &bad)).status, 403);
+    assert_eq!(upload(&server, &head, &path, &as_head, ("r.xlsx", &bad[..])).status, 403);
     assert_eq!(history_len(&server, &plan), before, "nothing recorded by any of them");
 
     // A good CSV (as a spreadsheet saves it, `;`-separated): fired, the register holds its rows.
@@ -431,7 +432,7 @@ fn the_register_measures_and_reports_download_as_csv_xlsx_and_json_equal_to_the_
         assert_eq!(get(&server, &other, &format!("/plans/{plan}/{path}")).status, 404, "{path}");
     }
     let fields = [("_csrf", other.csrf.as_str()), ("target", TARGET), ("_as", "manager")];
-    let posted = upload(&server, &other, &format!("/plans/{plan}/import"), &fields, ("r.csv", b"id\n1\n"));
+    let posted = upload(&server, &other, &format!("/plans/{plan}/import"), &fields, ("r.csv", &b"id\n1\n"[..]));
     assert_eq!(posted.status, 404);
 }
 
