@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use integritas_core::definition::{Action, FieldDef, FieldKind, Workflow};
+use integritas_core::locale::Labels;
 use integritas_core::pack::Pack;
 use integritas_core::projection::ScoreRecord;
 use rust_xlsxwriter::{Format as CellFormat, Workbook};
@@ -46,6 +47,18 @@ pub fn table(
     path: &TablePath,
     language: &str,
 ) -> Result<Table, ExchangeError> {
+    table_in(workflow, data, path, &pack.labels(language))
+}
+
+/// [`table`] with the labels given (a caller that adapts a pack's labels
+/// to its own languages, e.g. transliterated, passes them here).
+pub fn table_in(
+    workflow: &Workflow,
+    data: &Map<String, Value>,
+    path: &TablePath,
+    labels: &Labels,
+) -> Result<Table, ExchangeError> {
+    let language = labels.language.as_str();
     let field = workflow
         .form(&path.form)
         .and_then(|f| f.fields.iter().find(|x| x.id == path.field && x.kind == FieldKind::Table))
@@ -69,7 +82,6 @@ pub fn table(
             event.id
         )));
     }
-    let labels = pack.labels(language);
     let label = |key: String, fallback: &str| labels.map.get(&key).cloned().unwrap_or_else(|| fallback.to_string());
     let columns: Vec<Column> = field
         .columns
@@ -134,6 +146,18 @@ pub fn report(
     list: Option<&str>,
     language: &str,
 ) -> Result<Table, ExchangeError> {
+    report_in(workflow, scores, output, list, &pack.labels(language))
+}
+
+/// [`report`] with the labels given.
+pub fn report_in(
+    workflow: &Workflow,
+    scores: &BTreeMap<String, ScoreRecord>,
+    output: &str,
+    list: Option<&str>,
+    labels: &Labels,
+) -> Result<Table, ExchangeError> {
+    let language = labels.language.as_str();
     let record = scores.get(output).ok_or_else(|| {
         let known: Vec<&str> = scores.keys().map(String::as_str).collect();
         let known = if known.is_empty() { "none yet".to_string() } else { known.join(", ") };
@@ -185,7 +209,6 @@ pub fn report(
             }
         }
     }
-    let labels = pack.labels(language);
     // The table the report scored, whose column titles name the report's columns of the same id.
     let input = workflow.def().transitions.iter().flat_map(|t| &t.actions).find_map(|a| match a {
         Action::Score { output: o, input, .. } if o == output => Some(input.clone()),

@@ -35,6 +35,20 @@ pub struct Target<'a> {
 pub struct Imported {
     pub payload: Value,
     pub rows: usize,
+    /// The sheet row each payload row was read from.
+    sheet_rows: Vec<u32>,
+    /// Column id → (its letters, its header as written).
+    headers: HashMap<String, (String, String)>,
+}
+
+impl Imported {
+    /// A problem the engine found when the event was fired with these
+    /// rows (a guard's range, a count), placed in the sheet as the
+    /// import's own problems are: `form.field[i].column` becomes the
+    /// sheet row and the column's letters and header.
+    pub fn place(&self, target: Target, problem: &Problem, translate: &dyn Fn(&str) -> Option<String>) -> RowProblem {
+        place(target, problem, &self.sheet_rows, &self.headers, translate)
+    }
 }
 
 /// One problem of an import, where a person finds it in the sheet.
@@ -95,7 +109,7 @@ pub fn import(
     let mut problems = Vec::new();
     // Sheet column → table column.
     let mut columns: BTreeMap<usize, &FieldDef> = BTreeMap::new();
-    let mut headers: HashMap<&str, (String, String)> = HashMap::new();
+    let mut headers: HashMap<String, (String, String)> = HashMap::new();
     for (i, cell) in header_cells.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
         let written = cell.text();
         let at = |message: Message| RowProblem {
@@ -112,7 +126,7 @@ pub fn import(
                     let message = Message::new("import.duplicate_header").arg("header", &written).arg("other", first);
                     problems.push(at(message));
                 } else {
-                    headers.insert(&column.id, (column_letters(i), written.clone()));
+                    headers.insert(column.id.clone(), (column_letters(i), written.clone()));
                     columns.insert(i, column);
                 }
             }
@@ -183,7 +197,7 @@ pub fn import(
         problems.sort_by_key(|p| (p.row, p.column.as_ref().map(|c| (c.len(), c.clone()))));
         return Err(ImportError::Rows(problems));
     }
-    Ok(Imported { payload, rows: count })
+    Ok(Imported { payload, rows: count, sheet_rows, headers })
 }
 
 /// The form and table field a target names, or what exists instead.
@@ -379,7 +393,7 @@ fn place(
     target: Target,
     problem: &Problem,
     sheet_rows: &[u32],
-    headers: &HashMap<&str, (String, String)>,
+    headers: &HashMap<String, (String, String)>,
     translate: &dyn Fn(&str) -> Option<String>,
 ) -> RowProblem {
     let prefix = format!("{}[", target.table);

@@ -63,6 +63,8 @@ pub struct Tracked {
 /// The tracker: its columns (titles) and measures, and the degree of implementation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tracker {
+    /// The table of measures (`form.field`), as the exports name it.
+    pub path: String,
     pub columns: Vec<String>,
     /// Which columns hold dates.
     pub date_columns: Vec<bool>,
@@ -193,6 +195,7 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
     let column_title = |id: &str, fallback: &str| label(labels, &format!("field.{realisation_path}.{id}"), fallback);
     Some(Tracker {
         columns: columns.iter().map(|c| label(labels, &format!("field.{path}.{}", c.id), &c.title)).collect(),
+        path: path.clone(),
         date_columns: columns.iter().map(|c| c.kind == FieldKind::Date).collect(),
         measures,
         degree,
@@ -204,6 +207,12 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
     })
 }
 
+/// Links to the tracker's table as each export format.
+fn export_links(plan: &str, path: &str) -> Vec<Value> {
+    let link = |ext: &str| json!({"href": format!("/plans/{plan}/exports/{path}.{ext}"), "label": ext.to_uppercase()});
+    ["csv", "xlsx", "json"].into_iter().map(link).collect()
+}
+
 /// The page's context.
 pub fn measures_context(plan: &Plan, workflow: &Workflow, pack: &Pack, lang: &str, today: Date) -> Value {
     let labels = pack_labels(pack, lang);
@@ -212,7 +221,10 @@ pub fn measures_context(plan: &Plan, workflow: &Workflow, pack: &Pack, lang: &st
         "title": word(lang, "measures.title"),
         "nav": plan_nav(&plan.meta.id, lang, "measures"),
         "json": format!("/plans/{}/measures.json", plan.meta.id),
+        "import": format!("/plans/{}/import", plan.meta.id),
+        "exports": format!("/plans/{}/exports", plan.meta.id),
         "tracker": tracker.map(|t| json!({
+            "files": export_links(&plan.meta.id, &t.path),
             "columns": t.columns,
             "status_title": if t.status_title.is_empty() { word(lang, "measures.realisation") } else { t.status_title },
             "reason_title": if t.reason_title.is_empty() { word(lang, "measures.reason") } else { t.reason_title },

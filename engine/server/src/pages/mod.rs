@@ -33,6 +33,8 @@ pub mod measures;
 pub mod register;
 // Pack administration (issue 11, item 9).
 pub mod packs;
+// Issue 11 item 5: imports, exports, the deadlines feed.
+pub mod exchange;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -100,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .merge(documents::routes())
         .merge(dashboard::routes())
         .merge(packs::routes())
+        .merge(exchange::routes())
 }
 
 /// Page routes that take a pack archive: served with the API's upload
@@ -133,6 +136,7 @@ fn templates() -> Vec<(&'static str, &'static str)> {
         templates.extend_from_slice(p2);
     }
     templates.extend_from_slice(&packs::TEMPLATES);
+    templates.extend_from_slice(&exchange::TEMPLATES);
     templates
 }
 

@@ -21,6 +21,9 @@ use integritas_core::pack::Pack;
 use integritas_core::projection::Plan;
 use serde_json::{Map, Value, json};
 
+use integritas_exchange::export;
+use integritas_exchange::{Cell, Format, TablePath};
+
 use super::heatmap::{self, Band, Grid};
 use super::{PageError, PageUser, pack_labels, render, word, word_with};
 use crate::state::{AppState, blocking};
@@ -33,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/{id}/register", get(register_page))
         .route("/plans/{id}/register.csv", get(register_csv))
         .route("/plans/{id}/register.json", get(register_json))
+        .route("/plans/{id}/register.xlsx", get(register_xlsx))
 }
 
 // ------------------------------------------------------------ the pack
@@ -519,6 +523,9 @@ pub fn register_context(
             "total": register.risks.len(),
             "csv": with_params(&format!("/plans/{}/register.csv", plan.meta.id), pairs, &[]),
             "json": with_params(&format!("/plans/{}/register.json", plan.meta.id), pairs, &[]),
+            "xlsx": with_params(&format!("/plans/{}/register.xlsx", plan.meta.id), pairs, &[]),
+            "import": format!("/plans/{}/import", plan.meta.id),
+            "exports": format!("/plans/{}/exports", plan.meta.id),
         },
     })
 }
@@ -541,42 +548,34 @@ pub fn plan_nav(plan: &str, lang: &str, current: &str) -> Value {
 
 // ------------------------------------------------------------ exports
 
-/// An export: (column id, title) pairs, the rows as texts, and the JSON form.
-pub type Export = (Vec<(String, String)>, Vec<Vec<String>>, Value);
-
-/// The register's rows that pass the filters, as a table: ids and titles
-/// of the columns, and each row's texts (choices as labels).
+/// The register's rows that pass the filters, as a sheet: the table's
+/// columns through the exchange crate's export (choices as labels, dates
+/// as dates), then the score and the level of each row. The JSON form
+/// keeps the rows as stored, with their score and level.
 pub fn register_table(
     plan: &Plan,
     workflow: &Workflow,
     pack: &Pack,
     lang: &str,
     pairs: &[(String, String)],
-) -> Option<Export> {
+) -> Option<export::Table> {
     let labels = pack_labels(pack, lang);
     let all = registers(plan, workflow);
     let chosen = pairs.iter().find(|(k, _)| k == "register").map(|(_, v)| v.as_str());
     let register = chosen.and_then(|c| all.iter().find(|r| r.action.output == c)).or(all.first())?;
-    let path = format!("{}.{}", register.action.form, register.action.field);
-    let mut columns: Vec<(String, String)> = register
-        .table
-        .columns
-        .iter()
-        .map(|c| (c.id.clone(), label(&labels, &format!("field.{path}.{}", c.id), &c.title)))
-        .collect();
-    columns.push(("score".into(), word(lang, "register.score")));
-    columns.push(("level".into(), word(lang, "register.level")));
+    let path = TablePath { form: register.action.form.clone(), field: register.action.field.clone() };
     let risks: Vec<&Risk> = register.risks.iter().filter(|r| passes(register, r, pairs)).collect();
-    let rows = risks
-        .iter()
-        .map(|risk| {
-            let mut cells: Vec<String> =
-                register.table.columns.iter().map(|c| shown(&labels, &path, c, risk.row.get(&c.id))).collect();
-            cells.push(risk.score.map(|s| s.to_string()).unwrap_or_default());
-            cells.push(risk.level.as_deref().map(|l| value_label(&labels, l)).unwrap_or_default());
-            cells
-        })
-        .collect();
+    let stored: Vec<Value> = risks.iter().map(|r| Value::Object(r.row.clone())).collect();
+    let mut data = Map::new();
+    data.insert(path.form.clone(), json!({ path.field.as_str(): stored }));
+    // The registers are never anonymous answers (`registers` leaves those out).
+    let mut table = export::table_in(workflow, &data, &path, &labels).ok()?;
+    table.columns.push(export::Column { id: "score".into(), title: word(lang, "register.score") });
+    table.columns.push(export::Column { id: "level".into(), title: word(lang, "register.level") });
+    for (cells, risk) in table.rows.iter_mut().zip(&risks) {
+        cells.push(risk.score.map_or(Cell::Empty, |s| Cell::Number(s as f64)));
+        cells.push(risk.level.as_deref().map_or(Cell::Empty, |l| Cell::Text(value_label(&labels, l))));
+    }
     let json_rows: Vec<Value> = risks
         .iter()
         .map(|risk| {
@@ -586,13 +585,13 @@ pub fn register_table(
             Value::Object(row)
         })
         .collect();
-    let json = json!({
-        "table": path,
+    table.json = json!({
+        "table": path.to_string(),
         "language": lang,
-        "columns": columns.iter().map(|(id, title)| json!({"id": id, "title": title})).collect::<Vec<_>>(),
+        "columns": table.columns,
         "rows": json_rows,
     });
-    Some((columns, rows, json))
+    Some(table)
 }
 
 /// A CSV file (RFC 4180: every field quoted, CRLF line ends, UTF-8 with a
@@ -658,21 +657,38 @@ async fn register_page(
     Ok(render(&user, "register", context))
 }
 
+/// The register as a file of `format`, filtered as the page is.
+async fn register_file(
+    state: &AppState,
+    user: &PageUser,
+    id: &str,
+    query: Option<&str>,
+    format: Format,
+) -> Result<Response, PageError> {
+    let pairs = query_pairs(query);
+    let lang = user.lang;
+    let table =
+        with_plan(state, user, id, move |plan, workflow, pack, _| register_table(plan, workflow, pack, lang, &pairs))
+            .await?;
+    let Some(table) = table else { return Err(user.fail(super::Fail::NotFound)) };
+    let bytes = export::write(&table, format).map_err(|e| {
+        tracing::error!("the register of {id} could not be written: {e}");
+        user.fail(super::Fail::Internal)
+    })?;
+    Ok(download(
+        super::exchange::content_type(format),
+        &format!("{id}-register.{}", super::exchange::extension(format)),
+        bytes,
+    ))
+}
+
 async fn register_csv(
     State(state): State<AppState>,
     user: PageUser,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pairs = query_pairs(query.as_deref());
-    let lang = user.lang;
-    let table = with_plan(&state, &user, &id, move |plan, workflow, pack, _| {
-        register_table(plan, workflow, pack, lang, &pairs)
-    })
-    .await?;
-    let Some((columns, rows, _)) = table else { return Err(user.fail(super::Fail::NotFound)) };
-    let header: Vec<String> = columns.into_iter().map(|(_, title)| title).collect();
-    Ok(download("text/csv; charset=utf-8", &format!("{id}-register.csv"), csv(&header, &rows)))
+    register_file(&state, &user, &id, query.as_deref(), Format::Csv).await
 }
 
 async fn register_json(
@@ -681,13 +697,14 @@ async fn register_json(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pairs = query_pairs(query.as_deref());
-    let lang = user.lang;
-    let table = with_plan(&state, &user, &id, move |plan, workflow, pack, _| {
-        register_table(plan, workflow, pack, lang, &pairs)
-    })
-    .await?;
-    let Some((_, _, json)) = table else { return Err(user.fail(super::Fail::NotFound)) };
-    let bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
-    Ok(download("application/json", &format!("{id}-register.json"), bytes))
+    register_file(&state, &user, &id, query.as_deref(), Format::Json).await
+}
+
+async fn register_xlsx(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    register_file(&state, &user, &id, query.as_deref(), Format::Xlsx).await
 }
