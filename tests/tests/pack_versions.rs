@@ -260,6 +260,10 @@ fn a_dry_run_shows_every_score_before_and_after_and_the_migration_records_it() {
     let major = install.ok("2030-02-02", &["plan", "migrate", "plan-1", "--to", "2.0.0", "--dry-run"]);
     assert_eq!(major["allowed"], false);
     assert!(major["refusals"][0].as_str().unwrap_or("").contains("not compatible"), "{}", major["refusals"]);
+    // The same refusal by key and arguments, for a page to say in its reader's language.
+    let why = &major["refusal_problems"][0];
+    assert_eq!(why["code"], "refusal.migration.not_compatible", "{why}");
+    assert_eq!((why["args"]["to"].as_str(), why["args"]["current"].as_str()), (Some("2.0.0"), Some("1.1.0")));
     assert_eq!(major["scores"][0]["values"][2]["after"], "red");
 }
 

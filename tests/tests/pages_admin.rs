@@ -251,6 +251,15 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     assert!(!server.data().join("packs/rs/1.0.2").exists(), "nothing of 1.0.2 is kept");
     // The refusal is shown at the list's address: the language switch comes back to the list.
     assert!(html.contains(r#"name="back" value="/admin/packs""#), "{html}");
+    // In Serbian, the refusal and each code's meaning in Serbian words (the checker's own
+    // detail stays beside it, marked as English).
+    let _ = page(&server, &admin, "/admin/packs?lang=sr-Latn");
+    let serbian = upload(&server, &admin, Some(&admin.csrf), "rs-1.0.2.tar.gz", &std::fs::read(&broken).expect("read"));
+    assert_eq!(serbian.status, 422, "{}", serbian.text());
+    let serbian = unescape(&serbian.text());
+    assert!(serbian.contains("datoteka nije ispravan RON ili nema očekivani oblik"), "{serbian}");
+    assert!(serbian.contains(r#"<span class="message" lang="en">"#), "{serbian}");
+    let _ = page(&server, &admin, "/admin/packs?lang=en");
 
     // Without the form's CSRF token nothing is installed.
     let good = std::fs::read(good_archive(work.path())).expect("read");
@@ -303,6 +312,8 @@ fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     let romanian = unescape(&page(&server, &admin, "/plans/plan-1/migration?to=1.0.1&lang=ro"));
     assert!(romanian.contains("De la versiunea 1.0.0 la 1.0.1: corectură (doar text)."), "{romanian}");
     assert!(romanian.contains("Mută planul pe versiunea 1.0.1"), "{romanian}");
+    assert!(romanian.contains("doar text (titluri, texte de ajutor, etichete, traduceri)"), "why a patch: {romanian}");
+    assert!(!romanian.contains("wording only"), "no English reason on a Romanian page: {romanian}");
     let _ = page(&server, &admin, "/admin/packs?lang=en");
 
     // A version that is not installed, or not a version: the pages say so.

@@ -71,7 +71,12 @@ fn cell(html: &str, p: i64, i: i64) -> &str {
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    text.replace("&#x3D;", "=")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 /// The colour the pack gives a value word (read from its manifest's `presentation`).
@@ -267,6 +272,29 @@ fn documents_are_delivered_drafts_or_empty_and_download_as_html() {
     let unknown = get(&server, &head, &format!("/plans/{plan}/documents/no_such_document/view"));
     assert_eq!(unknown.status, 404);
 
+    // Each delivery is kept: the copy its event issued, linked from the documents page and
+    // from that event in the plan's history.
+    let deliveries = attrs(&html, "data-delivery");
+    let seq = deliveries.first().expect("the adoption decision's delivery is listed").clone();
+    let copy = format!("/plans/{plan}/documents/adoption_decision/view?language=en&delivery={seq}");
+    assert!(unescape(&html).contains(&copy), "the documents page links delivery {seq} as {copy}");
+    let history = unescape(&page(&server, &head, &format!("/plans/{plan}?lang=en")));
+    let entry = history.split(&format!("data-seq=\"{seq}\"")).nth(1).expect("the delivering event is in the history");
+    let entry = &entry[..entry.find("</li>").expect("entry ends")];
+    assert!(entry.contains("data-document=\"adoption_decision\""), "{entry}");
+    assert!(entry.contains(&copy), "{entry}");
+    let issued = get(&server, &head, &copy);
+    assert_eq!(issued.status, 200);
+    assert!(!issued.text().contains("class=\"draft-mark\""), "an issued copy is not a draft");
+    let pdf = get(&server, &head, &copy.replace("/view?", "/pdf?"));
+    assert_eq!(pdf.status, 200);
+    let name = pdf.header("content-disposition").unwrap_or_default();
+    assert!(name.contains(&format!("-adoption_decision-{seq}-en.pdf")), "{name}");
+    let not_issued = format!("/plans/{plan}/documents/annual_report/view?delivery={seq}");
+    assert_eq!(get(&server, &head, &not_issued).status, 404, "that event issued no annual report");
+    let garbage = format!("/plans/{plan}/documents/adoption_decision/view?delivery=first");
+    assert_eq!(get(&server, &head, &garbage).status, 404);
+
     // A plan just started has nothing filled in: its decisions are not printed as empty shells.
     server.expect(
         201,
@@ -446,6 +474,31 @@ fn only_the_agency_and_administrators_see_the_dashboard_and_the_agency_writes_no
         body.as_bytes(),
     );
     assert_eq!(posted.status, 403, "{}", posted.text());
+    // Nor import a sheet into it, nor answer its questionnaire as if an employee.
+    let boundary = "agency-test-boundary";
+    let sheet = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"target\"\r\n\r\nrisky_processes.processes:identify_processes\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\n\r\narea,process\nA,B\n\r\n\
+         --{boundary}--\r\n",
+        agency.csrf
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let imported = server.raw(
+        "POST",
+        &format!("/plans/{plan_a}/import"),
+        &[("Cookie", &agency.cookie), ("Content-Type", &content_type)],
+        sheet.as_bytes(),
+    );
+    assert_eq!(imported.status, 403, "an agency's import: {}", imported.text());
+    let answer = format!("_csrf={}", agency.csrf);
+    let answered = server.raw(
+        "POST",
+        &format!("/plans/{plan_a}/questionnaire/answer_questionnaire"),
+        &[("Cookie", &agency.cookie), ("Content-Type", "application/x-www-form-urlencoded")],
+        answer.as_bytes(),
+    );
+    assert_eq!(answered.status, 403, "an agency's answer: {}", answered.text());
     // Nothing was recorded.
     let history = server.expect(200, "GET", &format!("/api/v1/plans/{plan_a}/history"), Some(&server.admin), None);
     assert_eq!(history["items"].as_array().map(Vec::len), Some(2), "{history}");

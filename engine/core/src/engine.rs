@@ -40,7 +40,7 @@ use sha2::{Digest, Sha256};
 use crate::date::{Date, now_rfc3339};
 use crate::deadline::{self, DueItem};
 use crate::definition::Workflow;
-use crate::error::{EngineError, NotFound};
+use crate::error::{EngineError, NotFound, Problem};
 use crate::executor::{self, Command, Facts, Mode, Refusal};
 use crate::guard;
 use crate::message::Message;
@@ -763,7 +763,7 @@ impl Engine {
         }
         let reasons = migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref));
         if !reasons.is_empty() {
-            return Err(refuse(reasons));
+            return Err(refuse(reasons.iter().map(|p| migration_refusal_text(to, p)).collect()));
         }
         // What the move changes for this plan, for the audit trail.
         let preview = self.preview(&plan, to)?;
@@ -1540,33 +1540,49 @@ impl PluginRunner for PackPlugins<'_> {
     }
 }
 
-/// Why a plan cannot move from `current` to `to` (empty when it can).
-fn migration_problems(plan: &Plan, current: &Version, to: &Version, target: Option<&Workflow>) -> Vec<String> {
+/// Why a plan cannot move from `current` to `to` (empty when it can): the
+/// move's own problems (`refusal.migration.*`, no path) and, by path, the
+/// plan's data the new version would not accept. Kept as sentences with
+/// keys so a page says them in its reader's language.
+fn migration_problems(plan: &Plan, current: &Version, to: &Version, target: Option<&Workflow>) -> Vec<Problem> {
     let mut reasons = Vec::new();
+    let refusal = |key| Problem::new("", Message::new(key).arg("to", to).arg("current", current));
     if to <= current {
-        reasons.push(format!("{to} is not newer than the plan's version {current}"));
+        reasons.push(refusal("refusal.migration.not_newer"));
     }
     let compatible = semver::VersionReq::parse(&format!("^{current}")).is_ok_and(|req| req.matches(to));
     if to > current && !compatible {
-        reasons.push(format!(
-            "{to} is not compatible with {current} under semver (a major change); finish this plan on {current} or start a new plan"
-        ));
+        reasons.push(refusal("refusal.migration.not_compatible"));
     }
     let Some(workflow) = target else {
-        reasons.push(format!("version {to} has no workflow `{}`", plan.meta.workflow));
+        let missing = Message::new("refusal.migration.no_workflow").arg("to", to).arg("workflow", &plan.meta.workflow);
+        reasons.push(Problem::new("", missing));
         return reasons;
     };
     if workflow.state(&plan.state).is_none() {
-        reasons.push(format!("version {to} has no state `{}`, where the plan is now", plan.state));
+        let missing = Message::new("refusal.migration.no_state").arg("to", to).arg("state", &plan.state);
+        reasons.push(Problem::new("", missing));
     }
     let forms: Vec<String> = plan.data.keys().cloned().collect();
     for form in forms.iter().filter(|f| workflow.form(f).is_none()) {
-        reasons.push(format!("version {to} has no form `{form}`, which holds data of this plan"));
+        let missing = Message::new("refusal.migration.no_form").arg("to", to).arg("form", form);
+        reasons.push(Problem::new(form.as_str(), missing));
     }
     let known: Vec<String> = forms.into_iter().filter(|f| workflow.form(f).is_some()).collect();
     let data = Value::Object(
         plan.data.iter().filter(|(k, _)| known.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
     );
-    reasons.extend(guard::validate_payload(workflow, &known, &data).into_iter().map(|p| format!("under {to}, {p}")));
+    reasons.extend(guard::validate_payload(workflow, &known, &data));
     reasons
+}
+
+/// A migration refusal in English, as the CLI and the API's `refusals`
+/// say it: the plan's data problems prefixed by the version they fail
+/// under.
+pub(crate) fn migration_refusal_text(to: &Version, problem: &Problem) -> String {
+    if problem.code.starts_with("refusal.migration.") {
+        problem.message.clone()
+    } else {
+        format!("under {to}, {}", problem.message)
+    }
 }

@@ -13,8 +13,9 @@ use std::fmt;
 use serde::Serialize;
 
 /// Every sentence the engine can say, by key, in English. `{name}` is an
-/// argument. The table is documented for pack authors in
-/// `jurisdictions/README.md` (section "Engine messages").
+/// argument. A pack's locale may translate any key (`jurisdictions/README.md`,
+/// "Locales"); the pages' words (`templates/pages/words/`) translate every
+/// one, which a test of the server checks.
 pub const ENGLISH: &[(&str, &str)] = &[
     // Payload validation (a field's value against its definition).
     ("problem.input", "{message}"),
@@ -79,6 +80,14 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("refusal.plugin", "the check `{plugin}` refused: {reason}"),
     ("refusal.score", "scoring with `{plugin}` failed: {reason}"),
     ("refusal.migration", "the plan cannot move to version {to}: {reasons}"),
+    ("refusal.migration.not_newer", "{to} is not newer than the plan's version {current}"),
+    (
+        "refusal.migration.not_compatible",
+        "{to} is not compatible with {current} under semver (a major change); finish this plan on {current} or start a new plan",
+    ),
+    ("refusal.migration.no_workflow", "version {to} has no workflow `{workflow}`"),
+    ("refusal.migration.no_state", "version {to} has no state `{state}`, where the plan is now"),
+    ("refusal.migration.no_form", "version {to} has no form `{form}`, which holds data of this plan"),
     // Deadline words.
     ("deadline.upcoming", "due in {days} days"),
     ("deadline.due_today", "due today"),

@@ -39,7 +39,7 @@ pub struct MigrationPreview {
     /// Each of the plan's scores, recomputed before and after.
     pub scores: Vec<ScoreComparison>,
     /// Why `migrate` refuses this move; empty when it goes through.
-    pub refusals: Vec<String>,
+    pub refusals: Vec<Problem>,
 }
 
 /// The plan's state in both versions.

@@ -112,6 +112,9 @@ pub struct MigrationPreviewView {
     /// Whether `migrate` moves the plan (false: `refusals` say why not).
     pub allowed: bool,
     pub refusals: Vec<String>,
+    /// The same refusals with their message keys and arguments (and a
+    /// path for the plan's data), to say them in another language.
+    pub refusal_problems: Vec<Problem>,
 }
 
 /// The plan's state in both versions.
@@ -225,7 +228,8 @@ impl From<&MigrationPreview> for MigrationPreviewView {
             incomplete: p.incomplete.clone(),
             scores: p.scores.iter().map(ScoreComparisonView::from).collect(),
             allowed: p.refusals.is_empty(),
-            refusals: p.refusals.clone(),
+            refusals: p.refusals.iter().map(|r| crate::engine::migration_refusal_text(&p.to, r)).collect(),
+            refusal_problems: p.refusals.clone(),
         }
     }
 }

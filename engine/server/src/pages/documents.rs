@@ -102,6 +102,27 @@ fn document_language(pack: &Pack, lang: &str, pairs: &[(String, String)]) -> Str
         .unwrap_or_else(|| pack_language(pack, lang))
 }
 
+/// The documents the plan's event `seq` issued, each linked as the copy
+/// that event issued (for the plan's history), in the page's language or
+/// the pack's nearest.
+pub fn issued_links(plan: &Plan, pack: &Pack, lang: &str, seq: u64) -> Vec<Value> {
+    let language = document_language(pack, lang, &[]);
+    let base = format!("/plans/{}/documents", plan.meta.id);
+    plan.documents
+        .iter()
+        .filter(|d| d.seq == seq)
+        .map(|d| {
+            let copy = format!("?language={language}&delivery={seq}");
+            json!({
+                "id": d.id,
+                "title": title(pack, &d.id, &language),
+                "view": format!("{base}/{}/view{copy}", d.id),
+                "pdf": format!("{base}/{}/pdf{copy}", d.id),
+            })
+        })
+        .collect()
+}
+
 pub fn documents_context(
     plan: &Plan,
     workflow: &Workflow,
@@ -130,7 +151,17 @@ pub fn documents_context(
                 Standing::Delivered(list) => (
                     "delivered",
                     list.iter()
-                        .map(|(seq, date)| json!({"seq": seq, "date": date.to_string(), "event": event_title(*seq)}))
+                        .map(|(seq, date)| {
+                            let copy = format!("{query}&delivery={seq}");
+                            json!({
+                                "seq": seq,
+                                "date": date.to_string(),
+                                "event": event_title(*seq),
+                                "view": format!("{base}/{doc}/view{copy}"),
+                                "html": format!("{base}/{doc}/html{copy}"),
+                                "pdf": format!("{base}/{doc}/pdf{copy}"),
+                            })
+                        })
                         .collect(),
                 ),
                 Standing::Draft => ("draft", Vec::new()),
@@ -195,16 +226,52 @@ pub fn mark_draft(html: &str, words: &str) -> String {
     out
 }
 
-/// A rendered document (marked when a draft) and its language, or the
-/// page that says why there is none (404, or 409 when nothing is filled in).
+/// A rendered document and the name its downloads take.
+struct Rendered {
+    html: String,
+    /// `{plan}-{document}[-{delivery}]-{language}`.
+    name: String,
+    page: PageSetup,
+}
+
+/// The copy of a document that the event numbered `delivery` issued, as
+/// the plan's history and the documents page link it; 404 when that event
+/// issued no such document.
+async fn issued_copy(
+    state: &AppState,
+    user: &PageUser,
+    (id, document, delivery): (&str, &str, &str),
+    pairs: &[(String, String)],
+) -> Result<Rendered, Response> {
+    let not_found = || user.fail(Fail::NotFound).into_response();
+    let seq: u64 = delivery.parse().map_err(|_| not_found())?;
+    let lang = user.lang;
+    let pairs = pairs.to_vec();
+    let language = with_plan(state, user, id, move |_, _, pack, _| document_language(pack, lang, &pairs))
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let engine = state.engine.clone();
+    let (plan_id, doc, language_for) = (id.to_string(), document.to_string(), language.clone());
+    let rendered = blocking(move || Ok(engine.render_issued(&plan_id, &doc, seq, Some(&language_for))?))
+        .await
+        .map_err(|e| user.api(e).into_response())?;
+    Ok(Rendered { html: rendered.html, name: format!("{id}-{document}-{seq}-{language}"), page: rendered.page })
+}
+
+/// A rendered document (marked when a draft; the copy an event issued
+/// when the query names its `delivery`), or the page that says why there
+/// is none (404, or 409 when nothing is filled in).
 async fn rendered(
     state: &AppState,
     user: &PageUser,
     id: &str,
     document: &str,
     query: Option<&str>,
-) -> Result<(String, String, PageSetup), Response> {
+) -> Result<Rendered, Response> {
     let pairs = query_pairs(query);
+    if let Some((_, delivery)) = pairs.iter().find(|(k, _)| k == "delivery") {
+        return issued_copy(state, user, (id, document, delivery), &pairs).await;
+    }
     let lang = user.lang;
     let doc = document.to_string();
     let (standing, language, known) = with_plan(state, user, id, move |plan, workflow, pack, _| {
@@ -240,7 +307,7 @@ async fn rendered(
     } else {
         rendered.html
     };
-    Ok((html, language, rendered.page))
+    Ok(Rendered { html, name: format!("{id}-{document}-{language}"), page: rendered.page })
 }
 
 fn html_page(html: String) -> Response {
@@ -258,8 +325,8 @@ async fn view(
     Path((id, document)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Response> {
-    let (html, _, _) = rendered(&state, &user, &id, &document, query.as_deref()).await?;
-    Ok(html_page(html))
+    let document = rendered(&state, &user, &id, &document, query.as_deref()).await?;
+    Ok(html_page(document.html))
 }
 
 /// The document as an HTML file to keep.
@@ -269,8 +336,8 @@ async fn html(
     Path((id, document)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Response> {
-    let (html, language, _) = rendered(&state, &user, &id, &document, query.as_deref()).await?;
-    let mut response = download("text/html; charset=utf-8", &format!("{id}-{document}-{language}.html"), html);
+    let document = rendered(&state, &user, &id, &document, query.as_deref()).await?;
+    let mut response = download("text/html; charset=utf-8", &format!("{}.html", document.name), document.html);
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCUMENT_CSP));
     Ok(response)
 }
@@ -294,9 +361,9 @@ async fn pdf(
     Path((id, document)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Response> {
-    let (html, language, page) = rendered(&state, &user, &id, &document, query.as_deref()).await?;
+    let Rendered { html, name, page } = rendered(&state, &user, &id, &document, query.as_deref()).await?;
     match blocking(move || Ok(typeset(&html, &page))).await.map_err(|e| user.api(e).into_response())? {
-        Some(bytes) => Ok(download("application/pdf", &format!("{id}-{document}-{language}.pdf"), bytes)),
+        Some(bytes) => Ok(download("application/pdf", &format!("{name}.pdf"), bytes)),
         None => {
             let context = json!({
                 "title": word(user.lang, "documents.pdf_unavailable"),

@@ -257,6 +257,7 @@ pub fn plan_panel(
                 let event = title_of(format!("event.{}", e.event), &e.event);
                 json!({
                     "seq": e.seq,
+                    "documents": super::documents::issued_links(plan, &pack, lang, e.seq),
                     "text": word_with(lang, "plan.history.by", &[
                         ("event", event),
                         ("role", role_title(Some(&labels), &e.role)),

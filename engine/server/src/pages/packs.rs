@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use integritas_core::engine::Engine;
+use integritas_core::error::Problem;
 use integritas_core::pack::{InstallError, Pack};
 use integritas_core::projection::Plan;
 use integritas_core::store::{Effect, Event};
@@ -283,6 +284,7 @@ fn refusal(lang: &str, file: &str, e: InstallError) -> Refusal {
                     json!({
                         "where": format!("{}:{}:{}", d.file, d.line, d.column),
                         "code": d.code,
+                        "meaning": word(lang, &format!("diagnostic.{}", d.code)),
                         "element": d.element,
                         "message": d.message,
                         "hint": d.hint,
@@ -461,7 +463,7 @@ fn preview_context(
                 "change": word(lang, &format!("migration.change.{}", c.change)),
                 "class": class(c.class),
                 "class_id": c.class,
-                "why": c.why,
+                "why": word(lang, &format!("diff.rule.{}", c.rule)),
             })
         })
         .collect();
@@ -500,7 +502,7 @@ fn preview_context(
             ("patch", p.changes.counts.patch.to_string()),
         ]),
         "allowed": p.allowed,
-        "refusals": p.refusals,
+        "refusals": p.refusal_problems.iter().map(|r| refusal_text(r, &p.to, translate, lang)).collect::<Vec<_>>(),
         "state": state_text,
         "events_after": events_after,
         "data": problems(&p.data),
@@ -508,6 +510,17 @@ fn preview_context(
         "scores": scores,
         "changes": changes,
     })
+}
+
+/// Why the move is refused, in the page's language: the move's own reason,
+/// or a value of the plan the new version would not accept, with its path.
+fn refusal_text(problem: &Problem, to: &str, translate: &dyn Fn(&str) -> Option<String>, lang: &str) -> String {
+    let sentence = problem.render(translate);
+    if problem.code.starts_with("refusal.migration.") {
+        sentence
+    } else {
+        word_with(lang, "migration.refusal.data", &[("version", to.to_string()), ("problem", sentence)])
+    }
 }
 
 /// POST `/plans/{id}/migration` (`_csrf`, `to`): moves the plan, as
