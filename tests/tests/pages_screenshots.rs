@@ -18,12 +18,14 @@ use serde_json::json;
 
 /// The pages a coordinator and an agency analyst use most, under a plan
 /// (`{plan}`), an institution (`{institution}`) or a jurisdiction (`{pack}`).
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 8] = [
     ("home", "/institutions/{institution}"),
     ("plan", "/plans/{plan}"),
     ("register", "/plans/{plan}/register"),
     ("measures", "/plans/{plan}/measures"),
     ("documents", "/plans/{plan}/documents"),
+    ("import", "/plans/{plan}/import"),
+    ("exports", "/plans/{plan}/exports"),
     ("dashboard", "/agency/{pack}"),
 ];
 
