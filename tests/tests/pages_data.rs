@@ -436,16 +436,37 @@ fn the_dashboard_lists_checks_sorts_filters_and_exports() {
     assert_eq!(order(&page(&server, &agency, "/agency/rs?q=grad+a")), ["grad-a"]);
     assert_eq!(attrs(&page(&server, &agency, "/agency/rs?obliged=no"), "data-institution"), ["mala-e"]);
 
-    // The CSV holds every selected institution with its checks in words.
-    let csv = get(&server, &agency, "/agency/rs/export.csv?sort=coordinator_later&obliged=yes&lang=en");
+    // The CSV and the XLSX hold every selected institution with its checks in words, the
+    // same rows; the JSON names each value by its column.
+    let query = "sort=coordinator_later&obliged=yes&lang=en";
+    let csv = get(&server, &agency, &format!("/agency/rs/export.csv?{query}"));
     assert_eq!(csv.status, 200);
-    let text = csv.text();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4, "a header and the three obliged bodies with a plan: {text}");
-    assert!(lines[1].starts_with("\"grad-b\",\"Grad B\",\"yes\""), "{text}");
-    assert!(lines[1].contains("\"overdue\""), "{text}");
-    assert!(lines[2].contains("\"met late\""), "{text}");
-    assert!(lines[3].contains("\"met on time\""), "{text}");
+    let xlsx = get(&server, &agency, &format!("/agency/rs/export.xlsx?{query}"));
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.header("content-disposition").is_some_and(|d| d.contains("rs-institutions.xlsx")));
+    let texts = |sheet: integritas_exchange::Sheet| -> Vec<Vec<String>> {
+        let trimmed = |cells: Vec<integritas_exchange::Cell>| {
+            let mut texts: Vec<String> = cells.iter().map(|c| c.text()).collect();
+            while texts.last().is_some_and(String::is_empty) {
+                texts.pop();
+            }
+            texts
+        };
+        sheet.rows.into_iter().map(|(_, cells)| trimmed(cells)).collect()
+    };
+    let from_csv = texts(integritas_exchange::sheet::read_csv(csv.text().as_bytes()).expect("the CSV reads"));
+    let from_xlsx = texts(integritas_exchange::sheet::read_xlsx(&xlsx.body).expect("the XLSX reads"));
+    assert_eq!(from_csv.len(), 4, "a header and the three obliged bodies with a plan: {from_csv:?}");
+    assert_eq!(from_csv[1][..3], ["grad-b", "Grad B", "yes"], "{from_csv:?}");
+    assert!(from_csv[1].iter().any(|c| c == "overdue"), "{from_csv:?}");
+    assert!(from_csv[2].iter().any(|c| c == "met late"), "{from_csv:?}");
+    assert!(from_csv[3].iter().any(|c| c == "met on time"), "{from_csv:?}");
+    assert_eq!(from_xlsx, from_csv, "the XLSX holds what the CSV holds");
+    let json = get(&server, &agency, &format!("/agency/rs/export.json?{query}")).json();
+    let rows = json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3);
+    assert_eq!((rows[0]["institution_id"].as_str(), rows[0]["obliged"].as_str()), (Some("grad-b"), Some("yes")));
+    assert_eq!(json["columns"][1]["title"], "Institution", "{json}");
 }
 
 #[test]

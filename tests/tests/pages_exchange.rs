@@ -267,6 +267,16 @@ fn a_sheet_with_bad_rows_is_refused_row_by_row_and_saves_nothing_then_a_good_one
     let as_head = [("_csrf", head.csrf.as_str()), ("target", TARGET), ("_as", "head")];
     assert_eq!(upload(&server, &head, &path, &as_head, ("r.xlsx", &bad[..])).status, 403);
     assert_eq!(history_len(&server, &plan), before, "nothing recorded by any of them");
+    // A sheet over the import's limit (larger than the pages' 1 MiB, as sheets with styles
+    // are, is taken): refused on the page, in the user's language, nothing recorded.
+    let heavy = vec![b'x'; 2 * 1024 * 1024];
+    let read = upload(&server, &manager, &path, &fields, ("registar.csv", &heavy[..]));
+    assert_eq!(read.status, 422, "a 2 MiB sheet is read (and refused for its content only)");
+    let huge = vec![b'x'; 9 * 1024 * 1024];
+    let too_large = upload(&server, &manager, &path, &fields, ("registar.xlsx", &huge[..]));
+    assert_eq!(too_large.status, 413, "{}", too_large.text());
+    assert!(too_large.text().contains("veća od dozvoljenih 8 MB"), "{}", too_large.text());
+    assert_eq!(history_len(&server, &plan), before, "nothing recorded for the large sheets");
 
     // A good CSV (as a spreadsheet saves it, `;`-separated): fired, the register holds its rows.
     let mut csv = String::from("\u{feff}");

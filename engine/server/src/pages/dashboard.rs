@@ -27,9 +27,12 @@ use integritas_core::engine::Engine;
 use integritas_core::pack::Pack;
 use integritas_core::store::Institution;
 use integritas_core::summary::PlanSummary;
+use integritas_exchange::export::{self, Column as ExportColumn, Table};
+use integritas_exchange::{Cell, Format};
 use serde_json::{Value, json};
 
-use super::register::{csv, download, label, query_pairs, with_params};
+use super::exchange::{content_type, extension};
+use super::register::{download, label, query_pairs, with_params};
 use super::{Fail, PageError, PageUser, pack_labels, render, word, word_with};
 use crate::error::ApiError;
 use crate::state::{AppState, blocking};
@@ -46,7 +49,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/agency", get(agency_index))
         .route("/agency/{jurisdiction}", get(dashboard_page))
-        .route("/agency/{jurisdiction}/export.csv", get(dashboard_csv))
+        .route("/agency/{jurisdiction}/export.csv", export_route(Format::Csv))
+        .route("/agency/{jurisdiction}/export.xlsx", export_route(Format::Xlsx))
+        .route("/agency/{jurisdiction}/export.json", export_route(Format::Json))
 }
 
 /// Where a check stands for an institution today.
@@ -410,6 +415,8 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
         .map(|s| json!({"value": s.id(), "label": check_word(lang, *s), "selected": ask.check.as_ref().is_some_and(|(_, c)| c == s)}))
         .collect();
     let page_link = |p: usize| with_params(&base, pairs, &[("page", Some(&p.to_string()))]);
+    let export_link = |ext: &str| json!({"href": with_params(&format!("{base}/export.{ext}"), pairs, &[("page", None)]), "label": ext.to_uppercase()});
+    let exports: Vec<Value> = ["csv", "xlsx", "json"].into_iter().map(export_link).collect();
     json!({
         "title": word_with(lang, "dashboard.title", &[("pack", label(&labels, "pack.title", pack.id()))]),
         "today": today.to_string(),
@@ -436,46 +443,63 @@ pub fn dashboard_context(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(Stri
         "pages": pages,
         "previous": (page > 1).then(|| page_link(page - 1)),
         "next": (page < pages).then(|| page_link(page + 1)),
-        "csv": with_params(&format!("{base}/export.csv"), pairs, &[("page", None)]),
+        "exports": exports,
         "clear": base,
     })
 }
 
-/// The selected lines as CSV (every page), in the user's language.
-pub fn dashboard_csv_text(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(String, String)]) -> String {
+/// The selected lines (every page) as a table to export, in the user's
+/// language: each check in words with the date it turns on.
+pub fn dashboard_table(pack: &Pack, lines: &[Line], lang: &str, pairs: &[(String, String)]) -> Table {
     let labels = pack_labels(pack, lang);
     let columns = columns(pack, &labels);
     let ask = Ask { page: 1, ..Ask::of(pairs) };
+    let column = |id: &str, title: String| ExportColumn { id: id.to_string(), title };
     let mut header = vec![
-        word(lang, "dashboard.institution_id"),
-        word(lang, "dashboard.institution"),
-        word(lang, "dashboard.obliged"),
-        word(lang, "dashboard.plan"),
-        word(lang, "dashboard.state"),
+        column("institution_id", word(lang, "dashboard.institution_id")),
+        column("institution", word(lang, "dashboard.institution")),
+        column("obliged", word(lang, "dashboard.obliged")),
+        column("plan", word(lang, "dashboard.plan")),
+        column("state", word(lang, "dashboard.state")),
     ];
     let shown = visible(lines, &columns);
     for c in shown.iter().map(|i| &columns[*i]) {
-        header.push(c.title.clone());
-        header.push(format!("{} — {}", c.title, word(lang, "dashboard.date")));
+        header.push(column(&c.key, c.title.clone()));
+        header.push(column(&format!("{}.date", c.key), format!("{} — {}", c.title, word(lang, "dashboard.date"))));
     }
-    let rows: Vec<Vec<String>> = select(lines, &columns, &ask)
+    let text = |t: String| if t.is_empty() { Cell::Empty } else { Cell::Text(t) };
+    let rows: Vec<Vec<Cell>> = select(lines, &columns, &ask)
         .into_iter()
         .map(|l| {
             let mut row = vec![
-                l.institution.id.clone(),
-                l.institution.name.clone(),
-                word(lang, &format!("dashboard.obliged.{}", obliged_word(l.obliged))),
-                l.plan.clone().unwrap_or_default(),
-                l.state.as_ref().map(|s| label(&labels, &format!("state.{s}"), s)).unwrap_or_default(),
+                text(l.institution.id.clone()),
+                text(l.institution.name.clone()),
+                text(word(lang, &format!("dashboard.obliged.{}", obliged_word(l.obliged)))),
+                text(l.plan.clone().unwrap_or_default()),
+                text(l.state.as_ref().map(|s| label(&labels, &format!("state.{s}"), s)).unwrap_or_default()),
             ];
             for (check, date) in shown.iter().map(|i| &l.checks[*i]) {
-                row.push(check_word(lang, *check));
-                row.push(date.map(|d| d.to_string()).unwrap_or_default());
+                row.push(text(check_word(lang, *check)));
+                row.push(date.map_or(Cell::Empty, Cell::Date));
             }
             row
         })
         .collect();
-    csv(&header, &rows)
+    let json_rows: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let cells = header.iter().zip(row).map(|(c, cell)| (c.id.clone(), Value::from(cell.text())));
+            Value::Object(cells.collect())
+        })
+        .collect();
+    let json = json!({
+        "jurisdiction": pack.id(),
+        "language": lang,
+        "columns": header,
+        "rows": json_rows,
+    });
+    let name = word_with(lang, "dashboard.title", &[("pack", label(&labels, "pack.title", pack.id()))]);
+    Table { name, columns: header, rows, json }
 }
 
 async fn dashboard_page(
@@ -493,19 +517,37 @@ async fn dashboard_page(
     Ok(render(&user, "dashboard", context))
 }
 
-async fn dashboard_csv(
-    State(state): State<AppState>,
+/// The selected institutions (every page) as a CSV, XLSX or JSON file.
+async fn dashboard_export(
+    state: AppState,
     user: PageUser,
-    Path(jurisdiction): Path<String>,
-    RawQuery(query): RawQuery,
+    jurisdiction: String,
+    query: Option<String>,
+    format: Format,
 ) -> Result<Response, PageError> {
     let loaded = load(&state, &user, &jurisdiction).await?;
     let pairs = query_pairs(query.as_deref());
     let lang = user.lang;
-    let text = blocking(move || Ok(dashboard_csv_text(&loaded.pack, &loaded.lines, lang, &pairs)))
-        .await
-        .map_err(|e| user.api(e))?;
-    Ok(download("text/csv; charset=utf-8", &format!("{jurisdiction}-institutions.csv"), text))
+    let written =
+        blocking(move || Ok(export::write(&dashboard_table(&loaded.pack, &loaded.lines, lang, &pairs), format)))
+            .await
+            .map_err(|e| user.api(e))?;
+    let bytes = written.map_err(|e| {
+        tracing::error!("the dashboard could not be written as {format:?}: {e}");
+        user.fail(Fail::Internal)
+    })?;
+    let name = format!("{jurisdiction}-institutions.{}", extension(format));
+    Ok(download(content_type(format), &name, bytes))
+}
+
+/// The route of one export format of the dashboard.
+fn export_route(format: Format) -> axum::routing::MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              user: PageUser,
+              Path(jurisdiction): Path<String>,
+              RawQuery(query): RawQuery| { dashboard_export(state, user, jurisdiction, query, format) },
+    )
 }
 
 /// `/agency`: the jurisdictions the user supervises (straight to the one there is).

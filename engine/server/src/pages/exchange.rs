@@ -22,10 +22,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use integritas_core::definition::{FieldKind, Workflow};
 use integritas_core::error::EngineError;
 use integritas_core::executor::{Command, Refusal};
@@ -58,11 +59,21 @@ pub const TEMPLATES: [(&str, &str); 3] = [
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/plans/{id}/import", get(import_page).post(import_post))
+        .route("/plans/{id}/import", get(import_page))
         .route("/plans/{id}/exports", get(exports_page))
         .route("/plans/{id}/exports/{file}", get(export_file))
         .route("/calendar", get(calendar_page).post(calendar_post))
         .route("/calendar/{file}", get(calendar_feed))
+}
+
+/// The largest sheet the import page takes. Sheets with styles or a logo
+/// outgrow the pages' 1 MiB body limit, so the upload is served with the
+/// pack uploads (their timeout) under this limit of its own.
+pub const SHEET_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The import's upload: served beside the pack uploads, under [`SHEET_LIMIT`].
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/plans/{id}/import", post(import_post).layer(DefaultBodyLimit::max(SHEET_LIMIT)))
 }
 
 /// Record kind of the calendar feeds: sha256 of the secret → [`Feed`].
@@ -211,6 +222,7 @@ fn import_context(user: &PageUser, view: &ImportView) -> Value {
         "problems": view.problems,
         "count": view.problems.len(),
         "file": view.file,
+        "limit_mb": SHEET_LIMIT / (1024 * 1024),
     })
 }
 
@@ -273,18 +285,20 @@ struct Upload {
     bytes: Vec<u8>,
 }
 
-async fn read_upload(request: Request, state: &AppState, user: &PageUser) -> Result<Upload, PageError> {
-    let mut multipart = Multipart::from_request(request, state).await.map_err(|_| user.fail(Fail::BadRequest))?;
+/// The upload's fields and file; the status of a body that could not be
+/// read (413 when larger than [`SHEET_LIMIT`], else 400).
+async fn read_upload(request: Request, state: &AppState) -> Result<Upload, StatusCode> {
+    let mut multipart = Multipart::from_request(request, state).await.map_err(|e| e.status())?;
     let mut upload = Upload::default();
-    while let Some(field) = multipart.next_field().await.map_err(|_| user.fail(Fail::BadRequest))? {
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.status())? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
             FILE => {
                 upload.name = field.file_name().unwrap_or("").to_string();
-                upload.bytes = field.bytes().await.map_err(|_| user.fail(Fail::BadRequest))?.to_vec();
+                upload.bytes = field.bytes().await.map_err(|e| e.status())?.to_vec();
             }
             CSRF_FIELD | TARGET | ROLE => {
-                let text = field.text().await.map_err(|_| user.fail(Fail::BadRequest))?;
+                let text = field.text().await.map_err(|e| e.status())?;
                 match name.as_str() {
                     CSRF_FIELD => upload.csrf = text,
                     TARGET => upload.target = text,
@@ -296,6 +310,26 @@ async fn read_upload(request: Request, state: &AppState, user: &PageUser) -> Res
         }
     }
     Ok(upload)
+}
+
+/// The import page again, saying the sheet was too large (413); nothing
+/// was read, so nothing is recorded.
+async fn sheet_too_large(state: &AppState, user: &PageUser, plan_id: &str) -> Result<Response, PageError> {
+    let (workflow, labels, offered, roles) = import_choices(state, user, plan_id).await?;
+    let mb = (SHEET_LIMIT / (1024 * 1024)).to_string();
+    let view = ImportView {
+        plan: plan_id,
+        labels: &labels,
+        workflow: &workflow,
+        offered,
+        roles,
+        chosen: None,
+        problems: vec![sheet_wide(word_with(user.lang, "exchange.too_large", &[("mb", mb)]))],
+        file: None,
+    };
+    let mut response = render(user, "import", import_context(user, &view));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    Ok(response)
 }
 
 /// The sheet's format: from its file name, else from its first bytes.
@@ -332,7 +366,11 @@ async fn import_post(
 ) -> Result<Response, PageError> {
     let (mut parts, body) = request.into_parts();
     let user = PageUser::from_request_parts(&mut parts, &state).await?;
-    let upload = read_upload(Request::from_parts(parts, body), &state, &user).await?;
+    let upload = match read_upload(Request::from_parts(parts, body), &state).await {
+        Ok(upload) => upload,
+        Err(StatusCode::PAYLOAD_TOO_LARGE) => return sheet_too_large(&state, &user, &plan_id).await,
+        Err(_) => return Err(user.fail(Fail::BadRequest)),
+    };
     if !same_secret(&upload.csrf, &user.csrf) {
         return Err(user.fail(Fail::Csrf));
     }
@@ -430,6 +468,12 @@ async fn import_post(
 
 // ------------------------------------------------------------- exports
 
+/// Links to one table or report (`name`) of a plan in each export format.
+pub fn export_links(plan: &str, name: &str) -> Vec<Value> {
+    let link = |ext: &str| json!({"href": format!("/plans/{plan}/exports/{name}.{ext}"), "label": ext.to_uppercase()});
+    ["csv", "xlsx", "json"].into_iter().map(link).collect()
+}
+
 /// What an export names: a table (`form.field`) or a report (`scores.<output>`).
 enum Exported {
     Table(TablePath),
@@ -454,14 +498,7 @@ async fn exports_page(
     let lang = user.lang;
     let context = with_plan(&state, &user, &plan_id, move |plan, workflow, pack, _| {
         let labels = pack_labels(pack, lang);
-        let files = |name: &str| -> Vec<Value> {
-            ["csv", "xlsx", "json"]
-                .iter()
-                .map(|ext| {
-                    json!({"href": format!("/plans/{}/exports/{name}.{ext}", plan.meta.id), "label": ext.to_uppercase()})
-                })
-                .collect()
-        };
+        let files = |name: &str| export_links(&plan.meta.id, name);
         let mut tables = Vec::new();
         for form in &workflow.def().forms {
             if workflow.anonymous_filler(&form.id).is_some() {

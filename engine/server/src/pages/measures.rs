@@ -207,12 +207,6 @@ pub fn tracker(plan: &Plan, workflow: &Workflow, labels: &Labels, today: Date) -
     })
 }
 
-/// Links to the tracker's table as each export format.
-fn export_links(plan: &str, path: &str) -> Vec<Value> {
-    let link = |ext: &str| json!({"href": format!("/plans/{plan}/exports/{path}.{ext}"), "label": ext.to_uppercase()});
-    ["csv", "xlsx", "json"].into_iter().map(link).collect()
-}
-
 /// The page's context.
 pub fn measures_context(plan: &Plan, workflow: &Workflow, pack: &Pack, lang: &str, today: Date) -> Value {
     let labels = pack_labels(pack, lang);
@@ -224,7 +218,7 @@ pub fn measures_context(plan: &Plan, workflow: &Workflow, pack: &Pack, lang: &st
         "import": format!("/plans/{}/import", plan.meta.id),
         "exports": format!("/plans/{}/exports", plan.meta.id),
         "tracker": tracker.map(|t| json!({
-            "files": export_links(&plan.meta.id, &t.path),
+            "files": super::exchange::export_links(&plan.meta.id, &t.path),
             "columns": t.columns,
             "status_title": if t.status_title.is_empty() { word(lang, "measures.realisation") } else { t.status_title },
             "reason_title": if t.reason_title.is_empty() { word(lang, "measures.reason") } else { t.reason_title },

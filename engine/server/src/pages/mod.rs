@@ -105,10 +105,10 @@ pub fn routes() -> Router<AppState> {
         .merge(exchange::routes())
 }
 
-/// Page routes that take a pack archive: served with the API's upload
-/// route, under its body limit and timeout.
+/// Page routes that take an upload (a pack archive, a sheet): served with
+/// the API's upload route, under its timeout and their own body limits.
 pub fn upload_routes() -> Router<AppState> {
-    packs::upload_routes()
+    packs::upload_routes().merge(exchange::upload_routes())
 }
 
 /// Page templates embedded in the binary: (name, source).

@@ -594,20 +594,6 @@ pub fn register_table(
     Some(table)
 }
 
-/// A CSV file (RFC 4180: every field quoted, CRLF line ends, UTF-8 with a
-/// byte-order mark so spreadsheet programs read the letters right).
-pub fn csv(header: &[String], rows: &[Vec<String>]) -> String {
-    let line = |cells: &[String]| {
-        cells.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(",") + "\r\n"
-    };
-    let mut out = String::from("\u{feff}");
-    out.push_str(&line(header));
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
-}
-
 /// A download: the bytes with their type and file name.
 pub fn download(content_type: &'static str, name: &str, body: impl Into<axum::body::Body>) -> Response {
     let mut response = axum::body::Body::into_response(body.into());
