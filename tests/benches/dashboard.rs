@@ -13,7 +13,7 @@
 //! script, not a test: it asserts nothing but the answers' status and
 //! prints the figures: the first request (the engine loads its plan
 //! summaries), the median and worst of the following ones, a sorted and a
-//! filtered page, the CSV of every institution, and the process's resident
+//! filtered page, the CSV, XLSX and JSON of every institution, and the process's resident
 //! memory (now and at its peak, from `/proc/self/status`).
 
 use std::net::SocketAddr;
@@ -222,6 +222,8 @@ fn main() {
     let mut filtered: Vec<Duration> =
         (0..requests.min(10)).map(|_| timed("/agency/me?check=annual_report&status=no_plan&q=1").0).collect();
     let (csv, csv_bytes) = timed("/agency/me/export.csv");
+    let (xlsx, xlsx_bytes) = timed("/agency/me/export.xlsx");
+    let (json_file, json_bytes) = timed("/agency/me/export.json");
     let (rss_now, rss_peak) = rss();
     let _ = stop.send(());
     let _ = server.join();
@@ -235,6 +237,8 @@ fn main() {
     println!("| sorted by a check, page 7, median | {:.1?} |", median(&mut sorted));
     println!("| filtered by a check's status and a name, median | {:.1?} |", median(&mut filtered));
     println!("| CSV of every institution | {csv:.1?} ({} KiB) |", csv_bytes / 1024);
+    println!("| XLSX of every institution | {xlsx:.1?} ({} KiB) |", xlsx_bytes / 1024);
+    println!("| JSON of every institution | {json_file:.1?} ({} KiB) |", json_bytes / 1024);
     println!(
         "| resident memory: after opening / now / peak | {} / {} / {} MiB |",
         rss_open / 1024,
