@@ -150,6 +150,20 @@ fn median(times: &mut [Duration]) -> Duration {
     times[times.len() / 2]
 }
 
+/// Makes the store look as a crash leaves it: without the mark a clean
+/// close writes that vouches for every plan summary (so each is checked
+/// against its plan's log on the first dashboard request). Run with
+/// `BENCH_AFTER_CRASH=1`.
+fn forget_clean_close(data: &Path) {
+    let db = sled::Config::new().path(data).open().expect("the store opens");
+    let records = db.open_tree("records").expect("the records tree");
+    let mut mark = integritas_core::summary::SUMMARIES_CLOSED.as_bytes().to_vec();
+    mark.push(0);
+    let removed = records.remove(mark).expect("the mark is removed");
+    db.flush().expect("flushed");
+    eprintln!("after a crash: the clean-close mark {}", if removed.is_some() { "was removed" } else { "was absent" });
+}
+
 fn main() {
     let institutions = number("BENCH_INSTITUTIONS", 20_000);
     let risks = number("BENCH_RISKS", 100);
@@ -179,6 +193,9 @@ fn main() {
         config: config.clone(),
         admin_password: Some(ADMIN_PASSWORD.into()),
     };
+    if std::env::var_os("BENCH_AFTER_CRASH").is_some() {
+        forget_clean_close(&options.data);
+    }
     let opening = Instant::now();
     let (state, _) = integritas_server::open_state(&options, None).expect("the server opens the store");
     let opened = opening.elapsed();

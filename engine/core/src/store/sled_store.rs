@@ -63,6 +63,11 @@ pub struct SledStore {
     /// derived from the events as they are written (never authoritative),
     /// so listing plans needs no replay of their logs.
     versions: Tree,
+    /// Each plan's last event number (8 bytes, big-endian), written with
+    /// its events: checking a plan summary against its log then reads
+    /// these few bytes, not the leaf holding the plan's last (possibly
+    /// large) event. Derived: a plan without an entry falls back to its log.
+    heads: Tree,
     /// Keyed records of every kind (`kind NUL key` → bytes): accounts,
     /// sessions, anonymous answers. Outside the journal.
     keyed: Tree,
@@ -128,6 +133,7 @@ impl SledStore {
             events: tree("events")?,
             journal: tree("journal")?,
             versions: tree("plan_versions")?,
+            heads: tree("plan_heads")?,
             keyed: tree("records")?,
             security: tree("security_log")?,
             keyed_lock: Mutex::new(()),
@@ -287,7 +293,9 @@ impl SledStore {
                     tree.insert(key, bytes).map(drop)
                 })
             });
-        let inserted = inserted.and_then(|()| records.iter().try_for_each(|record| self.index_version(record)));
+        let inserted = inserted.and_then(|()| {
+            records.iter().try_for_each(|record| self.index_version(record).and_then(|()| self.index_head(record)))
+        });
         if let Err(e) = inserted {
             // Half a write is in sled's memory: nothing more may be acknowledged.
             let e = self.storage(e);
@@ -311,6 +319,13 @@ impl SledStore {
             }
         }
         Ok(())
+    }
+
+    /// Keeps a plan's last event number beside its log (after the event,
+    /// so sled's in-order recovery never has the number without the event).
+    fn index_head(&self, record: &Record<'_>) -> sled::Result<()> {
+        let Record::Event { plan, seq, .. } = *record else { return Ok(()) };
+        self.heads.insert(plan.as_bytes(), &seq.to_be_bytes()).map(drop)
     }
 
     /// A plan's record with the version its migrations moved it to.
@@ -340,6 +355,15 @@ impl SledStore {
             tail.push((position, bytes.to_vec()));
         }
         let Some((_, last)) = tail.first() else { return Ok(()) };
+        // The write after the last sync may have lost its plans' last event
+        // numbers, or may be removed below: those plans read their logs again.
+        for (_, bytes) in &tail {
+            if let Ok(entry) = Entry::decode(bytes)
+                && entry.kind == Kind::Event
+            {
+                self.heads.remove(entry.id.as_bytes()).map_err(|e| self.storage(e))?;
+            }
+        }
         let ended = Entry::decode(last).is_ok_and(|e| e.flags & journal::END_OF_WRITE != 0);
         let mut whole = ended;
         for (_, bytes) in &tail {
@@ -675,6 +699,10 @@ impl Store for SledStore {
     }
 
     fn last_seq(&self, plan: &str) -> Result<u64, StoreError> {
+        let head = self.heads.get(plan.as_bytes()).map_err(|e| self.storage(e))?;
+        if let Some(bytes) = head.and_then(|h| <[u8; 8]>::try_from(h.as_ref()).ok()) {
+            return Ok(u64::from_be_bytes(bytes));
+        }
         match self.events.scan_prefix(plan_prefix(plan)).keys().next_back() {
             Some(key) => {
                 let key = key.map_err(|e| self.storage(e))?;

@@ -276,11 +276,36 @@ fn opening_removes_a_write_a_crash_cut_short_and_only_that() {
             prev: head.hash,
         };
         journal.insert(9u64.to_be_bytes(), entry.encode()).expect("write");
+        // Its plan's last event number, as if written: the write is removed, so is the number.
+        tree(&db, "plan_heads").insert("plan-2", &3u64.to_be_bytes()).expect("write");
         db.flush().expect("flush");
     }
     let store = SledStore::open(dir.path()).expect("reopen");
     let audit = store.audit().expect("audit");
     assert_eq!((audit.journal_entries, audit.broken), (8, vec![]));
+    assert_eq!(store.last_seq("plan-2").expect("last"), 2, "the number went with the cut write");
     plan_with_events(&store, "plan-3", 1);
     assert_eq!(store.audit().expect("audit").broken, vec![]);
+}
+
+#[test]
+fn a_plans_last_event_number_is_kept_beside_its_log() {
+    let dir = populated();
+    {
+        let store = SledStore::open(dir.path()).expect("open");
+        assert_eq!((store.last_seq("plan-1").expect("1"), store.last_seq("plan-2").expect("2")), (3, 2));
+        assert_eq!(store.last_seq("plan-").expect("none"), 0, "a prefix of a plan id has no events");
+    }
+    // Kept on disk: read from the index, not the log.
+    let db = sled::open(dir.path()).expect("open with sled");
+    let heads = tree(&db, "plan_heads");
+    assert_eq!(heads.get("plan-1").expect("read").as_deref(), Some(&3u64.to_be_bytes()[..]));
+    // A store written before the index (or restored without it) reads each log instead.
+    heads.clear().expect("clear");
+    db.flush().expect("flush");
+    drop((heads, db));
+    let store = SledStore::open(dir.path()).expect("reopen");
+    assert_eq!((store.last_seq("plan-1").expect("1"), store.last_seq("plan-2").expect("2")), (3, 2));
+    plan_with_events(&store, "plan-3", 4);
+    assert_eq!(store.last_seq("plan-3").expect("3"), 4);
 }
