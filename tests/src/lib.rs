@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod pages;
 pub mod server;
 
 /// The repository root (where `jurisdictions/` lives).

@@ -4,11 +4,14 @@
 //! exported and read back to the same rows, anonymous answers kept out of
 //! both, and the deadlines as an iCalendar feed a calendar app reads.
 
+#[path = "support/sheets.rs"]
+mod sheets;
+
 use std::path::{Path, PathBuf};
 
 use integritas_tests::Install;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde_json::Value;
+use sheets::workbook;
 
 /// A Montenegrin plan from the pack's sample, opened for revision so that
 /// `save_register` (manager) may replace its register.
@@ -202,43 +205,6 @@ fn a_bad_csv_is_refused_with_every_problem_by_row_and_column_and_nothing_is_save
     assert!(plain.stderr.contains("nothing was imported or recorded"), "{}", plain.stderr);
 }
 
-/// Writes a workbook: the header, then each row's cells as a spreadsheet
-/// app stores them (dates as date cells, numbers as numbers).
-fn workbook(path: &Path, header: &[String], rows: &[Vec<Value>]) {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    let date = Format::new().set_num_format("dd.mm.yyyy");
-    for (c, title) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, title).expect("header");
-    }
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, value) in row.iter().enumerate() {
-            let c = c as u16;
-            match value {
-                Value::Null => {}
-                Value::Number(n) => {
-                    sheet.write_number(r, c, n.as_f64().expect("a number")).expect("number");
-                }
-                Value::String(s) => {
-                    match ExcelDateTime::parse_from_str(s).ok().filter(|_| s.len() == 10 && s.as_bytes()[4] == b'-') {
-                        Some(day) => {
-                            sheet.write_datetime_with_format(r, c, &day, &date).expect("date");
-                        }
-                        None => {
-                            sheet.write_string(r, c, s).expect("text");
-                        }
-                    }
-                }
-                other => {
-                    sheet.write_string(r, c, other.to_string()).expect("text");
-                }
-            }
-        }
-    }
-    workbook.save(path).expect("save");
-}
-
 #[test]
 fn an_xlsx_with_date_and_number_cells_imports_and_a_bad_one_says_where() {
     let install = Install::default();
@@ -261,7 +227,7 @@ fn an_xlsx_with_date_and_number_cells_imports_and_a_bad_one_says_where() {
         cells(&rows[1], &[("deadline", Value::from("2025-13-01"))]),
         cells(&rows[2], &[("area_kind", Value::from("nepoznata"))]),
     ];
-    workbook(&bad, &header, &bad_rows);
+    std::fs::write(&bad, workbook(&header, &bad_rows)).expect("write the sheet");
     let events = event_count(&install);
     let found = problems(&import(&install, &bad));
     let at = |row: u64, id: &str, code: &str| (row, letter(&columns, id), code.to_string());
@@ -276,7 +242,7 @@ fn an_xlsx_with_date_and_number_cells_imports_and_a_bad_one_says_where() {
     let changed = [("probability", Value::from(2.0)), ("deadline", Value::from("2025-12-15"))];
     let good_rows: Vec<Vec<Value>> =
         rows.iter().enumerate().map(|(i, r)| if i == 0 { cells(r, &changed) } else { cells(r, &[]) }).collect();
-    workbook(&good, &header, &good_rows);
+    std::fs::write(&good, workbook(&header, &good_rows)).expect("write the sheet");
     let run = import(&install, &good);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(event_count(&install), events + 1);

@@ -22,6 +22,7 @@ use flate2::write::GzEncoder;
 use integritas_server::ServerConfig;
 use integritas_server::client::Response;
 use integritas_tests::packs_dir;
+use integritas_tests::pages::{Session, admin_session, get, page, post_form, session, unescape};
 use integritas_tests::server::{ADMIN_PASSWORD, TestServer};
 use serde_json::{Value, json};
 
@@ -58,44 +59,6 @@ fn world() -> TestServer {
     server.user("b_head", &[("grad-b", "head")], None);
     server.user("agency_rs", &[], Some(json!({"agency": ["rs"]})));
     server
-}
-
-/// A page session: the cookie and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn session(server: &TestServer, user: &str, password: &str) -> Session {
-    let login = server.call("POST", "/api/v1/auth/login", None, Some(&json!({"user": user, "password": password})));
-    assert_eq!(login.status, 200, "login of {user}: {}", login.text());
-    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string();
-    let csrf = login.json()["csrf_token"].as_str().expect("csrf").to_string();
-    Session { cookie, csrf }
-}
-
-fn user_session(server: &TestServer, user: &str) -> Session {
-    session(server, user, &format!("{user}-password"))
-}
-
-fn get(server: &TestServer, session: &Session, path: &str) -> Response {
-    server.raw("GET", path, &[("Cookie", &session.cookie)], b"")
-}
-
-#[track_caller]
-fn page(server: &TestServer, session: &Session, path: &str) -> String {
-    let response = get(server, session, path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.text()
-}
-
-fn post_form(server: &TestServer, session: &Session, path: &str, body: &str) -> Response {
-    server.raw(
-        "POST",
-        path,
-        &[("Cookie", &session.cookie), ("Content-Type", "application/x-www-form-urlencoded")],
-        body.as_bytes(),
-    )
 }
 
 /// POSTs the install form as a browser sends it: `multipart/form-data`
@@ -209,21 +172,11 @@ fn plan_version(server: &TestServer, plan: &str) -> Value {
         .clone()
 }
 
-fn unescape(text: &str) -> String {
-    text.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#x3D;", "=")
-        .replace("&#x60;", "`")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-}
-
 #[test]
 fn an_administrator_installs_a_version_from_an_upload_and_moves_a_plan_to_it() {
     let server = world();
     let work = tempfile::tempdir().expect("tempdir");
-    let admin = session(&server, "admin", ADMIN_PASSWORD);
+    let admin = admin_session(&server);
 
     // Every installed version with its plans; the menu links the page.
     let list = page(&server, &admin, "/admin/packs");
@@ -352,7 +305,7 @@ fn institution_users_and_agencies_may_not_install_and_only_members_move_plans() 
     let good = std::fs::read(good_archive(work.path())).expect("read");
 
     // An institution's user: the same 404 as for nothing, and no install.
-    let head = user_session(&server, "a_head");
+    let head = session(&server, "a_head");
     let missing = get(&server, &head, "/admin/packs");
     assert_eq!(missing.status, 404, "{}", missing.text());
     let nothing = get(&server, &head, "/no-such-page");
@@ -363,7 +316,7 @@ fn institution_users_and_agencies_may_not_install_and_only_members_move_plans() 
     assert_eq!(refused.status, 404, "{}", refused.text());
 
     // An agency: its jurisdiction's packs, no install form, and a 403 when it posts one.
-    let agency = user_session(&server, "agency_rs");
+    let agency = session(&server, "agency_rs");
     let list = page(&server, &agency, "/admin/packs");
     let packs: Vec<String> = rows(&list).into_iter().map(|(p, _, _)| p).collect();
     assert_eq!(packs, ["rs"], "an agency sees the packs of what it supervises");
@@ -374,7 +327,7 @@ fn institution_users_and_agencies_may_not_install_and_only_members_move_plans() 
     assert_eq!(installed_versions(&server), ["1.0.0"], "nothing was installed");
 
     // With 1.0.1 installed by the administrator: who may preview and who may move.
-    let admin = session(&server, "admin", ADMIN_PASSWORD);
+    let admin = admin_session(&server);
     assert_eq!(upload(&server, &admin, Some(&admin.csrf), "rs-1.0.1.tar.gz", &good).status, 303);
     // The agency reads the preview but has no button, and its POST is refused.
     let preview = page(&server, &agency, "/plans/plan-1/migration?to=1.0.1");
@@ -383,7 +336,7 @@ fn institution_users_and_agencies_may_not_install_and_only_members_move_plans() 
     let moved = post_form(&server, &agency, "/plans/plan-1/migration", &format!("_csrf={}&to=1.0.1", agency.csrf));
     assert_eq!(moved.status, 403, "{}", moved.text());
     // Another institution's head: the plan is not found.
-    let other = user_session(&server, "b_head");
+    let other = session(&server, "b_head");
     assert_eq!(get(&server, &other, "/plans/plan-1/migration?to=1.0.1").status, 404);
     let moved = post_form(&server, &other, "/plans/plan-1/migration", &format!("_csrf={}&to=1.0.1", other.csrf));
     assert_eq!(moved.status, 404, "{}", moved.text());

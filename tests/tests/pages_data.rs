@@ -10,51 +10,10 @@
 mod browser;
 
 use browser::{Browser, axe_source};
-use integritas_server::client::Response;
 use integritas_tests::packs_dir;
+use integritas_tests::pages::{Session, admin_session, attrs, get, page, session, unescape};
 use integritas_tests::server::TestServer;
 use serde_json::json;
-
-/// A page session of a user: the cookie and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn session(server: &TestServer, user: &str) -> Session {
-    let login = server.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"user": user, "password": format!("{user}-password")})),
-    );
-    assert_eq!(login.status, 200, "login of {user}: {}", login.text());
-    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string();
-    let csrf = login.json()["csrf_token"].as_str().expect("csrf").to_string();
-    Session { cookie, csrf }
-}
-
-fn get(server: &TestServer, session: &Session, path: &str) -> Response {
-    server.raw("GET", path, &[("Cookie", &session.cookie)], b"")
-}
-
-#[track_caller]
-fn page(server: &TestServer, session: &Session, path: &str) -> String {
-    let response = get(server, session, path);
-    assert_eq!(response.status, 200, "GET {path}: {}", response.text());
-    response.text()
-}
-
-/// Every value of an attribute in the HTML, in order.
-fn attrs(html: &str, name: &str) -> Vec<String> {
-    let needle = format!(" {name}=\"");
-    html.match_indices(&needle)
-        .map(|(at, _)| {
-            let rest = &html[at + needle.len()..];
-            rest[..rest.find('"').unwrap_or(0)].to_string()
-        })
-        .collect()
-}
 
 /// The ids of the register's rows on a page.
 fn risk_rows(html: &str) -> Vec<String> {
@@ -68,15 +27,6 @@ fn cell(html: &str, p: i64, i: i64) -> &str {
     let start = html[..at].rfind('<').expect("cell start");
     let end = html[at..].find("</a>").or_else(|| html[at..].find("</g>")).map(|e| at + e).expect("cell end");
     &html[start..end]
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#x3D;", "=")
-        .replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
 }
 
 /// The colour the pack gives a value word (read from its manifest's `presentation`).
@@ -311,23 +261,11 @@ fn documents_are_delivered_drafts_or_empty_and_download_as_html() {
         Some(json!({"institution": "opstina-y", "workflow": "me/annual"})),
     );
     let fresh = fresh["plan"]["id"].as_str().expect("id").to_string();
-    let admin = session_admin(&server);
+    let admin = admin_session(&server);
     let list = page(&server, &admin, &format!("/plans/{fresh}/documents"));
     assert!(attrs(&list, "data-standing").iter().all(|s| s == "empty"), "{list}");
     let shell = get(&server, &admin, &format!("/plans/{fresh}/documents/manager_decision/html"));
     assert_eq!(shell.status, 409, "{}", shell.text());
-}
-
-fn session_admin(server: &TestServer) -> Session {
-    let login = server.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"user": "admin", "password": integritas_tests::server::ADMIN_PASSWORD})),
-    );
-    assert_eq!(login.status, 200);
-    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
-    Session { cookie, csrf: login.json()["csrf_token"].as_str().expect("csrf").to_string() }
 }
 
 /// Serbian institutions at each stage of the running cycle's first check:
@@ -481,7 +419,7 @@ fn only_the_agency_and_administrators_see_the_dashboard_and_the_agency_writes_no
     server.user("agency-me", &[], Some(json!({"agency": ["me"]})));
     let other = session(&server, "agency-me");
     assert_eq!(get(&server, &other, "/agency/rs").status, 404, "another jurisdiction's agency");
-    assert_eq!(get(&server, &session_admin(&server), "/agency/rs").status, 200, "an administrator");
+    assert_eq!(get(&server, &admin_session(&server), "/agency/rs").status, 200, "an administrator");
 
     // The agency reads the plan's pages but cannot post its forms.
     server.user("agency-rs", &[], Some(json!({"agency": ["rs"]})));

@@ -10,47 +10,16 @@
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/sheets.rs"]
+mod sheets;
 
 use browser::{Browser, axe_source};
 use integritas_exchange::{Cell, sheet};
 use integritas_server::client::Response;
+use integritas_tests::pages::{Session, attrs, get, session};
 use integritas_tests::server::TestServer;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde_json::{Value, json};
-
-/// A page session of a user: the cookie and the CSRF token.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-fn session(server: &TestServer, user: &str) -> Session {
-    let login = server.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"user": user, "password": format!("{user}-password")})),
-    );
-    assert_eq!(login.status, 200, "login of {user}: {}", login.text());
-    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string();
-    let csrf = login.json()["csrf_token"].as_str().expect("csrf").to_string();
-    Session { cookie, csrf }
-}
-
-fn get(server: &TestServer, session: &Session, path: &str) -> Response {
-    server.raw("GET", path, &[("Cookie", &session.cookie)], b"")
-}
-
-/// Every value of an attribute in the HTML, in order.
-fn attrs(html: &str, name: &str) -> Vec<String> {
-    let needle = format!(" {name}=\"");
-    html.match_indices(&needle)
-        .map(|(at, _)| {
-            let rest = &html[at + needle.len()..];
-            rest[..rest.find('"').unwrap_or(0)].to_string()
-        })
-        .collect()
-}
+use sheets::workbook;
 
 /// A Montenegrin municipality with the pack's sample plan, opened for
 /// revision so that its manager may save the register again. Returns the
@@ -93,54 +62,6 @@ fn history_len(server: &TestServer, plan: &str) -> usize {
 fn stored_risks(server: &TestServer, plan: &str) -> Vec<Value> {
     let form = server.expect(200, "GET", &format!("/api/v1/plans/{plan}/forms/register"), Some(&server.admin), None);
     form["data"]["risks"].as_array().expect("risks").clone()
-}
-
-/// The letters of a 0-based column.
-fn letter(index: usize) -> String {
-    let mut n = index + 1;
-    let mut letters = Vec::new();
-    while n > 0 {
-        letters.push(char::from(b'A' + ((n - 1) % 26) as u8));
-        n = (n - 1) / 26;
-    }
-    letters.iter().rev().collect()
-}
-
-/// A workbook as a spreadsheet app writes it: the header, then each row's
-/// cells (dates as date cells, numbers as numbers).
-fn workbook(header: &[String], rows: &[Vec<Value>]) -> Vec<u8> {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    let date = Format::new().set_num_format("dd.mm.yyyy");
-    for (c, title) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, title).expect("header");
-    }
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, value) in row.iter().enumerate() {
-            let c = c as u16;
-            match value {
-                Value::Null => {}
-                Value::Number(n) => {
-                    sheet.write_number(r, c, n.as_f64().expect("a number")).expect("number");
-                }
-                Value::String(s) => {
-                    match ExcelDateTime::parse_from_str(s).ok().filter(|_| s.len() == 10 && s.as_bytes()[4] == b'-') {
-                        Some(day) => {
-                            sheet.write_datetime_with_format(r, c, &day, &date).expect("date");
-                        }
-                        None => {
-                            sheet.write_string(r, c, s).expect("text");
-                        }
-                    }
-                }
-                other => {
-                    sheet.write_string(r, c, other.to_string()).expect("text");
-                }
-            }
-        }
-    }
-    workbook.save_to_buffer().expect("save")
 }
 
 /// The register's columns (ids, titles) as its JSON export gives them in `lang`.
@@ -223,7 +144,7 @@ fn a_sheet_with_bad_rows_is_refused_row_by_row_and_saves_nothing_then_a_good_one
     let manager = session(&server, "manager-x");
     let columns = register_columns(&server, &manager, &plan, "cnr");
     let header: Vec<String> = columns.iter().map(|(_, t)| t.clone()).collect();
-    let at = |id: &str| letter(columns.iter().position(|(c, _)| c == id).expect("column"));
+    let at = |id: &str| sheet::column_letters(columns.iter().position(|(c, _)| c == id).expect("column"));
     let rows = stored_risks(&server, &plan);
     assert!(rows.len() >= 4, "the sample has a register");
     let before = history_len(&server, &plan);
@@ -587,7 +508,7 @@ fn in_a_browser_an_xlsx_with_one_bad_row_shows_that_rows_error_and_a_good_one_im
     let manager = session(&server, "manager-x");
     let columns = register_columns(&server, &manager, &plan, "en");
     let header: Vec<String> = columns.iter().map(|(_, t)| t.clone()).collect();
-    let deadline = letter(columns.iter().position(|(c, _)| c == "deadline").expect("deadline"));
+    let deadline = sheet::column_letters(columns.iter().position(|(c, _)| c == "deadline").expect("deadline"));
     let rows = stored_risks(&server, &plan);
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad-register.xlsx");

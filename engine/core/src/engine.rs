@@ -763,7 +763,8 @@ impl Engine {
         }
         let reasons = migration_problems(&plan, &current, to, target.workflows.get(workflow_id).map(Arc::as_ref));
         if !reasons.is_empty() {
-            return Err(refuse(reasons.iter().map(|p| migration_refusal_text(to, p)).collect()));
+            let english = |p: &Problem| migration_refusal(&to.to_string(), p, &|_| None);
+            return Err(refuse(reasons.iter().map(english).collect()));
         }
         // What the move changes for this plan, for the audit trail.
         let preview = self.preview(&plan, to)?;
@@ -1576,13 +1577,15 @@ fn migration_problems(plan: &Plan, current: &Version, to: &Version, target: Opti
     reasons
 }
 
-/// A migration refusal in English, as the CLI and the API's `refusals`
-/// say it: the plan's data problems prefixed by the version they fail
-/// under.
-pub(crate) fn migration_refusal_text(to: &Version, problem: &Problem) -> String {
+/// A migration refusal as a sentence through `translate` (English with
+/// `|_| None`, as the CLI and the API's `refusals` say it): the move's own
+/// reasons as they are, the plan's data problems under the version they
+/// fail under (`refusal.migration.data`).
+pub fn migration_refusal(to: &str, problem: &Problem, translate: &dyn Fn(&str) -> Option<String>) -> String {
+    let sentence = problem.render(translate);
     if problem.code.starts_with("refusal.migration.") {
-        problem.message.clone()
+        sentence
     } else {
-        format!("under {to}, {}", problem.message)
+        Message::new("refusal.migration.data").arg("to", to).arg("problem", sentence).render(translate)
     }
 }

@@ -88,6 +88,7 @@ pub const ENGLISH: &[(&str, &str)] = &[
     ("refusal.migration.no_workflow", "version {to} has no workflow `{workflow}`"),
     ("refusal.migration.no_state", "version {to} has no state `{state}`, where the plan is now"),
     ("refusal.migration.no_form", "version {to} has no form `{form}`, which holds data of this plan"),
+    ("refusal.migration.data", "under {to}, {problem}"),
     // Deadline words.
     ("deadline.upcoming", "due in {days} days"),
     ("deadline.due_today", "due today"),

@@ -228,7 +228,11 @@ impl From<&MigrationPreview> for MigrationPreviewView {
             incomplete: p.incomplete.clone(),
             scores: p.scores.iter().map(ScoreComparisonView::from).collect(),
             allowed: p.refusals.is_empty(),
-            refusals: p.refusals.iter().map(|r| crate::engine::migration_refusal_text(&p.to, r)).collect(),
+            refusals: p
+                .refusals
+                .iter()
+                .map(|r| crate::engine::migration_refusal(&p.to.to_string(), r, &|_| None))
+                .collect(),
             refusal_problems: p.refusals.clone(),
         }
     }

@@ -31,8 +31,8 @@ use integritas_exchange::export::{self, Column as ExportColumn, Table};
 use integritas_exchange::{Cell, Format};
 use serde_json::{Value, json};
 
-use super::exchange::{content_type, extension};
-use super::register::{download, label, query_pairs, with_params};
+use super::exchange::{file_route, written_download};
+use super::register::{label, query_pairs, with_params};
 use super::{Fail, PageError, PageUser, pack_labels, render, word, word_with};
 use crate::error::ApiError;
 use crate::state::{AppState, blocking};
@@ -49,9 +49,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/agency", get(agency_index))
         .route("/agency/{jurisdiction}", get(dashboard_page))
-        .route("/agency/{jurisdiction}/export.csv", export_route(Format::Csv))
-        .route("/agency/{jurisdiction}/export.xlsx", export_route(Format::Xlsx))
-        .route("/agency/{jurisdiction}/export.json", export_route(Format::Json))
+        .route("/agency/{jurisdiction}/export.csv", file_route(dashboard_export, Format::Csv))
+        .route("/agency/{jurisdiction}/export.xlsx", file_route(dashboard_export, Format::Xlsx))
+        .route("/agency/{jurisdiction}/export.json", file_route(dashboard_export, Format::Json))
 }
 
 /// Where a check stands for an institution today.
@@ -532,22 +532,7 @@ async fn dashboard_export(
         blocking(move || Ok(export::write(&dashboard_table(&loaded.pack, &loaded.lines, lang, &pairs), format)))
             .await
             .map_err(|e| user.api(e))?;
-    let bytes = written.map_err(|e| {
-        tracing::error!("the dashboard could not be written as {format:?}: {e}");
-        user.fail(Fail::Internal)
-    })?;
-    let name = format!("{jurisdiction}-institutions.{}", extension(format));
-    Ok(download(content_type(format), &name, bytes))
-}
-
-/// The route of one export format of the dashboard.
-fn export_route(format: Format) -> axum::routing::MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>,
-              user: PageUser,
-              Path(jurisdiction): Path<String>,
-              RawQuery(query): RawQuery| { dashboard_export(state, user, jurisdiction, query, format) },
-    )
+    written_download(&user, written, format, &format!("{jurisdiction}-institutions"))
 }
 
 /// `/agency`: the jurisdictions the user supervises (straight to the one there is).

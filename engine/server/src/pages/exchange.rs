@@ -18,6 +18,7 @@
 //!   deadlines of every plan the user may read now, dated in each
 //!   institution's time zone.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use integritas_core::definition::{FieldKind, Workflow};
 use integritas_core::error::EngineError;
 use integritas_core::executor::{Command, Refusal};
@@ -177,28 +178,43 @@ enum Outcome {
 }
 
 /// What the page shows: the choices, and after an upload its problems.
-struct ImportView<'a> {
-    plan: &'a str,
-    labels: &'a Labels,
-    workflow: &'a Workflow,
+/// What the user may import into a plan: the plan's workflow and labels,
+/// the tables offered, and the user's roles that may fire their events.
+struct Choices {
+    workflow: Arc<Workflow>,
+    labels: Labels,
     offered: Vec<Importable>,
     roles: Vec<String>,
+}
+
+struct ImportView<'a> {
+    plan: &'a str,
+    choices: &'a Choices,
     chosen: Option<(String, String)>,
     problems: Vec<Shown>,
     file: Option<String>,
 }
 
+impl<'a> ImportView<'a> {
+    /// The form as first shown: nothing chosen, no problems.
+    fn blank(plan: &'a str, choices: &'a Choices) -> ImportView<'a> {
+        ImportView { plan, choices, chosen: None, problems: Vec::new(), file: None }
+    }
+}
+
 fn import_context(user: &PageUser, view: &ImportView) -> Value {
     let lang = user.lang;
     let (chosen_target, chosen_role) = view.chosen.clone().unwrap_or_default();
+    let (labels, workflow) = (&view.choices.labels, &view.choices.workflow);
     let targets: Vec<Value> = view
+        .choices
         .offered
         .iter()
         .map(|i| {
-            let table = view.workflow.form(&i.table.form).and_then(|f| f.fields.iter().find(|x| x.id == i.table.field));
-            let table_title = label(view.labels, &format!("field.{}", i.table), table.map_or("", |t| t.title.as_str()));
-            let event_title = view.workflow.event(&i.event).map_or(i.event.as_str(), |e| e.title.as_str());
-            let event_title = label(view.labels, &format!("event.{}", i.event), event_title);
+            let table = workflow.form(&i.table.form).and_then(|f| f.fields.iter().find(|x| x.id == i.table.field));
+            let table_title = label(labels, &format!("field.{}", i.table), table.map_or("", |t| t.title.as_str()));
+            let event_title = workflow.event(&i.event).map_or(i.event.as_str(), |e| e.title.as_str());
+            let event_title = label(labels, &format!("event.{}", i.event), event_title);
             json!({
                 "value": i.value(),
                 "label": word_with(lang, "exchange.target", &[("table", table_title), ("event", event_title)]),
@@ -207,9 +223,10 @@ fn import_context(user: &PageUser, view: &ImportView) -> Value {
         })
         .collect();
     let roles: Vec<Value> = view
+        .choices
         .roles
         .iter()
-        .map(|r| json!({"value": r, "label": role_title(Some(view.labels), r), "selected": *r == chosen_role}))
+        .map(|r| json!({"value": r, "label": role_title(Some(labels), r), "selected": *r == chosen_role}))
         .collect();
     json!({
         "title": word(lang, "exchange.import_title"),
@@ -228,11 +245,7 @@ fn import_context(user: &PageUser, view: &ImportView) -> Value {
 
 /// The plan, its workflow, the tables the user may import (by the roles
 /// held), and those roles; a 403 naming the roles that may when none.
-async fn import_choices(
-    state: &AppState,
-    user: &PageUser,
-    plan_id: &str,
-) -> Result<(Arc<Workflow>, Labels, Vec<Importable>, Vec<String>), PageError> {
+async fn import_choices(state: &AppState, user: &PageUser, plan_id: &str) -> Result<Choices, PageError> {
     let (plan, _, reach) = super::plan(state, user, plan_id).await?;
     let engine = state.engine.clone();
     let meta = plan.meta.clone();
@@ -252,7 +265,7 @@ async fn import_choices(
     }
     let roles: Vec<String> =
         reach.roles.iter().filter(|r| offered.iter().any(|i| i.roles.contains(r))).cloned().collect();
-    Ok((workflow, labels, offered, roles))
+    Ok(Choices { workflow, labels, offered, roles })
 }
 
 /// GET `/plans/{id}/import`: the form to upload a sheet.
@@ -261,18 +274,8 @@ async fn import_page(
     user: PageUser,
     Path(plan_id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (workflow, labels, offered, roles) = import_choices(&state, &user, &plan_id).await?;
-    let view = ImportView {
-        plan: &plan_id,
-        labels: &labels,
-        workflow: &workflow,
-        offered,
-        roles,
-        chosen: None,
-        problems: Vec::new(),
-        file: None,
-    };
-    Ok(render(&user, "import", import_context(&user, &view)))
+    let choices = import_choices(&state, &user, &plan_id).await?;
+    Ok(render(&user, "import", import_context(&user, &ImportView::blank(&plan_id, &choices))))
 }
 
 /// The uploaded form: its fields and the file.
@@ -315,18 +318,10 @@ async fn read_upload(request: Request, state: &AppState) -> Result<Upload, Statu
 /// The import page again, saying the sheet was too large (413); nothing
 /// was read, so nothing is recorded.
 async fn sheet_too_large(state: &AppState, user: &PageUser, plan_id: &str) -> Result<Response, PageError> {
-    let (workflow, labels, offered, roles) = import_choices(state, user, plan_id).await?;
+    let choices = import_choices(state, user, plan_id).await?;
     let mb = (SHEET_LIMIT / (1024 * 1024)).to_string();
-    let view = ImportView {
-        plan: plan_id,
-        labels: &labels,
-        workflow: &workflow,
-        offered,
-        roles,
-        chosen: None,
-        problems: vec![sheet_wide(word_with(user.lang, "exchange.too_large", &[("mb", mb)]))],
-        file: None,
-    };
+    let too_large = sheet_wide(word_with(user.lang, "exchange.too_large", &[("mb", mb)]));
+    let view = ImportView { problems: vec![too_large], ..ImportView::blank(plan_id, &choices) };
     let mut response = render(user, "import", import_context(user, &view));
     *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     Ok(response)
@@ -382,9 +377,9 @@ async fn import_post(
     // The same 404 and 403 as the event's form: an event the workflow does
     // not have, a role the user does not hold or that may not fire it.
     let opened = super::forms::open(&state, &user, &plan_id, event, role).await?;
-    let (workflow, labels, offered, roles) = import_choices(&state, &user, &plan_id).await?;
+    let choices = import_choices(&state, &user, &plan_id).await?;
     let chosen = Importable { table: table.clone(), event: event.to_string(), roles: Vec::new() };
-    if !offered.iter().any(|i| i.table == chosen.table && i.event == chosen.event) {
+    if !choices.offered.iter().any(|i| i.table == chosen.table && i.event == chosen.event) {
         return Err(user.fail(Fail::NotFound));
     }
     let lang = user.lang;
@@ -445,19 +440,15 @@ async fn import_post(
             Ok(see_other(&format!("/plans/{}?fired={}", opened.plan.meta.id, super::encode_component(&opened.event))))
         }
         Outcome::Forbidden(allowed) => {
-            let roles = allowed.iter().map(|r| role_title(Some(&labels), r)).collect();
+            let roles = allowed.iter().map(|r| role_title(Some(&choices.labels), r)).collect();
             Err(user.fail(Fail::Forbidden { reason: "forbidden.role", roles }))
         }
         Outcome::Problems(problems) => {
             let view = ImportView {
-                plan: &plan_id,
-                labels: &labels,
-                workflow: &workflow,
-                offered,
-                roles,
                 chosen: Some((chosen.value(), opened.role.clone())),
                 problems,
                 file: (!upload.name.is_empty()).then(|| upload.name.clone()),
+                ..ImportView::blank(&plan_id, &choices)
             };
             let mut response = render(&user, "import", import_context(&user, &view));
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -467,6 +458,38 @@ async fn import_post(
 }
 
 // ------------------------------------------------------------- exports
+
+/// A written table as a download named `{stem}.{ext}`: no such table or
+/// report, or anonymous answers (never row by row), the same 404; a table
+/// that could not be written, logged and a 500 page.
+pub fn written_download(
+    user: &PageUser,
+    written: Result<Vec<u8>, ExchangeError>,
+    format: Format,
+    stem: &str,
+) -> Result<Response, PageError> {
+    match written {
+        Ok(bytes) => Ok(download(content_type(format), &format!("{stem}.{}", extension(format)), bytes)),
+        Err(ExchangeError::NotFound(_) | ExchangeError::Private(_)) => Err(user.fail(Fail::NotFound)),
+        Err(e) => {
+            tracing::error!("{stem} could not be written as {format:?}: {e}");
+            Err(user.fail(Fail::Internal))
+        }
+    }
+}
+
+/// The GET route of one file format of a page's table (`/…/register.csv`,
+/// `/agency/{j}/export.xlsx`): `handler` gets the state, the user, the
+/// path's one parameter, the query and the format.
+pub fn file_route<H, F>(handler: H, format: Format) -> MethodRouter<AppState>
+where
+    H: Fn(AppState, PageUser, String, Option<String>, Format) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response, PageError>> + Send + 'static,
+{
+    get(move |State(state): State<AppState>, user: PageUser, Path(id): Path<String>, RawQuery(query): RawQuery| {
+        handler(state, user, id, query, format)
+    })
+}
 
 /// Links to one table or report (`name`) of a plan in each export format.
 pub fn export_links(plan: &str, name: &str) -> Vec<Value> {
@@ -558,15 +581,7 @@ async fn export_file(
         export::write(&table, format)
     })
     .await?;
-    match written {
-        Ok(bytes) => Ok(download(content_type(format), &format!("{plan_id}-{name}.{}", extension(format)), bytes)),
-        // No such table or report, or anonymous answers (never row by row): the same 404.
-        Err(ExchangeError::NotFound(_) | ExchangeError::Private(_)) => Err(user.fail(Fail::NotFound)),
-        Err(e) => {
-            tracing::error!("an export of {plan_id} failed: {e}");
-            Err(user.fail(Fail::Internal))
-        }
-    }
+    written_download(&user, written, format, &format!("{plan_id}-{name}"))
 }
 
 // ------------------------------------------------------------ calendar

@@ -23,8 +23,7 @@ use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, RawQuery, Re
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use integritas_core::engine::Engine;
-use integritas_core::error::Problem;
+use integritas_core::engine::{Engine, migration_refusal};
 use integritas_core::pack::{InstallError, Pack};
 use integritas_core::projection::Plan;
 use integritas_core::store::{Effect, Event};
@@ -502,7 +501,7 @@ fn preview_context(
             ("patch", p.changes.counts.patch.to_string()),
         ]),
         "allowed": p.allowed,
-        "refusals": p.refusal_problems.iter().map(|r| refusal_text(r, &p.to, translate, lang)).collect::<Vec<_>>(),
+        "refusals": p.refusal_problems.iter().map(|r| migration_refusal(&p.to, r, translate)).collect::<Vec<_>>(),
         "state": state_text,
         "events_after": events_after,
         "data": problems(&p.data),
@@ -510,17 +509,6 @@ fn preview_context(
         "scores": scores,
         "changes": changes,
     })
-}
-
-/// Why the move is refused, in the page's language: the move's own reason,
-/// or a value of the plan the new version would not accept, with its path.
-fn refusal_text(problem: &Problem, to: &str, translate: &dyn Fn(&str) -> Option<String>, lang: &str) -> String {
-    let sentence = problem.render(translate);
-    if problem.code.starts_with("refusal.migration.") {
-        sentence
-    } else {
-        word_with(lang, "migration.refusal.data", &[("version", to.to_string()), ("problem", sentence)])
-    }
 }
 
 /// POST `/plans/{id}/migration` (`_csrf`, `to`): moves the plan, as

@@ -22,7 +22,9 @@ use integritas_core::projection::Plan;
 use serde_json::{Map, Value, json};
 
 use integritas_exchange::export;
-use integritas_exchange::{Cell, Format, TablePath};
+use integritas_exchange::{Cell, ExchangeError, Format, TablePath};
+
+use super::exchange::{file_route, written_download};
 
 use super::heatmap::{self, Band, Grid};
 use super::{PageError, PageUser, pack_labels, render, word, word_with};
@@ -34,9 +36,9 @@ pub const TEMPLATES: [(&str, &str); 1] = [("register", include_str!("../../../..
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plans/{id}/register", get(register_page))
-        .route("/plans/{id}/register.csv", get(register_csv))
-        .route("/plans/{id}/register.json", get(register_json))
-        .route("/plans/{id}/register.xlsx", get(register_xlsx))
+        .route("/plans/{id}/register.csv", file_route(register_file, Format::Csv))
+        .route("/plans/{id}/register.json", file_route(register_file, Format::Json))
+        .route("/plans/{id}/register.xlsx", file_route(register_file, Format::Xlsx))
 }
 
 // ------------------------------------------------------------ the pack
@@ -645,52 +647,20 @@ async fn register_page(
 
 /// The register as a file of `format`, filtered as the page is.
 async fn register_file(
-    state: &AppState,
-    user: &PageUser,
-    id: &str,
-    query: Option<&str>,
+    state: AppState,
+    user: PageUser,
+    id: String,
+    query: Option<String>,
     format: Format,
 ) -> Result<Response, PageError> {
-    let pairs = query_pairs(query);
+    let pairs = query_pairs(query.as_deref());
     let lang = user.lang;
-    let table =
-        with_plan(state, user, id, move |plan, workflow, pack, _| register_table(plan, workflow, pack, lang, &pairs))
-            .await?;
-    let Some(table) = table else { return Err(user.fail(super::Fail::NotFound)) };
-    let bytes = export::write(&table, format).map_err(|e| {
-        tracing::error!("the register of {id} could not be written: {e}");
-        user.fail(super::Fail::Internal)
-    })?;
-    Ok(download(
-        super::exchange::content_type(format),
-        &format!("{id}-register.{}", super::exchange::extension(format)),
-        bytes,
-    ))
-}
-
-async fn register_csv(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    register_file(&state, &user, &id, query.as_deref(), Format::Csv).await
-}
-
-async fn register_json(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    register_file(&state, &user, &id, query.as_deref(), Format::Json).await
-}
-
-async fn register_xlsx(
-    State(state): State<AppState>,
-    user: PageUser,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    register_file(&state, &user, &id, query.as_deref(), Format::Xlsx).await
+    let written = with_plan(&state, &user, &id, move |plan, workflow, pack, _| {
+        let table = register_table(plan, workflow, pack, lang, &pairs);
+        table
+            .ok_or_else(|| ExchangeError::NotFound("the plan has no risk register".into()))
+            .and_then(|t| export::write(&t, format))
+    })
+    .await?;
+    written_download(&user, written, format, &format!("{id}-register"))
 }
